@@ -1,0 +1,311 @@
+//! The local advisory cache: where databases live, how `vouch db update` refreshes them,
+//! and what identifies the copy an audit ran against (source, commit, age).
+//!
+//! Updates are atomic: a fresh copy is fetched and fully validated beside the old one,
+//! then swapped in by rename, under a lock file, so a killed or concurrent update never
+//! leaves a half-written database behind. Nothing here reads the network except `update`.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::rustsec::{self, RustSecDb};
+
+/// Where RustSec's advisory database is published.
+pub const DEFAULT_RUSTSEC_URL: &str = "https://github.com/rustsec/advisory-db.git";
+
+/// Name of the metadata file `vouch db update` writes into each database it fetches.
+pub const METADATA_FILE: &str = "vouch-db.json";
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(
+        "no cache directory: set VOUCH_CACHE_DIR or HOME, or pass --db with a database directory"
+    )]
+    NoCacheDir,
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("could not run git (is it installed?): {0}")]
+    GitMissing(#[source] io::Error),
+    #[error("git {action} failed for {url}: {stderr}")]
+    Git {
+        action: &'static str,
+        url: String,
+        stderr: String,
+    },
+    #[error("fetched database from {url} is not usable")]
+    Invalid {
+        url: String,
+        #[source]
+        source: rustsec::Error,
+    },
+}
+
+fn io_error(path: &Path) -> impl FnOnce(io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The cache root: `$VOUCH_CACHE_DIR`, else the platform's user cache directory.
+pub fn cache_dir() -> Result<PathBuf, Error> {
+    if let Some(dir) = std::env::var_os("VOUCH_CACHE_DIR").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(dir));
+    }
+    if cfg!(target_os = "macos") {
+        if let Some(home) = std::env::var_os("HOME").filter(|d| !d.is_empty()) {
+            return Ok(PathBuf::from(home).join("Library/Caches/vouch"));
+        }
+    } else if cfg!(windows) {
+        if let Some(dir) = std::env::var_os("LOCALAPPDATA").filter(|d| !d.is_empty()) {
+            return Ok(PathBuf::from(dir).join("vouch"));
+        }
+    } else {
+        if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+            return Ok(PathBuf::from(dir).join("vouch"));
+        }
+        if let Some(home) = std::env::var_os("HOME").filter(|d| !d.is_empty()) {
+            return Ok(PathBuf::from(home).join(".cache/vouch"));
+        }
+    }
+    Err(Error::NoCacheDir)
+}
+
+/// The RustSec database directory inside a cache root.
+pub fn rustsec_dir(cache: &Path) -> PathBuf {
+    cache.join("rustsec")
+}
+
+/// What identifies a database copy, as reports show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DbInfo {
+    /// Where it came from: the URL it was fetched from, or the directory given.
+    pub source: String,
+    /// The git commit of the copy, when known.
+    pub commit: Option<String>,
+    /// When that commit was made (Unix seconds), when known.
+    pub commit_time: Option<i64>,
+    /// When `vouch db update` fetched it, when it did.
+    pub fetched_at: Option<Timestamp>,
+    /// Number of advisories, when counted (at update time).
+    pub advisories: Option<usize>,
+}
+
+impl DbInfo {
+    /// Age of the copy at `now`: since it was fetched, else since its last commit. `None`
+    /// when neither is known, which a freshness policy must treat as too old.
+    pub fn age_seconds(&self, now: Timestamp) -> Option<i64> {
+        let since = self
+            .fetched_at
+            .map(|t| t.as_second())
+            .or(self.commit_time)?;
+        Some((now.as_second() - since).max(0))
+    }
+
+    /// Describes the database at `root`: its metadata file when `vouch db update` wrote
+    /// one, else what the directory itself says (a git checkout's HEAD).
+    pub fn read(root: &Path) -> DbInfo {
+        if let Ok(text) = fs::read_to_string(root.join(METADATA_FILE))
+            && let Ok(info) = serde_json::from_str::<DbInfo>(&text)
+        {
+            return info;
+        }
+        DbInfo {
+            source: root.display().to_string(),
+            commit: git_head(root),
+            commit_time: None,
+            fetched_at: None,
+            advisories: None,
+        }
+    }
+}
+
+/// Reads a checkout's HEAD commit from `.git` without running git (audits stay fast).
+fn git_head(root: &Path) -> Option<String> {
+    let git = root.join(".git");
+    let head = fs::read_to_string(git.join("HEAD")).ok()?;
+    let head = head.trim();
+    let Some(reference) = head.strip_prefix("ref: ") else {
+        return is_hex_id(head).then(|| head.to_string());
+    };
+    if let Ok(id) = fs::read_to_string(git.join(reference)) {
+        let id = id.trim();
+        return is_hex_id(id).then(|| id.to_string());
+    }
+    let packed = fs::read_to_string(git.join("packed-refs")).ok()?;
+    packed.lines().find_map(|line| {
+        let (id, name) = line.split_once(' ')?;
+        (name == reference && is_hex_id(id)).then(|| id.to_string())
+    })
+}
+
+fn is_hex_id(s: &str) -> bool {
+    (s.len() == 40 || s.len() == 64) && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Hides any `user:password@` in a URL before it is shown anywhere.
+pub fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end + 3..];
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{}://***@{}", &url[..scheme_end], &rest[at + 1..]),
+        None => url.to_string(),
+    }
+}
+
+/// Fetches the RustSec database from `url` (a git URL or a local repository path) into
+/// `cache`, validates every advisory, and swaps it in atomically. Returns the new copy's
+/// identity. On any failure the previous copy is left untouched.
+pub fn update_rustsec(cache: &Path, url: &str) -> Result<DbInfo, Error> {
+    fs::create_dir_all(cache).map_err(io_error(cache))?;
+    let lock_path = cache.join(".lock");
+    let lock = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(io_error(&lock_path))?;
+    lock.lock().map_err(io_error(&lock_path))?;
+
+    let staging = cache.join(format!(".rustsec.tmp-{}", std::process::id()));
+    remove_dir_if_exists(&staging)?;
+    let result = fetch_into(&staging, url);
+    let info = match result {
+        Ok(info) => info,
+        Err(e) => {
+            let _ = fs::remove_dir_all(&staging);
+            return Err(e);
+        }
+    };
+
+    let target = rustsec_dir(cache);
+    let retired = cache.join(format!(".rustsec.old-{}", std::process::id()));
+    if target.exists() {
+        fs::rename(&target, &retired).map_err(io_error(&target))?;
+    }
+    fs::rename(&staging, &target).map_err(io_error(&staging))?;
+    let _ = fs::remove_dir_all(&retired);
+    drop(lock);
+    Ok(info)
+}
+
+fn remove_dir_if_exists(dir: &Path) -> Result<(), Error> {
+    match fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_error(dir)(e)),
+        _ => Ok(()),
+    }
+}
+
+fn fetch_into(staging: &Path, url: &str) -> Result<DbInfo, Error> {
+    // A local repository is cloned through file:// so that --depth applies.
+    let clone_url = match fs::canonicalize(url) {
+        Ok(path) if path.is_dir() => format!("file://{}", path.display()),
+        _ => url.to_string(),
+    };
+    git(
+        "clone",
+        url,
+        Command::new("git")
+            .args(["clone", "--quiet", "--depth", "1", "--single-branch", "--"])
+            .arg(&clone_url)
+            .arg(staging),
+    )?;
+    let count = RustSecDb::open(staging)
+        .and_then(|db| db.load_all())
+        .map_err(|source| Error::Invalid {
+            url: redact_url(url),
+            source,
+        })?;
+    let log = git(
+        "log",
+        url,
+        Command::new("git")
+            .arg("-C")
+            .arg(staging)
+            .args(["log", "-1", "--format=%H %ct"]),
+    )?;
+    let mut parts = log.split_whitespace();
+    let info = DbInfo {
+        source: redact_url(url),
+        commit: parts.next().map(str::to_string),
+        commit_time: parts.next().and_then(|t| t.parse().ok()),
+        fetched_at: Some(Timestamp::now()),
+        advisories: Some(count),
+    };
+    let meta_path = staging.join(METADATA_FILE);
+    let json = serde_json::to_string_pretty(&info).map_err(|e| Error::Io {
+        path: meta_path.clone(),
+        source: io::Error::other(e),
+    })?;
+    fs::write(&meta_path, json + "\n").map_err(io_error(&meta_path))?;
+    Ok(info)
+}
+
+/// Runs git without a terminal prompt, returning stdout; stderr goes into the error with
+/// any credentials in the URL redacted.
+fn git(action: &'static str, url: &str, command: &mut Command) -> Result<String, Error> {
+    let output = command
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(Error::GitMissing)?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stderr = stderr.replace(url, &redact_url(url));
+        return Err(Error::Git {
+            action,
+            url: redact_url(url),
+            stderr: stderr.trim().to_string(),
+        });
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_in_urls_are_redacted() {
+        assert_eq!(
+            redact_url("https://user:s3cret@example.test/db.git"),
+            "https://***@example.test/db.git"
+        );
+        assert_eq!(
+            redact_url("https://example.test/a@b"),
+            "https://example.test/a@b"
+        );
+        assert_eq!(redact_url("/local/path"), "/local/path");
+    }
+
+    #[test]
+    fn age_prefers_fetch_time_and_is_unknown_without_either() {
+        let now = Timestamp::from_second(1_000_000).unwrap();
+        let mut info = DbInfo {
+            source: "x".into(),
+            commit: None,
+            commit_time: Some(999_000),
+            fetched_at: None,
+            advisories: None,
+        };
+        assert_eq!(info.age_seconds(now), Some(1000));
+        info.fetched_at = Some(Timestamp::from_second(999_900).unwrap());
+        assert_eq!(info.age_seconds(now), Some(100));
+        info.fetched_at = None;
+        info.commit_time = None;
+        assert_eq!(info.age_seconds(now), None);
+    }
+}

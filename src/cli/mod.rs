@@ -1,0 +1,60 @@
+//! Command-line interface: clap definitions and one module per command. Each command turns
+//! its settings into library calls and writes a report to the writer it is given; it
+//! returns a [`Verdict`] or an error, and `main` alone turns that into an exit code.
+
+mod audit;
+mod db;
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::report::Verdict;
+
+/// vouch: a supply-chain gate. Audits lockfiles against advisory databases with waivers
+/// that have owners and expiry dates, and gives one pass/fail verdict.
+///
+/// Exit codes: 0 pass, 1 the policy failed (findings), 2 vouch could not do its job.
+#[derive(Debug, Parser)]
+#[command(name = "vouch", version, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Audit lockfiles against advisory databases, applying waivers.
+    Audit(audit::Args),
+    /// Fetch or inspect the local advisory databases.
+    #[command(subcommand)]
+    Db(db::Command),
+}
+
+/// Output formats for reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// A table for people (colour on a terminal).
+    Human,
+    /// The versioned JSON report (see docs/json-report.md).
+    Json,
+}
+
+/// Runs the parsed command, writing its report to `out`.
+pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Verdict> {
+    match cli.command {
+        Command::Audit(args) => audit::run(args, out),
+        Command::Db(command) => db::run(command, out),
+    }
+}
+
+/// The advisory database directory to read: `--db`, else the cache's copy.
+fn database_dir(explicit: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    match explicit {
+        Some(dir) => Ok(dir),
+        None => Ok(crate::advisory::db::rustsec_dir(
+            &crate::advisory::db::cache_dir()?,
+        )),
+    }
+}

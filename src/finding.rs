@@ -1,0 +1,136 @@
+//! Findings: what an audit (and later every check) reports, as data.
+//!
+//! A finding is never an error: a vulnerable package, an expired waiver, a bad signature
+//! are all findings with a stable kebab-case [`Code`] and a [`Level`]. Only findings at
+//! [`Level::Error`] fail the gate. "Could not check" is not a finding; it is an `Err`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::advisory::Advisory;
+use crate::package::Ecosystem;
+use crate::waiver::Waiver;
+
+/// Stable identifiers for kinds of finding; machine outputs carry them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Code {
+    VulnerablePackage,
+    UnmaintainedPackage,
+    UnsoundPackage,
+    AdvisoryNotice,
+    InformationalAdvisory,
+    WaiverExpired,
+    WaiverExpiringSoon,
+    WaiverUnused,
+}
+
+impl Code {
+    pub const ALL: &'static [Code] = &[
+        Code::VulnerablePackage,
+        Code::UnmaintainedPackage,
+        Code::UnsoundPackage,
+        Code::AdvisoryNotice,
+        Code::InformationalAdvisory,
+        Code::WaiverExpired,
+        Code::WaiverExpiringSoon,
+        Code::WaiverUnused,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::VulnerablePackage => "vulnerable-package",
+            Code::UnmaintainedPackage => "unmaintained-package",
+            Code::UnsoundPackage => "unsound-package",
+            Code::AdvisoryNotice => "advisory-notice",
+            Code::InformationalAdvisory => "informational-advisory",
+            Code::WaiverExpired => "waiver-expired",
+            Code::WaiverExpiringSoon => "waiver-expiring-soon",
+            Code::WaiverUnused => "waiver-unused",
+        }
+    }
+}
+
+/// How much a finding matters. Only `Error` fails the gate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    /// Fails the policy.
+    Error,
+    /// Reported, does not fail.
+    Warning,
+    /// Reported for the record (a waived advisory).
+    Info,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Error => "error",
+            Level::Warning => "warning",
+            Level::Info => "info",
+        }
+    }
+}
+
+/// A locked package where a finding applies.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PackageLocation {
+    pub lockfile: PathBuf,
+    pub line: Option<u32>,
+    pub ecosystem: Ecosystem,
+    pub name: String,
+    pub version: String,
+    pub purl: String,
+}
+
+/// A waiver, with the file it is in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WaiverLocation {
+    pub file: PathBuf,
+    pub waiver: Waiver,
+}
+
+#[derive(Clone, Debug)]
+pub struct Finding {
+    pub code: Code,
+    pub level: Level,
+    pub message: String,
+    pub advisory: Option<Arc<Advisory>>,
+    pub package: Option<PackageLocation>,
+    /// For waiver findings: the waiver concerned.
+    pub waiver: Option<WaiverLocation>,
+    /// For advisory findings: the waiver that waived it.
+    pub waived_by: Option<WaiverLocation>,
+}
+
+impl Finding {
+    /// The order reports list findings in: failing first, then by where and what.
+    pub fn sort_key(&self) -> impl Ord + '_ {
+        (
+            self.level,
+            self.package.as_ref(),
+            self.advisory.as_ref().map(|a| a.id.as_str()),
+            self.code,
+            self.waiver
+                .as_ref()
+                .map(|w| (w.file.clone(), w.waiver.line)),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_kebab_case() {
+        let mut seen = std::collections::HashSet::new();
+        for code in Code::ALL {
+            let s = code.as_str();
+            assert!(seen.insert(s), "duplicate code {s}");
+            assert!(
+                s.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'),
+                "{s}"
+            );
+        }
+    }
+}

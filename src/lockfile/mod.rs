@@ -1,0 +1,314 @@
+//! Finding lockfiles and turning them into [`Package`]s.
+//!
+//! One submodule per format; each takes the file's text and returns packages or a
+//! [`Error::Parse`] that names the line and column. This module owns what is common:
+//! discovery (which directories to walk and which to skip, never leaving the tree through
+//! a symlink), the size limit, and recognising a format by file name. Parsers never panic
+//! on input and never read anything but the text they are given.
+
+mod cargo;
+
+use std::fmt;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::package::{Ecosystem, Package};
+
+/// Lockfiles larger than this are refused rather than read: no real lockfile comes close.
+pub const MAX_LOCKFILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Directories never descended into while discovering lockfiles.
+const SKIPPED_DIRS: &[&str] = &["target", ".git", "node_modules", ".hg", ".svn"];
+
+/// The lockfile formats vouch reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Format {
+    CargoLock,
+}
+
+impl Format {
+    /// Recognises a lockfile by its file name.
+    pub fn from_file_name(name: &str) -> Option<Format> {
+        match name {
+            "Cargo.lock" => Some(Format::CargoLock),
+            _ => None,
+        }
+    }
+
+    pub fn ecosystem(self) -> Ecosystem {
+        match self {
+            Format::CargoLock => Ecosystem::Cargo,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::CargoLock => "Cargo.lock",
+        }
+    }
+
+    /// The file names recognised, for error messages.
+    pub fn known_file_names() -> &'static [&'static str] {
+        &["Cargo.lock"]
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A parsed lockfile.
+#[derive(Clone, Debug)]
+pub struct Lockfile {
+    pub path: PathBuf,
+    pub format: Format,
+    pub packages: Vec<Package>,
+}
+
+/// Why a lockfile could not be found or read.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: file is {size} bytes, over the {limit}-byte limit for lockfiles")]
+    TooLarge {
+        path: PathBuf,
+        size: u64,
+        limit: u64,
+    },
+    #[error("{path}:{line}:{column}: {message}")]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{path}: not a lockfile vouch reads (expected one of: {})", Format::known_file_names().join(", "))]
+    UnknownFormat { path: PathBuf },
+    #[error("{path}: no lockfile found (looked for {})", Format::known_file_names().join(", "))]
+    NoneFound { path: PathBuf },
+}
+
+/// A parse failure inside a format module, located in the text; [`load`] adds the path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ParseError {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl ParseError {
+    pub(crate) fn new(line: usize, column: usize, message: impl Into<String>) -> Self {
+        ParseError {
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+}
+
+/// Finds the lockfiles named by `paths`: files are taken as given (they must be a known
+/// format), directories are walked. Each directory argument must yield at least one
+/// lockfile: asking for a scan that finds nothing is an error, not a pass.
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Format)>, Error> {
+    let mut found = Vec::new();
+    for path in paths {
+        let meta = fs::metadata(path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        if meta.is_file() {
+            let format = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(Format::from_file_name)
+                .ok_or_else(|| Error::UnknownFormat { path: path.clone() })?;
+            found.push((path.clone(), format));
+            continue;
+        }
+        let root = fs::canonicalize(path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let before = found.len();
+        walk(path, &root, &mut found)?;
+        if found.len() == before {
+            return Err(Error::NoneFound { path: path.clone() });
+        }
+    }
+    found.sort();
+    found.dedup();
+    Ok(found)
+}
+
+fn walk(dir: &Path, root: &Path, found: &mut Vec<(PathBuf, Format)>) -> Result<(), Error> {
+    let entries = fs::read_dir(dir).map_err(|source| Error::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        let Ok(file_type) = entry.file_type() else {
+            continue;
+        };
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if file_type.is_dir() {
+            if !SKIPPED_DIRS.contains(&name) {
+                walk(&path, root, found)?;
+            }
+            continue;
+        }
+        let Some(format) = Format::from_file_name(name) else {
+            continue;
+        };
+        if file_type.is_symlink() {
+            // A symlinked lockfile is read only when it resolves inside the scanned tree;
+            // directories reached through symlinks are never walked.
+            match fs::canonicalize(&path) {
+                Ok(target) if target.starts_with(root) && target.is_file() => {}
+                _ => continue,
+            }
+        }
+        found.push((path, format));
+    }
+    Ok(())
+}
+
+/// Reads and parses one lockfile.
+pub fn load(path: &Path, format: Format) -> Result<Lockfile, Error> {
+    let text = read_limited(path, MAX_LOCKFILE_BYTES)?;
+    let packages = match format {
+        Format::CargoLock => cargo::parse(&text),
+    }
+    .map_err(|e| Error::Parse {
+        path: path.to_path_buf(),
+        line: e.line,
+        column: e.column,
+        message: e.message,
+    })?;
+    Ok(Lockfile {
+        path: path.to_path_buf(),
+        format,
+        packages,
+    })
+}
+
+/// Reads a UTF-8 text file, refusing files over `limit` bytes without reading them whole.
+pub fn read_limited(path: &Path, limit: u64) -> Result<String, Error> {
+    let io_err = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = fs::File::open(path).map_err(io_err)?;
+    let size = file.metadata().map_err(io_err)?.len();
+    if size > limit {
+        return Err(Error::TooLarge {
+            path: path.to_path_buf(),
+            size,
+            limit,
+        });
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    // `take` guards against files that grow while being read.
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io_err)?;
+    if bytes.len() as u64 > limit {
+        return Err(Error::TooLarge {
+            path: path.to_path_buf(),
+            size: bytes.len() as u64,
+            limit,
+        });
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let (line, column) = line_column(&e.as_bytes()[..e.utf8_error().valid_up_to()]);
+        Error::Parse {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message: "file is not valid UTF-8".into(),
+        }
+    })
+}
+
+/// 1-based line and column of the end of `prefix`.
+pub(crate) fn line_column(prefix: &[u8]) -> (usize, usize) {
+    let line = prefix.iter().filter(|&&b| b == b'\n').count() + 1;
+    let column = prefix.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+    (line, column)
+}
+
+/// 1-based line and column of byte offset `offset` in `text`.
+pub(crate) fn offset_to_line_column(text: &str, offset: usize) -> (usize, usize) {
+    line_column(&text.as_bytes()[..offset.min(text.len())])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_column_counts_from_one() {
+        assert_eq!(offset_to_line_column("ab\ncd", 0), (1, 1));
+        assert_eq!(offset_to_line_column("ab\ncd", 4), (2, 2));
+    }
+
+    #[test]
+    fn discovery_skips_build_and_vcs_dirs() {
+        let dir = tempfile::tempdir().unwrap();
+        for sub in ["a", "target", "node_modules/x", ".git"] {
+            fs::create_dir_all(dir.path().join(sub)).unwrap();
+            fs::write(dir.path().join(sub).join("Cargo.lock"), "").unwrap();
+        }
+        let found = discover(&[dir.path().to_path_buf()]).unwrap();
+        assert_eq!(found.len(), 1);
+        assert!(found[0].0.ends_with("a/Cargo.lock"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn discovery_never_follows_a_symlink_out_of_the_tree() {
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(outside.path().join("Cargo.lock"), "").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("inner")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("linked-dir")).unwrap();
+        std::os::unix::fs::symlink(
+            outside.path().join("Cargo.lock"),
+            dir.path().join("inner/Cargo.lock"),
+        )
+        .unwrap();
+        let err = discover(&[dir.path().to_path_buf()]).unwrap_err();
+        assert!(matches!(err, Error::NoneFound { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_directory_without_lockfiles_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            discover(&[dir.path().to_path_buf()]),
+            Err(Error::NoneFound { .. })
+        ));
+    }
+
+    #[test]
+    fn oversized_files_are_refused_before_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("Cargo.lock");
+        fs::write(&path, "x".repeat(100)).unwrap();
+        assert!(matches!(
+            read_limited(&path, 10),
+            Err(Error::TooLarge { size: 100, .. })
+        ));
+    }
+}

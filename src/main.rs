@@ -1,0 +1,42 @@
+//! The process boundary: parse arguments, run, map the outcome to an exit code. Nothing else.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use vouch::cli::{self, Cli};
+use vouch::report::Verdict;
+
+/// Exit codes, everywhere: 0 pass, 1 the policy failed, 2 vouch could not do its job.
+const EXIT_FAIL: u8 = 1;
+const EXIT_ERROR: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    ExitCode::SUCCESS
+                }
+                _ => ExitCode::from(EXIT_ERROR),
+            };
+        }
+    };
+    let mut stdout = anstream::stdout().lock();
+    let result = cli::run(cli, &mut stdout);
+    let flushed = stdout.flush();
+    match (result, flushed) {
+        (Ok(Verdict::Pass), Ok(())) => ExitCode::SUCCESS,
+        (Ok(Verdict::Fail), Ok(())) => ExitCode::from(EXIT_FAIL),
+        (Ok(_), Err(e)) => {
+            let _ = writeln!(anstream::stderr(), "error: could not write the report: {e}");
+            ExitCode::from(EXIT_ERROR)
+        }
+        (Err(e), _) => {
+            let _ = writeln!(anstream::stderr(), "error: {e:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
