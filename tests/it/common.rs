@@ -1,0 +1,102 @@
+//! Shared test harness: the binary under test, the shared advisory data, scratch dirs,
+//! and the rule for tests that need an external tool.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The `vouch` binary under test, with a clean environment: no user cache, no colour.
+pub fn vouch() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("vouch").expect("vouch binary");
+    cmd.env_remove("VOUCH_RUSTSEC_URL")
+        .env("VOUCH_CACHE_DIR", scratch_root().join("no-cache-here"))
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A fixture path under `fixtures/`.
+pub fn fixture(rel: &str) -> PathBuf {
+    repo().join("fixtures").join(rel)
+}
+
+/// `../shared` beside the checkout (CI puts it there), or `$VOUCH_SHARED_DIR`.
+pub fn shared_dir() -> PathBuf {
+    let dir = std::env::var_os("VOUCH_SHARED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("../shared"));
+    assert!(
+        dir.join("advisories").is_dir(),
+        "shared advisory data not found at {} (set VOUCH_SHARED_DIR)",
+        dir.display()
+    );
+    dir
+}
+
+/// A directory that lives as long as the test process.
+fn scratch_root() -> &'static Path {
+    static ROOT: OnceLock<tempfile::TempDir> = OnceLock::new();
+    ROOT.get_or_init(|| tempfile::tempdir().expect("scratch dir"))
+        .path()
+}
+
+/// A fresh temporary directory for one test.
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("tempdir")
+}
+
+/// The real RustSec snapshot (../shared/advisories/rustsec-advisory-db.tar.gz), unpacked
+/// once per test process.
+pub fn rustsec_db() -> &'static Path {
+    static DB: OnceLock<PathBuf> = OnceLock::new();
+    DB.get_or_init(|| {
+        let dir = scratch_root().join("rustsec-db");
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let tarball = shared_dir().join("advisories/rustsec-advisory-db.tar.gz");
+        let status = Command::new("tar")
+            .arg("-xzf")
+            .arg(&tarball)
+            .arg("-C")
+            .arg(&dir)
+            .status()
+            .expect("run tar");
+        assert!(status.success(), "could not unpack {}", tarball.display());
+        dir
+    })
+}
+
+/// Finds an external tool a test needs (a registry, cosign, a validator). Under CI (`CI`
+/// set) a missing tool fails the test: CI installs everything, so a skip there would hide
+/// a broken install. Locally the test is skipped with a note on stderr.
+pub fn require_tool(name: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(name))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{name} is required under CI but not installed (see .ci/run)"
+        );
+        eprintln!("skipped: {name} is not installed (CI installs it; see .ci/run)");
+    }
+    found
+}
+
+/// Parses stdout as JSON.
+pub fn json(output: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}

@@ -1,0 +1,8 @@
+//! Integration tests: one binary, a module per command. Every test runs the real `vouch`
+//! binary against real files (lockfiles made by the real package managers, the real
+//! advisory snapshots in ../shared/advisories) and asserts the exit code and output.
+
+mod common;
+
+mod audit;
+mod db;
