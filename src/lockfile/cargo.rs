@@ -5,10 +5,10 @@ use std::str::FromStr;
 
 use rustsec::cargo_lock;
 
-use super::ParseError;
+use super::{ParseError, Parsed};
 use crate::package::{Checksum, Ecosystem, HashAlgorithm, Package, Source};
 
-pub(crate) fn parse(text: &str) -> Result<Vec<Package>, ParseError> {
+pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
     let lockfile = cargo_lock::Lockfile::from_str(text).map_err(to_parse_error)?;
     let lines = package_lines(text);
 
@@ -71,7 +71,10 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Package>, ParseError> {
         packages[i].dependencies.sort_unstable();
         packages[i].dependencies.dedup();
     }
-    Ok(packages)
+    Ok(Parsed {
+        packages,
+        notes: Vec::new(),
+    })
 }
 
 /// Maps each `(name, version)` to the line of its `[[package]]` header, for locations in
@@ -143,7 +146,7 @@ checksum = "c4488ae950c49d403731982257768f48fada354a5203fe81f9bb6f43ca9002be"
 
     #[test]
     fn reads_packages_sources_checksums_edges_and_lines() {
-        let packages = parse(LOCK).unwrap();
+        let packages = parse(LOCK).unwrap().packages;
         assert_eq!(packages.len(), 2);
         let app = &packages[0];
         assert_eq!(app.source, Source::Path(String::new()));

@@ -66,6 +66,23 @@ pub struct Lockfile {
     pub path: PathBuf,
     pub format: Format,
     pub packages: Vec<Package>,
+    /// Things the parser skipped or could not pin, for the report (never silently dropped).
+    pub notes: Vec<Note>,
+}
+
+/// Something a parser wants the user to know about a lockfile, e.g. an unpinned
+/// requirement that cannot be audited or a linked package that was skipped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Note {
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+/// What a format module returns.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Parsed {
+    pub packages: Vec<Package>,
+    pub notes: Vec<Note>,
 }
 
 /// Why a lockfile could not be found or read.
@@ -187,7 +204,7 @@ fn walk(dir: &Path, root: &Path, found: &mut Vec<(PathBuf, Format)>) -> Result<(
 /// Reads and parses one lockfile.
 pub fn load(path: &Path, format: Format) -> Result<Lockfile, Error> {
     let text = read_limited(path, MAX_LOCKFILE_BYTES)?;
-    let packages = match format {
+    let parsed = match format {
         Format::CargoLock => cargo::parse(&text),
     }
     .map_err(|e| Error::Parse {
@@ -199,7 +216,8 @@ pub fn load(path: &Path, format: Format) -> Result<Lockfile, Error> {
     Ok(Lockfile {
         path: path.to_path_buf(),
         format,
-        packages,
+        packages: parsed.packages,
+        notes: parsed.notes,
     })
 }
 
