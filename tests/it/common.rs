@@ -74,6 +74,7 @@ pub fn rustsec_db() -> &'static Path {
 /// Finds an external tool a test needs (a registry, cosign, a validator). Under CI (`CI`
 /// set) a missing tool fails the test: CI installs everything, so a skip there would hide
 /// a broken install. Locally the test is skipped with a note on stderr.
+#[allow(clippy::disallowed_macros)] // a test harness note, not library output
 pub fn require_tool(name: &str) -> Option<PathBuf> {
     let found = std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
