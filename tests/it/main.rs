@@ -2,6 +2,8 @@
 //! binary against real files (lockfiles made by the real package managers, the real
 //! advisory snapshots in ../shared/advisories) and asserts the exit code and output.
 
+#![allow(clippy::unwrap_used)] // tests may panic on the unexpected
+
 mod common;
 
 mod audit;
