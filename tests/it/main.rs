@@ -7,4 +7,5 @@
 mod common;
 
 mod audit;
+mod cli;
 mod db;
