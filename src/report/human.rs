@@ -16,8 +16,10 @@ const DIM: Style = Style::new().dimmed();
 
 pub fn write(report: &AuditReport, out: &mut dyn Write) -> io::Result<()> {
     let findings = &report.outcome.findings;
+    // With several lockfiles the same package can appear in more than one: say where.
+    let show_lockfile = report.lockfiles.len() > 1;
     if !findings.is_empty() {
-        let rows: Vec<[String; 5]> = findings.iter().map(row).collect();
+        let rows: Vec<[String; 5]> = findings.iter().map(|f| row(f, show_lockfile)).collect();
         let headers = ["LEVEL", "ID", "PACKAGE", "SEVERITY", "DETAIL"];
         let mut widths = headers.map(str::len);
         for row in &rows {
@@ -86,7 +88,7 @@ pub fn write(report: &AuditReport, out: &mut dyn Write) -> io::Result<()> {
     )
 }
 
-fn row(finding: &Finding) -> [String; 5] {
+fn row(finding: &Finding, show_lockfile: bool) -> [String; 5] {
     let level = match (finding.level, &finding.waived_by) {
         (Level::Info, Some(_)) => "waived".to_string(),
         (level, _) => level.as_str().to_string(),
@@ -100,7 +102,13 @@ fn row(finding: &Finding) -> [String; 5] {
     let package = finding
         .package
         .as_ref()
-        .map(|p| format!("{} {}", p.name, p.version))
+        .map(|p| match (show_lockfile, p.line) {
+            (true, Some(line)) => {
+                format!("{} {} ({}:{line})", p.name, p.version, p.lockfile.display())
+            }
+            (true, None) => format!("{} {} ({})", p.name, p.version, p.lockfile.display()),
+            (false, _) => format!("{} {}", p.name, p.version),
+        })
         .unwrap_or_default();
     let severity = finding
         .advisory

@@ -168,7 +168,13 @@ fn codes(report: &serde_json::Value) -> Vec<String> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| format!("{}:{}", f["code"].as_str().unwrap(), f["level"].as_str().unwrap()))
+        .map(|f| {
+            format!(
+                "{}:{}",
+                f["code"].as_str().unwrap(),
+                f["level"].as_str().unwrap()
+            )
+        })
         .collect()
 }
 
@@ -178,7 +184,11 @@ fn waivers_by_any_alias_cover_every_vulnerability_and_the_gate_passes() {
         waiver("RUSTSEC-2020-0159", "", 90),
         waiver("CVE-2022-24713", "", 90),
         waiver("GHSA-43w2-9j62-hq99", "", 90),
-        waiver("cve-2020-26235", "package = \"time\"\nversions = \"<0.2\"\n", 90),
+        waiver(
+            "cve-2020-26235",
+            "package = \"time\"\nversions = \"<0.2\"\n",
+            90,
+        ),
     ]
     .concat();
     let (code, report) = audit_with_waivers(&waivers, &[]);
@@ -189,7 +199,10 @@ fn waivers_by_any_alias_cover_every_vulnerability_and_the_gate_passes() {
     assert_eq!(regex["level"], "info");
     assert_eq!(regex["waived_by"]["id"], "CVE-2022-24713");
     assert_eq!(regex["waived_by"]["owner"], "sec-team");
-    assert_eq!(regex["waived_by"]["line"], 8, "the second waiver's `id` line");
+    assert_eq!(
+        regex["waived_by"]["line"], 8,
+        "the second waiver's `id` line"
+    );
 }
 
 #[test]
@@ -199,7 +212,11 @@ fn an_expired_waiver_no_longer_waives_and_fails_by_itself() {
     assert_eq!(finding_for(&report, "RUSTSEC-2022-0013")["level"], "error");
     assert!(finding_for(&report, "RUSTSEC-2022-0013")["waived_by"].is_null());
     assert!(codes(&report).contains(&"waiver-expired:error".to_string()));
-    assert!(!codes(&report).iter().any(|c| c.starts_with("waiver-unused")));
+    assert!(
+        !codes(&report)
+            .iter()
+            .any(|c| c.starts_with("waiver-unused"))
+    );
 }
 
 #[test]
@@ -209,13 +226,18 @@ fn a_waiver_still_waives_on_its_expiry_day_and_warns_near_expiry() {
     assert!(codes(&report).contains(&"waiver-expiring-soon:warning".to_string()));
 
     let (_, report) = audit_with_waivers(&waiver("RUSTSEC-2022-0013", "", 15), &[]);
-    assert!(!codes(&report).iter().any(|c| c.starts_with("waiver-expiring")));
+    assert!(
+        !codes(&report)
+            .iter()
+            .any(|c| c.starts_with("waiver-expiring"))
+    );
 }
 
 #[test]
 fn an_unused_waiver_warns_and_fails_only_when_denied() {
     let unused = waiver("RUSTSEC-2099-0001", "", 30);
-    let (code, report) = audit_with_waivers(&unused, &["--allow-unscored", "--fail-on", "critical"]);
+    let (code, report) =
+        audit_with_waivers(&unused, &["--allow-unscored", "--fail-on", "critical"]);
     assert_eq!(code, Some(1), "smallvec is critical");
     assert!(codes(&report).contains(&"waiver-unused:warning".to_string()));
 
@@ -244,13 +266,28 @@ fn an_unused_waiver_warns_and_fails_only_when_denied() {
 
 #[test]
 fn waivers_narrowed_to_another_package_or_version_do_not_apply() {
-    for extra in ["package = \"regex-syntax\"\n", "versions = \"<1.5.0\"\n", "versions = \">=1.5.5\"\n"] {
+    for extra in [
+        "package = \"regex-syntax\"\n",
+        "versions = \"<1.5.0\"\n",
+        "versions = \">=1.5.5\"\n",
+    ] {
         let (_, report) = audit_with_waivers(&waiver("RUSTSEC-2022-0013", extra, 30), &[]);
-        assert_eq!(finding_for(&report, "RUSTSEC-2022-0013")["level"], "error", "{extra}");
-        assert!(codes(&report).contains(&"waiver-unused:warning".to_string()), "{extra}");
+        assert_eq!(
+            finding_for(&report, "RUSTSEC-2022-0013")["level"],
+            "error",
+            "{extra}"
+        );
+        assert!(
+            codes(&report).contains(&"waiver-unused:warning".to_string()),
+            "{extra}"
+        );
     }
     let (_, report) = audit_with_waivers(
-        &waiver("RUSTSEC-2022-0013", "package = \"regex\"\nversions = \"=1.5.4\"\n", 30),
+        &waiver(
+            "RUSTSEC-2022-0013",
+            "package = \"regex\"\nversions = \"=1.5.4\"\n",
+            30,
+        ),
         &[],
     );
     assert_eq!(finding_for(&report, "RUSTSEC-2022-0013")["level"], "info");
@@ -259,10 +296,22 @@ fn waivers_narrowed_to_another_package_or_version_do_not_apply() {
 #[test]
 fn malformed_waiver_files_are_errors_with_line_and_column() {
     let cases = [
-        ("[[waiver]]\nid = \"X\"\nreason = \"r\"\nowner = \"o\"\nexpires = 2030-01-01\nexpiry = 1\n", ":6:1: unknown field `expiry`"),
-        ("[[waiver]]\nid = \"X\"\nreason = \"r\"\nexpires = 2030-01-01\n", "missing field `owner`"),
-        ("[[waiver]]\nid = \"X\"\nreason = \"r\"\nowner = \"o\"\nexpires = \"next year\"\n", ":5:11: `expires` must be a date"),
-        ("[[waiver]]\nid = \"X\"\nreason = \"\"\nowner = \"o\"\nexpires = 2030-01-01\n", ":3:10: `reason` must not be empty"),
+        (
+            "[[waiver]]\nid = \"X\"\nreason = \"r\"\nowner = \"o\"\nexpires = 2030-01-01\nexpiry = 1\n",
+            ":6:1: unknown field `expiry`",
+        ),
+        (
+            "[[waiver]]\nid = \"X\"\nreason = \"r\"\nexpires = 2030-01-01\n",
+            "missing field `owner`",
+        ),
+        (
+            "[[waiver]]\nid = \"X\"\nreason = \"r\"\nowner = \"o\"\nexpires = \"next year\"\n",
+            ":5:11: `expires` must be a date",
+        ),
+        (
+            "[[waiver]]\nid = \"X\"\nreason = \"\"\nowner = \"o\"\nexpires = 2030-01-01\n",
+            ":3:10: `reason` must not be empty",
+        ),
         ("[[waiver]\n", ":1:"),
     ];
     for (text, want) in cases {
@@ -285,7 +334,11 @@ fn malformed_waiver_files_are_errors_with_line_and_column() {
 #[test]
 fn the_waiver_file_at_the_scanned_root_is_used_by_default() {
     let dir = tempdir();
-    fs::copy(fixture("cargo/vulnerable/Cargo.lock"), dir.path().join("Cargo.lock")).unwrap();
+    fs::copy(
+        fixture("cargo/vulnerable/Cargo.lock"),
+        dir.path().join("Cargo.lock"),
+    )
+    .unwrap();
     fs::write(
         dir.path().join("vouch-waivers.toml"),
         waiver("RUSTSEC-2022-0013", "", 30),
@@ -299,7 +352,12 @@ fn the_waiver_file_at_the_scanned_root_is_used_by_default() {
         .unwrap();
     let report = json(&out);
     assert_eq!(finding_for(&report, "RUSTSEC-2022-0013")["level"], "info");
-    assert!(report["waiver_file"].as_str().unwrap().ends_with("vouch-waivers.toml"));
+    assert!(
+        report["waiver_file"]
+            .as_str()
+            .unwrap()
+            .ends_with("vouch-waivers.toml")
+    );
 }
 
 #[test]
@@ -344,7 +402,14 @@ fn fail_on_threshold_keeps_unscored_vulnerabilities_failing() {
     assert_eq!(ids, ["RUSTSEC-2020-0159", "RUSTSEC-2021-0003"]);
 
     let (_, ids) = error_ids(&["--fail-on", "high"]);
-    assert_eq!(ids, ["RUSTSEC-2020-0159", "RUSTSEC-2021-0003", "RUSTSEC-2022-0013"]);
+    assert_eq!(
+        ids,
+        [
+            "RUSTSEC-2020-0159",
+            "RUSTSEC-2021-0003",
+            "RUSTSEC-2022-0013"
+        ]
+    );
 
     let (_, ids) = error_ids(&["--fail-on", "critical", "--allow-unscored"]);
     assert_eq!(ids, ["RUSTSEC-2021-0003"]);
@@ -367,7 +432,13 @@ fn below_threshold_vulnerabilities_are_warnings_and_can_pass() {
 
 #[test]
 fn informational_kinds_fail_only_when_denied() {
-    let (_, ids) = error_ids(&["--deny", "unmaintained,unsound", "--fail-on", "critical", "--allow-unscored"]);
+    let (_, ids) = error_ids(&[
+        "--deny",
+        "unmaintained,unsound",
+        "--fail-on",
+        "critical",
+        "--allow-unscored",
+    ]);
     assert_eq!(
         ids,
         [
@@ -385,7 +456,9 @@ fn informational_kinds_fail_only_when_denied() {
         .arg(fixture("cargo/clean"))
         .assert()
         .code(2)
-        .stderr(predicates::str::contains("unknown advisory kind `abandoned`"));
+        .stderr(predicates::str::contains(
+            "unknown advisory kind `abandoned`",
+        ));
 }
 
 // ---- bad input ---------------------------------------------------------------------
@@ -395,7 +468,11 @@ fn a_corrupt_lockfile_is_an_error_with_its_location() {
     let dir = tempdir();
     let lock = dir.path().join("Cargo.lock");
     let mut text = fs::read_to_string(fixture("cargo/vulnerable/Cargo.lock")).unwrap();
-    text = text.replacen("[[package]]\nname = \"regex\"", "[[package]\nname = \"regex\"", 1);
+    text = text.replacen(
+        "[[package]]\nname = \"regex\"",
+        "[[package]\nname = \"regex\"",
+        1,
+    );
     fs::write(&lock, text).unwrap();
     vouch()
         .args(["audit", "--db"])
@@ -434,7 +511,11 @@ fn a_database_with_a_broken_advisory_for_an_audited_crate_is_an_error() {
     let db = tempdir();
     let dir = db.path().join("crates/regex");
     fs::create_dir_all(&dir).unwrap();
-    fs::write(dir.join("RUSTSEC-2022-0013.md"), "```toml\n[advisory]\nid = 1\n```\n").unwrap();
+    fs::write(
+        dir.join("RUSTSEC-2022-0013.md"),
+        "```toml\n[advisory]\nid = 1\n```\n",
+    )
+    .unwrap();
     vouch()
         .args(["audit", "--db"])
         .arg(db.path())
@@ -451,7 +532,12 @@ fn human_report_of_the_bundled_example() {
     // The example's made-up database and its waiver (expiring 2030-06-30).
     let out = vouch()
         .current_dir(crate::common::repo())
-        .args(["audit", "fixtures/example", "--db", "fixtures/example/advisory-db"])
+        .args([
+            "audit",
+            "fixtures/example",
+            "--db",
+            "fixtures/example/advisory-db",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));

@@ -3,15 +3,30 @@
 use crate::common::vouch;
 
 fn help(args: &[&str]) -> String {
-    let out = vouch().args(args).arg("--help").env("COLUMNS", "100").output().unwrap();
+    let out = vouch()
+        .args(args)
+        .arg("--help")
+        .env("COLUMNS", "100")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
     String::from_utf8(out.stdout).unwrap()
 }
 
 #[test]
 fn help_texts() {
-    for args in [&[][..], &["audit"], &["db"], &["db", "update"], &["db", "status"]] {
-        let name = if args.is_empty() { "vouch".to_string() } else { format!("vouch {}", args.join(" ")) };
+    for args in [
+        &[][..],
+        &["audit"],
+        &["db"],
+        &["db", "update"],
+        &["db", "status"],
+    ] {
+        let name = if args.is_empty() {
+            "vouch".to_string()
+        } else {
+            format!("vouch {}", args.join(" "))
+        };
         insta::assert_snapshot!(name.replace(' ', "_"), help(args), &name);
     }
 }

@@ -22,7 +22,14 @@ use crate::common::{fixture, rustsec_db};
 fn git(dir: &Path, args: &[&str]) {
     let status = Command::new("git")
         .current_dir(dir)
-        .args(["-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"])
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "-c",
+            "commit.gpgsign=false",
+        ])
         .args(args)
         .status()
         .unwrap();
@@ -159,5 +166,8 @@ fn credentials_in_the_database_url_never_reach_the_output() {
     );
     assert!(!all.contains("hunter2-s3cret"), "{all}");
     assert!(!all.contains("vouch-user"), "{all}");
-    assert!(all.contains("127.0.0.1:9"), "the error still says where: {all}");
+    assert!(
+        all.contains("127.0.0.1:9"),
+        "the error still says where: {all}"
+    );
 }

@@ -9,3 +9,4 @@ mod common;
 mod audit;
 mod cli;
 mod db;
+mod json_contract;
