@@ -10,5 +10,6 @@ pub mod cli;
 pub mod finding;
 pub mod lockfile;
 pub mod package;
+pub mod policy;
 pub mod report;
 pub mod waiver;

@@ -1,0 +1,597 @@
+//! `vouch.toml`: what the gate checks and how strictly.
+//!
+//! Parsed strictly in two steps (as cargo-deny does): serde with `deny_unknown_fields`
+//! everywhere rejects unknown keys and wrong types at their line and column, then
+//! validation turns the raw values into a [`Policy`] whose every field is meaningful,
+//! again reporting the offending value's position. A policy that does not parse is an
+//! error, never a default.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::advisory::{Informational, Severity};
+use crate::lockfile::offset_to_line_column;
+use crate::package::Ecosystem;
+
+/// The policy file looked for when `--policy` is not given.
+pub const DEFAULT_FILE_NAME: &str = "vouch.toml";
+
+const MAX_POLICY_BYTES: u64 = 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: {message}")]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+}
+
+/// What to do about something: report it, or fail the gate on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    Warn,
+    Deny,
+}
+
+/// A validated policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    pub path: PathBuf,
+    pub audit: Option<AuditPolicy>,
+    pub waivers: WaiverPolicy,
+    pub licenses: Option<LicensePolicy>,
+    pub sbom: Option<SbomPolicy>,
+    pub images: Vec<ImagePolicy>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditPolicy {
+    /// Lockfiles or directories, relative to the policy file's directory.
+    pub paths: Vec<PathBuf>,
+    /// Only these ecosystems are audited (all when empty).
+    pub ecosystems: Vec<Ecosystem>,
+    pub fail_on: Option<Severity>,
+    pub unscored: Action,
+    pub deny: Vec<Informational>,
+    pub exclude_dev: bool,
+    pub ignore_unfixed: bool,
+    /// The gate fails when the advisory database is older than this (or of unknown age).
+    pub db_max_age_seconds: Option<i64>,
+    /// Advisory database directory, relative to the policy file's directory.
+    pub db: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct WaiverPolicy {
+    pub file: Option<PathBuf>,
+    /// An expiry further ahead than this many days is itself a failing finding.
+    pub max_days: Option<i64>,
+    pub unused: Action,
+    pub expiring_soon_days: i64,
+}
+
+impl Default for WaiverPolicy {
+    fn default() -> Self {
+        WaiverPolicy {
+            file: None,
+            max_days: None,
+            unused: Action::Warn,
+            expiring_soon_days: 14,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LicensePolicy {
+    pub allow: Vec<String>,
+    pub deny: Vec<String>,
+    /// Packages whose license is unknown (NOASSERTION).
+    pub unknown: Action,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SbomPolicy {
+    pub format: String,
+    pub output: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImagePolicy {
+    pub reference: String,
+    pub keys: Vec<PathBuf>,
+    pub identity: Option<String>,
+    pub identity_regexp: Option<String>,
+    pub issuer: Option<String>,
+    pub issuer_regexp: Option<String>,
+    pub trusted_root: Option<PathBuf>,
+    pub attestations: Vec<String>,
+    pub threshold: usize,
+    pub require_digest: bool,
+}
+
+// ---- raw, as written --------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawPolicy {
+    audit: Option<RawAudit>,
+    waivers: Option<RawWaivers>,
+    licenses: Option<RawLicenses>,
+    sbom: Option<RawSbom>,
+    #[serde(default)]
+    image: Vec<RawImage>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawAudit {
+    #[serde(default)]
+    paths: Vec<String>,
+    #[serde(default)]
+    ecosystems: Vec<Spanned<String>>,
+    fail_on: Option<Spanned<String>>,
+    unscored: Option<Action>,
+    #[serde(default)]
+    deny: Vec<Spanned<String>>,
+    #[serde(default)]
+    exclude_dev: bool,
+    #[serde(default)]
+    ignore_unfixed: bool,
+    db_max_age: Option<Spanned<String>>,
+    db: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawWaivers {
+    file: Option<String>,
+    max_days: Option<Spanned<i64>>,
+    unused: Option<Action>,
+    expiring_soon_days: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawLicenses {
+    #[serde(default)]
+    allow: Vec<Spanned<String>>,
+    #[serde(default)]
+    deny: Vec<Spanned<String>>,
+    unknown: Option<Action>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawSbom {
+    format: Option<Spanned<String>>,
+    output: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawImage {
+    reference: Spanned<String>,
+    #[serde(default)]
+    key: Vec<String>,
+    certificate_identity: Option<String>,
+    certificate_identity_regexp: Option<String>,
+    certificate_oidc_issuer: Option<String>,
+    certificate_oidc_issuer_regexp: Option<String>,
+    trusted_root: Option<String>,
+    #[serde(default)]
+    attestations: Vec<String>,
+    threshold: Option<Spanned<i64>>,
+    #[serde(default)]
+    require_digest: bool,
+}
+
+impl Policy {
+    pub fn load(path: &Path) -> Result<Policy, Error> {
+        let io_err = |source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let size = fs::metadata(path).map_err(io_err)?.len();
+        if size > MAX_POLICY_BYTES {
+            return Err(Error::Invalid {
+                path: path.to_path_buf(),
+                line: 1,
+                column: 1,
+                message: format!("file is {size} bytes, over the {MAX_POLICY_BYTES}-byte limit"),
+            });
+        }
+        let text = fs::read_to_string(path).map_err(io_err)?;
+        Self::parse(path, &text)
+    }
+
+    /// Parses `text`; relative paths in it are resolved against `path`'s directory.
+    pub fn parse(path: &Path, text: &str) -> Result<Policy, Error> {
+        let at = |offset: usize, message: String| {
+            let (line, column) = offset_to_line_column(text, offset);
+            Error::Invalid {
+                path: path.to_path_buf(),
+                line,
+                column,
+                message,
+            }
+        };
+        let raw: RawPolicy = toml::from_str(text).map_err(|e| {
+            at(
+                e.span().map_or(0, |s| s.start),
+                e.message().trim().to_string(),
+            )
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let resolve = |p: &str| {
+            if base.as_os_str().is_empty() {
+                PathBuf::from(p)
+            } else {
+                base.join(p)
+            }
+        };
+
+        let audit = match raw.audit {
+            None => None,
+            Some(a) => {
+                let mut ecosystems = Vec::new();
+                for e in &a.ecosystems {
+                    ecosystems.push(parse_ecosystem(e.get_ref()).ok_or_else(|| {
+                        at(
+                            e.span().start,
+                            format!(
+                                "unknown ecosystem `{}` (expected crates.io, npm, PyPI or Go)",
+                                e.get_ref()
+                            ),
+                        )
+                    })?);
+                }
+                let fail_on = a
+                    .fail_on
+                    .as_ref()
+                    .map(|s| {
+                        s.get_ref()
+                            .parse::<Severity>()
+                            .map_err(|m| at(s.span().start, m))
+                    })
+                    .transpose()?;
+                let mut deny = Vec::new();
+                for d in &a.deny {
+                    deny.push(d.get_ref().parse().map_err(|m| at(d.span().start, m))?);
+                }
+                let db_max_age_seconds = a
+                    .db_max_age
+                    .as_ref()
+                    .map(|s| {
+                        parse_age(s.get_ref()).ok_or_else(|| {
+                            at(
+                                s.span().start,
+                                format!(
+                                    "`db-max-age` `{}` is not a duration like \"24h\" or \"7d\"",
+                                    s.get_ref()
+                                ),
+                            )
+                        })
+                    })
+                    .transpose()?;
+                let paths = if a.paths.is_empty() {
+                    vec![resolve(".")]
+                } else {
+                    a.paths.iter().map(|p| resolve(p)).collect()
+                };
+                Some(AuditPolicy {
+                    paths,
+                    ecosystems,
+                    fail_on,
+                    unscored: a.unscored.unwrap_or(Action::Deny),
+                    deny,
+                    exclude_dev: a.exclude_dev,
+                    ignore_unfixed: a.ignore_unfixed,
+                    db_max_age_seconds,
+                    db: a.db.as_deref().map(resolve),
+                })
+            }
+        };
+
+        let waivers = match raw.waivers {
+            None => WaiverPolicy::default(),
+            Some(w) => {
+                let positive = |v: &Option<Spanned<i64>>, name: &str| {
+                    v.as_ref()
+                        .map(|v| {
+                            if *v.get_ref() < 0 {
+                                Err(at(v.span().start, format!("`{name}` must not be negative")))
+                            } else {
+                                Ok(*v.get_ref())
+                            }
+                        })
+                        .transpose()
+                };
+                WaiverPolicy {
+                    file: w.file.as_deref().map(resolve),
+                    max_days: positive(&w.max_days, "max-days")?,
+                    unused: w.unused.unwrap_or(Action::Warn),
+                    expiring_soon_days: positive(&w.expiring_soon_days, "expiring-soon-days")?
+                        .unwrap_or(14),
+                }
+            }
+        };
+
+        let licenses = match raw.licenses {
+            None => None,
+            Some(l) => {
+                let check = |list: &[Spanned<String>]| -> Result<Vec<String>, Error> {
+                    list.iter()
+                        .map(|s| {
+                            spdx::Expression::parse(s.get_ref())
+                                .map(|_| s.get_ref().clone())
+                                .map_err(|e| {
+                                    at(
+                                        s.span().start,
+                                        format!("not an SPDX license expression: {e}"),
+                                    )
+                                })
+                        })
+                        .collect()
+                };
+                Some(LicensePolicy {
+                    allow: check(&l.allow)?,
+                    deny: check(&l.deny)?,
+                    unknown: l.unknown.unwrap_or(Action::Warn),
+                })
+            }
+        };
+
+        let sbom = match raw.sbom {
+            None => None,
+            Some(s) => {
+                let format = match &s.format {
+                    None => "spdx-json".to_string(),
+                    Some(f) => match f.get_ref().as_str() {
+                        "spdx-json" | "spdx-tv" | "cyclonedx-json" => f.get_ref().clone(),
+                        other => {
+                            return Err(at(
+                                f.span().start,
+                                format!(
+                                    "unknown SBOM format `{other}` (expected spdx-json, spdx-tv or cyclonedx-json)"
+                                ),
+                            ));
+                        }
+                    },
+                };
+                Some(SbomPolicy {
+                    format,
+                    output: resolve(&s.output),
+                })
+            }
+        };
+
+        let mut images = Vec::new();
+        for i in raw.image {
+            let keyless =
+                i.certificate_identity.is_some() || i.certificate_identity_regexp.is_some();
+            let issuer =
+                i.certificate_oidc_issuer.is_some() || i.certificate_oidc_issuer_regexp.is_some();
+            if i.key.is_empty() && !keyless {
+                return Err(at(
+                    i.reference.span().start,
+                    "an [[image]] needs `key` or `certificate-identity`/`certificate-identity-regexp`".into(),
+                ));
+            }
+            if keyless != issuer {
+                return Err(at(
+                    i.reference.span().start,
+                    "keyless verification needs both an identity and an OIDC issuer".into(),
+                ));
+            }
+            let threshold = match &i.threshold {
+                None => 1,
+                Some(t) if *t.get_ref() >= 1 => *t.get_ref() as usize,
+                Some(t) => return Err(at(t.span().start, "`threshold` must be at least 1".into())),
+            };
+            images.push(ImagePolicy {
+                reference: i.reference.into_inner(),
+                keys: i.key.iter().map(|k| resolve(k)).collect(),
+                identity: i.certificate_identity,
+                identity_regexp: i.certificate_identity_regexp,
+                issuer: i.certificate_oidc_issuer,
+                issuer_regexp: i.certificate_oidc_issuer_regexp,
+                trusted_root: i.trusted_root.as_deref().map(resolve),
+                attestations: i.attestations,
+                threshold,
+                require_digest: i.require_digest,
+            });
+        }
+
+        Ok(Policy {
+            path: path.to_path_buf(),
+            audit,
+            waivers,
+            licenses,
+            sbom,
+            images,
+        })
+    }
+}
+
+fn parse_ecosystem(name: &str) -> Option<Ecosystem> {
+    [
+        Ecosystem::Cargo,
+        Ecosystem::Npm,
+        Ecosystem::PyPI,
+        Ecosystem::Go,
+    ]
+    .into_iter()
+    .find(|e| e.osv_name().eq_ignore_ascii_case(name) || e.purl_type() == name)
+}
+
+/// `"90m"`, `"24h"`, `"7d"`, `"2w"` (or jiff's friendly/ISO 8601 spans) → seconds.
+fn parse_age(text: &str) -> Option<i64> {
+    let span: jiff::Span = text.trim().parse().ok()?;
+    let seconds = span
+        .total((
+            jiff::Unit::Second,
+            jiff::SpanRelativeTo::days_are_24_hours(),
+        ))
+        .ok()?;
+    (seconds >= 0.0).then_some(seconds as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Policy, Error> {
+        Policy::parse(Path::new("dir/vouch.toml"), text)
+    }
+
+    fn err(text: &str) -> (usize, usize, String) {
+        match parse(text).unwrap_err() {
+            Error::Invalid {
+                line,
+                column,
+                message,
+                ..
+            } => (line, column, message),
+            e => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn a_full_policy_parses_and_resolves_paths_beside_it() {
+        let p = parse(
+            r#"
+[audit]
+paths = ["app"]
+ecosystems = ["crates.io", "npm"]
+fail-on = "high"
+unscored = "warn"
+deny = ["unmaintained"]
+exclude-dev = true
+db-max-age = "7d"
+
+[waivers]
+file = "w.toml"
+max-days = 90
+unused = "deny"
+
+[licenses]
+allow = ["MIT", "Apache-2.0 OR MIT"]
+deny = ["GPL-3.0-only"]
+unknown = "deny"
+
+[sbom]
+format = "spdx-tv"
+output = "sbom.spdx"
+
+[[image]]
+reference = "127.0.0.1:5000/app@sha256:00"
+key = ["cosign.pub"]
+attestations = ["slsaprovenance"]
+threshold = 1
+"#,
+        )
+        .unwrap();
+        let audit = p.audit.unwrap();
+        assert_eq!(audit.paths, [PathBuf::from("dir/app")]);
+        assert_eq!(audit.ecosystems, [Ecosystem::Cargo, Ecosystem::Npm]);
+        assert_eq!(audit.fail_on, Some(Severity::High));
+        assert_eq!(audit.unscored, Action::Warn);
+        assert_eq!(audit.db_max_age_seconds, Some(7 * 86_400));
+        assert_eq!(p.waivers.file, Some(PathBuf::from("dir/w.toml")));
+        assert_eq!(p.waivers.max_days, Some(90));
+        assert_eq!(p.waivers.unused, Action::Deny);
+        assert_eq!(p.licenses.unwrap().unknown, Action::Deny);
+        assert_eq!(p.sbom.unwrap().output, PathBuf::from("dir/sbom.spdx"));
+        assert_eq!(p.images[0].keys, [PathBuf::from("dir/cosign.pub")]);
+    }
+
+    #[test]
+    fn unknown_keys_point_at_their_line() {
+        let (line, column, msg) = err("[audit]\nfail-on = \"high\"\nfial-on = \"low\"\n");
+        assert_eq!((line, column), (3, 1));
+        assert!(msg.contains("unknown field `fial-on`"), "{msg}");
+        let (line, _, msg) = err("[audits]\n");
+        assert_eq!(line, 1);
+        assert!(msg.contains("unknown field `audits`"), "{msg}");
+    }
+
+    #[test]
+    fn bad_values_point_at_the_value() {
+        let cases = [
+            (
+                "[audit]\nfail-on = \"severe\"\n",
+                (2, 11),
+                "unknown severity",
+            ),
+            (
+                "[audit]\necosystems = [\"maven\"]\n",
+                (2, 15),
+                "unknown ecosystem",
+            ),
+            (
+                "[audit]\ndb-max-age = \"a while\"\n",
+                (2, 14),
+                "not a duration",
+            ),
+            (
+                "[audit]\nunscored = \"ignore\"\n",
+                (2, 12),
+                "unknown variant",
+            ),
+            (
+                "[waivers]\nmax-days = -1\n",
+                (2, 12),
+                "must not be negative",
+            ),
+            (
+                "[licenses]\nallow = [\"MIT\", \"NOT A LICENSE(\"]\n",
+                (2, 17),
+                "SPDX",
+            ),
+            (
+                "[sbom]\nformat = \"pdf\"\noutput = \"x\"\n",
+                (2, 10),
+                "unknown SBOM format",
+            ),
+            ("[[image]]\nreference = \"r\"\n", (2, 13), "needs `key`"),
+            (
+                "[[image]]\nreference = \"r\"\nkey = [\"k\"]\nthreshold = 0\n",
+                (4, 13),
+                "at least 1",
+            ),
+        ];
+        for (text, pos, want) in cases {
+            let (line, column, msg) = err(text);
+            assert_eq!((line, column), pos, "{text}: {msg}");
+            assert!(msg.contains(want), "{text}: {msg}");
+        }
+    }
+
+    #[test]
+    fn an_empty_policy_checks_nothing_but_parses() {
+        let p = parse("").unwrap();
+        assert!(p.audit.is_none() && p.images.is_empty() && p.sbom.is_none());
+    }
+
+    #[test]
+    fn ages_accept_common_spellings() {
+        assert_eq!(parse_age("24h"), Some(86_400));
+        assert_eq!(parse_age("90m"), Some(5_400));
+        assert_eq!(parse_age("2w"), Some(14 * 86_400));
+        assert_eq!(parse_age("P1D"), Some(86_400));
+        assert_eq!(parse_age("soon"), None);
+    }
+}
