@@ -31,6 +31,12 @@ pub struct Settings {
     pub expiring_soon_days: i64,
     /// Skip packages the lockfile marks as development-only.
     pub exclude_dev: bool,
+    /// Only audit these ecosystems (all when empty).
+    pub ecosystems: Vec<Ecosystem>,
+    /// Vulnerabilities with no fixed version warn instead of failing.
+    pub ignore_unfixed: bool,
+    /// A waiver expiring further ahead than this many days fails the gate.
+    pub waiver_max_days: Option<i64>,
     /// The date waivers are judged on.
     pub today: Date,
 }
@@ -44,6 +50,9 @@ impl Settings {
             deny_unused_waivers: false,
             expiring_soon_days: 14,
             exclude_dev: false,
+            ecosystems: Vec::new(),
+            ignore_unfixed: false,
+            waiver_max_days: None,
             today,
         }
     }
@@ -103,6 +112,10 @@ pub fn run(
     for lockfile in lockfiles {
         for package in &lockfile.packages {
             if settings.exclude_dev && package.dev {
+                continue;
+            }
+            if !settings.ecosystems.is_empty() && !settings.ecosystems.contains(&package.ecosystem)
+            {
                 continue;
             }
             *scanned.entry(package.ecosystem).or_default() += 1;
@@ -179,6 +192,24 @@ pub fn run(
                     waived_by: None,
                 }),
                 status => {
+                    if let Some(max) = settings.waiver_max_days
+                        && let Status::Active { days_left } | Status::ExpiringSoon { days_left } =
+                            status
+                        && days_left > max
+                    {
+                        findings.push(Finding {
+                            code: Code::WaiverExpiryTooFar,
+                            level: Level::Error,
+                            message: format!(
+                                "waiver for {id} expires on {} ({days_left} days ahead), past the policy's limit of {max} days; owner: {}",
+                                waiver.expires, waiver.owner
+                            ),
+                            advisory: None,
+                            package: None,
+                            waiver: location(),
+                            waived_by: None,
+                        });
+                    }
                     if let Status::ExpiringSoon { days_left } = status {
                         findings.push(Finding {
                             code: Code::WaiverExpiringSoon,
@@ -227,7 +258,7 @@ fn classify(advisory: &Advisory, settings: &Settings) -> (Code, bool) {
                 (None, _) => !settings.allow_unscored,
                 (Some(_), None) => true,
                 (Some(severity), Some(threshold)) => severity >= threshold,
-            };
+            } && !(settings.ignore_unfixed && advisory.fixed.is_empty());
             (Code::VulnerablePackage, failing)
         }
         Kind::Informational(kind) => {

@@ -22,6 +22,8 @@ pub enum Code {
     WaiverExpired,
     WaiverExpiringSoon,
     WaiverUnused,
+    WaiverExpiryTooFar,
+    AdvisoryDbStale,
 }
 
 impl Code {
@@ -34,6 +36,8 @@ impl Code {
         Code::WaiverExpired,
         Code::WaiverExpiringSoon,
         Code::WaiverUnused,
+        Code::WaiverExpiryTooFar,
+        Code::AdvisoryDbStale,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -46,6 +50,8 @@ impl Code {
             Code::WaiverExpired => "waiver-expired",
             Code::WaiverExpiringSoon => "waiver-expiring-soon",
             Code::WaiverUnused => "waiver-unused",
+            Code::WaiverExpiryTooFar => "waiver-expiry-too-far",
+            Code::AdvisoryDbStale => "advisory-db-stale",
         }
     }
 }

@@ -30,6 +30,8 @@ fn main() -> ExitCode {
     match (result, flushed) {
         (Ok(Verdict::Pass), Ok(())) => ExitCode::SUCCESS,
         (Ok(Verdict::Fail), Ok(())) => ExitCode::from(EXIT_FAIL),
+        // The report was written; it says which check could not run.
+        (Ok(Verdict::Error), Ok(())) => ExitCode::from(EXIT_ERROR),
         (Ok(_), Err(e)) => {
             let _ = writeln!(anstream::stderr(), "error: could not write the report: {e}");
             ExitCode::from(EXIT_ERROR)

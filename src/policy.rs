@@ -438,7 +438,7 @@ fn parse_ecosystem(name: &str) -> Option<Ecosystem> {
 }
 
 /// `"90m"`, `"24h"`, `"7d"`, `"2w"` (or jiff's friendly/ISO 8601 spans) → seconds.
-fn parse_age(text: &str) -> Option<i64> {
+pub fn parse_age(text: &str) -> Option<i64> {
     let span: jiff::Span = text.trim().parse().ok()?;
     let seconds = span
         .total((
@@ -593,5 +593,30 @@ threshold = 1
         assert_eq!(parse_age("2w"), Some(14 * 86_400));
         assert_eq!(parse_age("P1D"), Some(86_400));
         assert_eq!(parse_age("soon"), None);
+    }
+}
+
+#[cfg(test)]
+mod shipped {
+    use super::*;
+
+    /// Every policy in policies/ parses (they are documentation people copy).
+    #[test]
+    fn shipped_policies_parse() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+        let mut seen = 0;
+        for entry in fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                Policy::load(&path).unwrap_or_else(|e| panic!("{e}"));
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, 3, "default, release-gate, strict");
+        let strict = Policy::load(&dir.join("strict.toml")).unwrap();
+        assert_eq!(strict.waivers.unused, Action::Deny);
+        assert_eq!(strict.audit.unwrap().deny.len(), 3);
+        let gate = Policy::load(&dir.join("release-gate.toml")).unwrap();
+        assert!(gate.images[0].require_digest && gate.sbom.is_some());
     }
 }

@@ -53,6 +53,14 @@ pub struct Args {
     #[arg(long)]
     pub exclude_dev: bool,
 
+    /// Vulnerabilities with no fixed version warn instead of failing.
+    #[arg(long)]
+    pub ignore_unfixed: bool,
+
+    /// Fail when the advisory database is older than this ("24h", "7d"), or of unknown age.
+    #[arg(long, value_name = "AGE", value_parser = parse_age)]
+    pub db_max_age: Option<i64>,
+
     /// Report format written to stdout.
     #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
     pub format: OutputFormat,
@@ -66,7 +74,39 @@ fn parse_informational(s: &str) -> Result<Informational, String> {
     s.parse()
 }
 
+fn parse_age(s: &str) -> Result<i64, String> {
+    crate::policy::parse_age(s)
+        .ok_or_else(|| format!("`{s}` is not a duration like \"24h\" or \"7d\""))
+}
+
 pub fn run(args: Args, out: &mut dyn Write) -> anyhow::Result<Verdict> {
+    let format = args.format;
+    let report = build_report(args, Extra::default())?;
+    match format {
+        OutputFormat::Human => report::human::write(&report, out)?,
+        OutputFormat::Json => report::json::write(&report, out)?,
+        other => super::write_check_report(
+            other,
+            &report::CheckReport {
+                policy: None,
+                checks: vec![report::CheckResult::from_audit(&report)],
+            },
+            out,
+        )?,
+    }
+    Ok(report.verdict())
+}
+
+/// Settings only a policy file can give.
+#[derive(Debug, Default)]
+pub(crate) struct Extra {
+    pub ecosystems: Vec<crate::package::Ecosystem>,
+    pub waiver_max_days: Option<i64>,
+    pub expiring_soon_days: Option<i64>,
+}
+
+/// Runs the audit the arguments describe and returns its report (no output).
+pub(crate) fn build_report(args: Args, extra: Extra) -> anyhow::Result<AuditReport> {
     let paths = if args.paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
@@ -102,8 +142,14 @@ pub fn run(args: Args, out: &mut dyn Write) -> anyhow::Result<Verdict> {
     settings.deny = args.deny.into_iter().collect::<BTreeSet<_>>();
     settings.deny_unused_waivers = args.deny_unused_waivers;
     settings.exclude_dev = args.exclude_dev;
+    settings.ignore_unfixed = args.ignore_unfixed;
+    settings.ecosystems = extra.ecosystems;
+    settings.waiver_max_days = extra.waiver_max_days;
+    if let Some(days) = extra.expiring_soon_days {
+        settings.expiring_soon_days = days;
+    }
 
-    let outcome = audit::run(&lockfiles, &db, waivers.as_ref(), &settings)?;
+    let mut outcome = audit::run(&lockfiles, &db, waivers.as_ref(), &settings)?;
     if outcome.packages_scanned() == 0 {
         bail!(
             "no packages to audit in {} (a scan of nothing cannot pass)",
@@ -116,8 +162,37 @@ pub fn run(args: Args, out: &mut dyn Write) -> anyhow::Result<Verdict> {
     }
 
     let database = DbInfo::read(db.root());
+    let database_age = database.age_seconds(now);
+    if let Some(max) = args.db_max_age {
+        let stale = match database_age {
+            Some(age) if age <= max => None,
+            Some(age) => Some(format!(
+                "the advisory database is {} old, older than the allowed {}; run `vouch db update`",
+                human_duration(age),
+                human_duration(max)
+            )),
+            None => Some(format!(
+                "the advisory database's age is unknown (not fetched by `vouch db update`), and at most {} is allowed",
+                human_duration(max)
+            )),
+        };
+        if let Some(message) = stale {
+            outcome.findings.insert(
+                0,
+                crate::finding::Finding {
+                    code: crate::finding::Code::AdvisoryDbStale,
+                    level: crate::finding::Level::Error,
+                    message,
+                    advisory: None,
+                    package: None,
+                    waiver: None,
+                    waived_by: None,
+                },
+            );
+        }
+    }
     let report = AuditReport {
-        database_age: database.age_seconds(now),
+        database_age,
         database,
         lockfiles: lockfiles
             .iter()
@@ -130,9 +205,15 @@ pub fn run(args: Args, out: &mut dyn Write) -> anyhow::Result<Verdict> {
         waiver_file: waivers.as_ref().map(|w| w.path.clone()),
         outcome,
     };
-    match args.format {
-        OutputFormat::Human => report::human::write(&report, out)?,
-        OutputFormat::Json => report::json::write(&report, out)?,
+    Ok(report)
+}
+
+/// "3 days", "5 hours", "42 minutes".
+pub(crate) fn human_duration(seconds: i64) -> String {
+    match seconds {
+        s if s < 120 => format!("{s} seconds"),
+        s if s < 7200 => format!("{} minutes", s / 60),
+        s if s < 172_800 => format!("{} hours", s / 3600),
+        s => format!("{} days", s / 86_400),
     }
-    Ok(report.verdict())
 }

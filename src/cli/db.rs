@@ -79,16 +79,7 @@ fn describe(info: &DbInfo, out: &mut dyn Write) -> std::io::Result<()> {
         None => writeln!(out, "fetched:    unknown (not fetched by vouch db update)")?,
     }
     match info.age_seconds(Timestamp::now()) {
-        Some(age) => writeln!(out, "age:        {}", human_age(age)),
+        Some(age) => writeln!(out, "age:        {}", super::audit::human_duration(age)),
         None => writeln!(out, "age:        unknown"),
-    }
-}
-
-fn human_age(seconds: i64) -> String {
-    match seconds {
-        s if s < 120 => format!("{s} seconds"),
-        s if s < 7200 => format!("{} minutes", s / 60),
-        s if s < 172_800 => format!("{} hours", s / 3600),
-        s => format!("{} days", s / 86_400),
     }
 }

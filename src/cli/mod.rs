@@ -3,6 +3,7 @@
 //! returns a [`Verdict`] or an error, and `main` alone turns that into an exit code.
 
 mod audit;
+mod check;
 mod db;
 
 use std::io::Write;
@@ -27,6 +28,8 @@ pub struct Cli {
 pub enum Command {
     /// Audit lockfiles against advisory databases, applying waivers.
     Audit(audit::Args),
+    /// Run every check the policy (vouch.toml) configures; one report, one verdict.
+    Check(check::Args),
     /// Fetch or inspect the local advisory databases.
     #[command(subcommand)]
     Db(db::Command),
@@ -39,12 +42,35 @@ pub enum OutputFormat {
     Human,
     /// The versioned JSON report (see docs/json-report.md).
     Json,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
+    /// JUnit XML, for a CI's test view.
+    Junit,
+    /// Markdown, for a job summary or a pull-request comment.
+    Markdown,
+}
+
+/// Writes a check report in `format`.
+fn write_check_report(
+    format: OutputFormat,
+    report: &crate::report::CheckReport,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    use crate::report;
+    match format {
+        OutputFormat::Human => report::human::write_check(report, out),
+        OutputFormat::Json => report::json::write_check(report, out),
+        OutputFormat::Sarif => report::sarif::write(report, out),
+        OutputFormat::Junit => report::junit::write(report, out),
+        OutputFormat::Markdown => report::markdown::write(report, out),
+    }
 }
 
 /// Runs the parsed command, writing its report to `out`.
 pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Verdict> {
     match cli.command {
         Command::Audit(args) => audit::run(args, out),
+        Command::Check(args) => check::run(args, out),
         Command::Db(command) => db::run(command, out),
     }
 }

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use anstyle::{AnsiColor, Style};
 
-use super::{AuditReport, Verdict};
+use super::{AuditReport, CheckReport, CheckStatus, Verdict};
 use crate::finding::{Finding, Level};
 
 const RED: Style = AnsiColor::Red.on_default().bold();
@@ -15,9 +15,77 @@ const GREEN: Style = AnsiColor::Green.on_default().bold();
 const DIM: Style = Style::new().dimmed();
 
 pub fn write(report: &AuditReport, out: &mut dyn Write) -> io::Result<()> {
-    let findings = &report.outcome.findings;
     // With several lockfiles the same package can appear in more than one: say where.
-    let show_lockfile = report.lockfiles.len() > 1;
+    write_findings(&report.outcome.findings, report.lockfiles.len() > 1, out)?;
+    write_audit_summary(report, out)?;
+    verdict_line(report.verdict(), out)?;
+    let (errors, warnings, waived) = (
+        report.count(Level::Error),
+        report.count(Level::Warning),
+        report.count(Level::Info),
+    );
+    writeln!(
+        out,
+        ": {errors} failing, {warnings} warning{}, {waived} waived",
+        if warnings == 1 { "" } else { "s" }
+    )
+}
+
+/// The `vouch check` report: one line per check, then each check's findings.
+pub fn write_check(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
+    for check in &report.checks {
+        if check.findings.is_empty() {
+            continue;
+        }
+        writeln!(out, "{DIM}── {} ──{DIM:#}", check.name)?;
+        let lockfiles: std::collections::BTreeSet<_> = check
+            .findings
+            .iter()
+            .filter_map(|f| f.package.as_ref().map(|p| &p.lockfile))
+            .collect();
+        write_findings(&check.findings, lockfiles.len() > 1, out)?;
+    }
+    let width = report
+        .checks
+        .iter()
+        .map(|c| c.name.len())
+        .max()
+        .unwrap_or(0);
+    for check in &report.checks {
+        let (style, mark) = match &check.status {
+            CheckStatus::Pass => (GREEN, "pass   "),
+            CheckStatus::Fail => (RED, "fail   "),
+            CheckStatus::Error(_) => (RED, "error  "),
+            CheckStatus::Skipped(_) => (DIM, "skipped"),
+        };
+        write!(
+            out,
+            "{style}{mark}{style:#}  {:<width$}  {}",
+            check.name, check.summary
+        )?;
+        match check.status.reason() {
+            Some(why) => writeln!(out, ": {why}")?,
+            None => writeln!(out)?,
+        }
+    }
+    verdict_line(report.verdict(), out)?;
+    writeln!(out)
+}
+
+fn verdict_line(verdict: Verdict, out: &mut dyn Write) -> io::Result<()> {
+    match verdict {
+        Verdict::Pass => write!(out, "{GREEN}PASS{GREEN:#}"),
+        Verdict::Fail => write!(out, "{RED}FAIL{RED:#}"),
+        Verdict::Error => write!(out, "{RED}ERROR{RED:#} (a check could not run)"),
+    }
+}
+
+/// The findings table.
+pub fn write_findings(
+    findings: &[Finding],
+    show_lockfile: bool,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     if !findings.is_empty() {
         let rows: Vec<[String; 5]> = findings.iter().map(|f| row(f, show_lockfile)).collect();
         let headers = ["LEVEL", "ID", "PACKAGE", "SEVERITY", "DETAIL"];
@@ -49,7 +117,10 @@ pub fn write(report: &AuditReport, out: &mut dyn Write) -> io::Result<()> {
         }
         writeln!(out)?;
     }
+    Ok(())
+}
 
+fn write_audit_summary(report: &AuditReport, out: &mut dyn Write) -> io::Result<()> {
     let packages = report.outcome.packages_scanned();
     let ecosystems = report
         .outcome
@@ -71,24 +142,10 @@ pub fn write(report: &AuditReport, out: &mut dyn Write) -> io::Result<()> {
             .as_deref()
             .map(|c| format!(" @ {}", &c[..c.len().min(12)]))
             .unwrap_or_default(),
-    )?;
-    let (errors, warnings, waived) = (
-        report.count(Level::Error),
-        report.count(Level::Warning),
-        report.count(Level::Info),
-    );
-    match report.verdict() {
-        Verdict::Pass => write!(out, "{GREEN}PASS{GREEN:#}")?,
-        Verdict::Fail => write!(out, "{RED}FAIL{RED:#}")?,
-    }
-    writeln!(
-        out,
-        ": {errors} failing, {warnings} warning{}, {waived} waived",
-        if warnings == 1 { "" } else { "s" }
     )
 }
 
-fn row(finding: &Finding, show_lockfile: bool) -> [String; 5] {
+pub(crate) fn row(finding: &Finding, show_lockfile: bool) -> [String; 5] {
     let level = match (finding.level, &finding.waived_by) {
         (Level::Info, Some(_)) => "waived".to_string(),
         (level, _) => level.as_str().to_string(),
@@ -98,7 +155,7 @@ fn row(finding: &Finding, show_lockfile: bool) -> [String; 5] {
         .as_ref()
         .map(|a| a.id.clone())
         .or_else(|| finding.waiver.as_ref().map(|w| w.waiver.id.clone()))
-        .unwrap_or_default();
+        .unwrap_or_else(|| finding.code.as_str().to_string());
     let package = finding
         .package
         .as_ref()

@@ -180,3 +180,45 @@ pub fn write(report: &AuditReport, out: &mut dyn Write) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, &wire)?;
     writeln!(out)
 }
+
+pub const CHECK_SCHEMA: &str = "vouch.check/1";
+
+#[derive(Serialize)]
+struct CheckReportWire<'a> {
+    schema: &'static str,
+    verdict: &'static str,
+    policy: Option<String>,
+    checks: Vec<CheckWire<'a>>,
+}
+
+#[derive(Serialize)]
+struct CheckWire<'a> {
+    name: &'a str,
+    status: &'static str,
+    /// Why a check errored or was skipped.
+    reason: Option<&'a str>,
+    summary: &'a str,
+    findings: Vec<JsonFinding<'a>>,
+}
+
+/// Writes the `vouch check` report (`"schema": "vouch.check/1"`, docs/json-report.md).
+pub fn write_check(report: &super::CheckReport, out: &mut dyn Write) -> io::Result<()> {
+    let wire = CheckReportWire {
+        schema: CHECK_SCHEMA,
+        verdict: report.verdict().as_str(),
+        policy: report.policy.as_ref().map(|p| p.display().to_string()),
+        checks: report
+            .checks
+            .iter()
+            .map(|c| CheckWire {
+                name: &c.name,
+                status: c.status.as_str(),
+                reason: c.status.reason(),
+                summary: &c.summary,
+                findings: c.findings.iter().map(finding).collect(),
+            })
+            .collect(),
+    };
+    serde_json::to_writer_pretty(&mut *out, &wire)?;
+    writeln!(out)
+}

@@ -5,6 +5,9 @@
 
 pub mod human;
 pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod sarif;
 
 use std::path::PathBuf;
 
@@ -13,11 +16,13 @@ use crate::audit::Outcome;
 use crate::finding::{Finding, Level};
 use crate::lockfile::Format;
 
-/// The overall result. `main` maps it to the exit code; errors never get this far.
+/// The overall result; `main` maps it to the exit code (0, 1, 2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
     Pass,
     Fail,
+    /// A check could not run: the gate cannot say pass (exit 2, with the report written).
+    Error,
 }
 
 impl Verdict {
@@ -33,6 +38,7 @@ impl Verdict {
         match self {
             Verdict::Pass => "pass",
             Verdict::Fail => "fail",
+            Verdict::Error => "error",
         }
     }
 }
@@ -67,5 +73,107 @@ impl AuditReport {
             .iter()
             .filter(|f| f.level == level)
             .count()
+    }
+}
+
+/// How one check of `vouch check` ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CheckStatus {
+    Pass,
+    Fail,
+    /// The check could not run; the message says why.
+    Error(String),
+    /// Not run, and why (e.g. not configured in the policy). Never hides a failure.
+    Skipped(String),
+}
+
+impl CheckStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            CheckStatus::Pass => "pass",
+            CheckStatus::Fail => "fail",
+            CheckStatus::Error(_) => "error",
+            CheckStatus::Skipped(_) => "skipped",
+        }
+    }
+
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            CheckStatus::Error(why) | CheckStatus::Skipped(why) => Some(why),
+            _ => None,
+        }
+    }
+}
+
+/// One check's result: its status, a one-line summary and its findings.
+#[derive(Clone, Debug)]
+pub struct CheckResult {
+    /// `audit`, `licenses`, `sbom`, `verify <image>`.
+    pub name: String,
+    pub status: CheckStatus,
+    pub summary: String,
+    pub findings: Vec<Finding>,
+}
+
+impl CheckResult {
+    /// A check that could not run.
+    pub fn error(name: impl Into<String>, error: &anyhow::Error) -> CheckResult {
+        CheckResult {
+            name: name.into(),
+            status: CheckStatus::Error(format!("{error:#}")),
+            summary: "could not run".into(),
+            findings: Vec::new(),
+        }
+    }
+
+    /// The audit as one check.
+    pub fn from_audit(report: &AuditReport) -> CheckResult {
+        let status = match report.verdict() {
+            Verdict::Pass => CheckStatus::Pass,
+            _ => CheckStatus::Fail,
+        };
+        CheckResult {
+            name: "audit".into(),
+            status,
+            summary: format!(
+                "{} packages in {} lockfile{}: {} failing, {} warning{}, {} waived",
+                report.outcome.packages_scanned(),
+                report.lockfiles.len(),
+                if report.lockfiles.len() == 1 { "" } else { "s" },
+                report.count(Level::Error),
+                report.count(Level::Warning),
+                if report.count(Level::Warning) == 1 {
+                    ""
+                } else {
+                    "s"
+                },
+                report.count(Level::Info),
+            ),
+            findings: report.outcome.findings.clone(),
+        }
+    }
+}
+
+/// Everything `vouch check` found: every configured check and the overall verdict.
+#[derive(Clone, Debug)]
+pub struct CheckReport {
+    pub policy: Option<PathBuf>,
+    pub checks: Vec<CheckResult>,
+}
+
+impl CheckReport {
+    /// Error if any check could not run, else fail if any failed, else pass.
+    pub fn verdict(&self) -> Verdict {
+        if self
+            .checks
+            .iter()
+            .any(|c| matches!(c.status, CheckStatus::Error(_)))
+        {
+            Verdict::Error
+        } else if self.checks.iter().any(|c| c.status == CheckStatus::Fail) {
+            Verdict::Fail
+        } else {
+            Verdict::Pass
+        }
     }
 }

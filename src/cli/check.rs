@@ -1,0 +1,164 @@
+//! `vouch check`: the gate. Runs every check the policy configures and writes one report
+//! (to stdout, and to any `--output FORMAT=PATH`). Exit 0 only when every configured
+//! check ran and passed; a check that could not run makes the verdict an error (exit 2).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+
+use super::OutputFormat;
+use crate::policy::{self, Action, Policy};
+use crate::report::{CheckReport, CheckResult, CheckStatus, Verdict};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Policy file (default: vouch.toml in the current directory).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+
+    /// RustSec database directory, overriding the policy's `[audit] db` and the cache.
+    #[arg(long, value_name = "DIR")]
+    pub db: Option<PathBuf>,
+
+    /// Report format written to stdout.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+    pub format: OutputFormat,
+
+    /// Also write the report to a file: FORMAT=PATH, e.g. sarif=vouch.sarif (repeatable).
+    #[arg(long, value_name = "FORMAT=PATH", value_parser = parse_output)]
+    pub output: Vec<(OutputFormat, PathBuf)>,
+}
+
+fn parse_output(text: &str) -> Result<(OutputFormat, PathBuf), String> {
+    let (format, path) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not FORMAT=PATH (e.g. sarif=vouch.sarif)"))?;
+    let format = <OutputFormat as clap::ValueEnum>::from_str(format, true).map_err(|_| {
+        format!("unknown format `{format}` (expected human, json, sarif, junit or markdown)")
+    })?;
+    if path.is_empty() {
+        return Err(format!("`{text}` has no path"));
+    }
+    Ok((format, PathBuf::from(path)))
+}
+
+pub fn run(args: Args, out: &mut dyn Write) -> anyhow::Result<Verdict> {
+    let policy_path = args
+        .policy
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(policy::DEFAULT_FILE_NAME));
+    if args.policy.is_none() && !policy_path.exists() {
+        bail!(
+            "no {} in the current directory (pass --policy, or run `vouch init` to write one)",
+            policy::DEFAULT_FILE_NAME
+        );
+    }
+    let policy = Policy::load(&policy_path)?;
+    let report = run_checks(&policy, &args);
+    for (format, path) in &args.output {
+        write_atomically(path, |w| super::write_check_report(*format, &report, w)).with_context(
+            || {
+                format!(
+                    "could not write the {format:?} report to {}",
+                    path.display()
+                )
+            },
+        )?;
+    }
+    super::write_check_report(args.format, &report, out)?;
+    Ok(report.verdict())
+}
+
+fn run_checks(policy: &Policy, args: &Args) -> CheckReport {
+    let mut checks = Vec::new();
+    match &policy.audit {
+        Some(audit) => checks.push(audit_check(policy, audit, args)),
+        None => checks.push(skipped("audit", "no [audit] section in the policy")),
+    }
+    if policy.licenses.is_some() {
+        checks.push(unavailable("licenses"));
+    }
+    if policy.sbom.is_some() {
+        checks.push(unavailable("sbom"));
+    }
+    for image in &policy.images {
+        checks.push(unavailable(&format!("verify {}", image.reference)));
+    }
+    CheckReport {
+        policy: Some(policy.path.clone()),
+        checks,
+    }
+}
+
+fn skipped(name: &str, why: &str) -> CheckResult {
+    CheckResult {
+        name: name.into(),
+        status: CheckStatus::Skipped(why.into()),
+        summary: "not run".into(),
+        findings: Vec::new(),
+    }
+}
+
+/// A configured check this build cannot run: an error, never a silent pass.
+fn unavailable(name: &str) -> CheckResult {
+    CheckResult::error(
+        name,
+        &anyhow::anyhow!(
+            "the policy configures this check, but this build of vouch cannot run it yet"
+        ),
+    )
+}
+
+fn audit_check(policy: &Policy, audit: &policy::AuditPolicy, args: &Args) -> CheckResult {
+    let waivers = &policy.waivers;
+    let audit_args = super::audit::Args {
+        paths: audit.paths.clone(),
+        db: args.db.clone().or_else(|| audit.db.clone()),
+        waivers: waivers.file.clone().or_else(|| {
+            let beside = policy
+                .path
+                .parent()
+                .unwrap_or(Path::new("."))
+                .join(crate::waiver::DEFAULT_FILE_NAME);
+            beside.is_file().then_some(beside)
+        }),
+        fail_on: audit.fail_on,
+        allow_unscored: audit.unscored == Action::Warn,
+        deny: audit.deny.clone(),
+        deny_unused_waivers: waivers.unused == Action::Deny,
+        exclude_dev: audit.exclude_dev,
+        ignore_unfixed: audit.ignore_unfixed,
+        db_max_age: audit.db_max_age_seconds,
+        format: OutputFormat::Human,
+    };
+    let extra = super::audit::Extra {
+        ecosystems: audit.ecosystems.clone(),
+        waiver_max_days: waivers.max_days,
+        expiring_soon_days: Some(waivers.expiring_soon_days),
+    };
+    match super::audit::build_report(audit_args, extra) {
+        Ok(report) => CheckResult::from_audit(&report),
+        Err(e) => CheckResult::error("audit", &e),
+    }
+}
+
+/// Writes through a temporary file in the target's directory and renames it into place,
+/// so a reader never sees half a report.
+pub(crate) fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    let mut writer = std::io::BufWriter::new(tmp.as_file_mut());
+    write(&mut writer)?;
+    writer.flush()?;
+    drop(writer);
+    tmp.as_file().sync_all()?;
+    tmp.persist(path)?;
+    Ok(())
+}

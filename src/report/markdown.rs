@@ -1,0 +1,94 @@
+//! Markdown for a CI job summary or a pull-request comment: the verdict, a table of
+//! checks, and each check's findings in a collapsible section.
+
+use std::io::{self, Write};
+
+use super::human::row;
+use super::{CheckReport, CheckStatus, Verdict};
+
+pub fn write(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
+    let verdict = match report.verdict() {
+        Verdict::Pass => "✅ pass",
+        Verdict::Fail => "❌ fail",
+        Verdict::Error => "⚠️ error: a check could not run",
+    };
+    writeln!(out, "## vouch: {verdict}\n")?;
+    writeln!(out, "| check | status | summary |")?;
+    writeln!(out, "|---|---|---|")?;
+    for check in &report.checks {
+        let status = match &check.status {
+            CheckStatus::Pass => "✅ pass".to_string(),
+            CheckStatus::Fail => "❌ fail".to_string(),
+            CheckStatus::Error(why) => format!("⚠️ error: {why}"),
+            CheckStatus::Skipped(why) => format!("⏭️ skipped: {why}"),
+        };
+        writeln!(
+            out,
+            "| {} | {} | {} |",
+            cell(&check.name),
+            cell(&status),
+            cell(&check.summary)
+        )?;
+    }
+    for check in &report.checks {
+        if check.findings.is_empty() {
+            continue;
+        }
+        writeln!(
+            out,
+            "\n<details{}><summary>{}: {} finding{}</summary>\n",
+            if check.status == CheckStatus::Fail {
+                " open"
+            } else {
+                ""
+            },
+            html(&check.name),
+            check.findings.len(),
+            if check.findings.len() == 1 { "" } else { "s" }
+        )?;
+        writeln!(out, "| level | id | package | severity | detail |")?;
+        writeln!(out, "|---|---|---|---|---|")?;
+        for finding in &check.findings {
+            let [level, id, package, severity, detail] = row(finding, true);
+            let id = match finding.advisory.as_ref().and_then(|a| a.url.as_ref()) {
+                Some(url) => format!("[{}]({url})", cell(&id)),
+                None => cell(&id),
+            };
+            writeln!(
+                out,
+                "| {} | {id} | {} | {} | {} |",
+                cell(&level),
+                cell(&package),
+                cell(&severity),
+                cell(&detail)
+            )?;
+        }
+        writeln!(out, "\n</details>")?;
+    }
+    Ok(())
+}
+
+/// Escapes text for a table cell: pipes, newlines, and Markdown/HTML specials.
+fn cell(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '|' => out.push_str("\\|"),
+            '\n' | '\r' => out.push(' '),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '`' | '*' | '_' | '[' | ']' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
