@@ -5,6 +5,8 @@
 mod audit;
 mod check;
 mod db;
+mod init;
+mod waivers;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -33,6 +35,11 @@ pub enum Command {
     /// Fetch or inspect the local advisory databases.
     #[command(subcommand)]
     Db(db::Command),
+    /// List, check and add waivers.
+    #[command(subcommand)]
+    Waivers(waivers::Command),
+    /// Write a starter vouch.toml, an empty waiver file and a CI workflow.
+    Init(init::Args),
 }
 
 /// Output formats for reports.
@@ -72,6 +79,8 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Verdict> {
         Command::Audit(args) => audit::run(args, out),
         Command::Check(args) => check::run(args, out),
         Command::Db(command) => db::run(command, out),
+        Command::Waivers(command) => waivers::run(command, out),
+        Command::Init(args) => init::run(args, out),
     }
 }
 

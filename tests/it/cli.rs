@@ -15,13 +15,20 @@ fn help(args: &[&str]) -> String {
 
 #[test]
 fn help_texts() {
-    for args in [
-        &[][..],
+    let commands: &[&[&str]] = &[
+        &[],
         &["audit"],
+        &["check"],
         &["db"],
         &["db", "update"],
         &["db", "status"],
-    ] {
+        &["waivers"],
+        &["waivers", "list"],
+        &["waivers", "check"],
+        &["waivers", "add"],
+        &["init"],
+    ];
+    for args in commands {
         let name = if args.is_empty() {
             "vouch".to_string()
         } else {

@@ -101,3 +101,23 @@ pub fn json(output: &std::process::Output) -> serde_json::Value {
         )
     })
 }
+
+/// A file an external tool's install put in place (a schema from .ci/run), with the same
+/// rule as [`require_tool`]: missing under CI fails, missing locally skips.
+#[allow(clippy::disallowed_macros)] // a test harness note, not library output
+pub fn require_file(path: &str) -> Option<PathBuf> {
+    let path = PathBuf::from(path);
+    if path.is_file() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{} is required under CI but missing (see scripts/ci/)",
+        path.display()
+    );
+    eprintln!(
+        "skipped: {} is missing (CI installs it; see scripts/ci/)",
+        path.display()
+    );
+    None
+}

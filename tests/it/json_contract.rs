@@ -181,3 +181,68 @@ fn the_json_report_matches_the_documented_schema() {
     assert!(report.findings.iter().any(|f| f.code == "waiver-expired"));
     assert!(report.findings.iter().any(|f| f.waived_by.is_some()));
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckReport {
+    schema: String,
+    verdict: String,
+    policy: Option<String>,
+    checks: Vec<Check>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Check {
+    name: String,
+    status: String,
+    reason: Option<String>,
+    summary: String,
+    findings: Vec<Finding>,
+}
+
+#[test]
+fn the_check_report_matches_the_documented_schema() {
+    let dir = tempdir();
+    std::fs::copy(
+        fixture("cargo/vulnerable/Cargo.lock"),
+        dir.path().join("Cargo.lock"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("vouch.toml"),
+        "[audit]\n\n[sbom]\noutput = \"x.json\"\n",
+    )
+    .unwrap();
+    let out = vouch()
+        .current_dir(dir.path())
+        .args(["check", "--format", "json", "--db"])
+        .arg(rustsec_db())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "the unavailable sbom check is an error"
+    );
+    let report: CheckReport = serde_json::from_slice(&out.stdout).expect("documented schema");
+    assert_eq!(report.schema, "vouch.check/1");
+    assert_eq!(report.verdict, "error");
+    assert_eq!(report.policy.as_deref(), Some("vouch.toml"));
+    let audit = &report.checks[0];
+    assert_eq!(
+        (audit.name.as_str(), audit.status.as_str()),
+        ("audit", "fail")
+    );
+    assert!(audit.reason.is_none() && audit.summary.contains("21 packages"));
+    assert_eq!(audit.findings.len(), 9);
+    assert!(
+        audit
+            .findings
+            .iter()
+            .all(|f| f.advisory.is_some() && f.package.is_some())
+    );
+    let sbom = &report.checks[1];
+    assert_eq!(sbom.status, "error");
+    assert!(sbom.reason.as_deref().unwrap().contains("cannot run"));
+}

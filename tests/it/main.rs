@@ -7,6 +7,8 @@
 mod common;
 
 mod audit;
+mod check;
 mod cli;
 mod db;
 mod json_contract;
+mod waivers;

@@ -1,0 +1,349 @@
+//! `vouch check`: the policy-driven gate and its combined report in every format.
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use crate::common::{fixture, json, require_file, require_tool, rustsec_db, tempdir, vouch};
+
+/// A project directory with `lockfile` (a fixture path) and `policy` as vouch.toml.
+fn project(lockfile: &str, policy: &str) -> tempfile::TempDir {
+    let dir = tempdir();
+    fs::copy(fixture(lockfile), dir.path().join("Cargo.lock")).unwrap();
+    fs::write(dir.path().join("vouch.toml"), policy).unwrap();
+    dir
+}
+
+fn check(dir: &Path, args: &[&str]) -> std::process::Output {
+    vouch()
+        .current_dir(dir)
+        .arg("check")
+        .arg("--db")
+        .arg(rustsec_db())
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn waiver(id: &str, days: i64) -> String {
+    let expires = jiff::Zoned::now()
+        .date()
+        .checked_add(jiff::Span::new().days(days))
+        .unwrap();
+    format!("[[waiver]]\nid = \"{id}\"\nreason = \"r\"\nowner = \"o\"\nexpires = {expires}\n")
+}
+
+fn codes(report: &serde_json::Value) -> Vec<String> {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["findings"].as_array().unwrap().iter())
+        .filter(|f| f["level"] == "error")
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn all_checks_pass() {
+    let dir = project("cargo/clean/Cargo.lock", "[audit]\n");
+    let out = check(dir.path(), &["--format", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json(&out);
+    assert_eq!(report["schema"], "vouch.check/1");
+    assert_eq!(report["verdict"], "pass");
+    assert_eq!(report["checks"][0]["name"], "audit");
+    assert_eq!(report["checks"][0]["status"], "pass");
+}
+
+#[test]
+fn one_failing_check_fails_the_gate() {
+    let dir = project(
+        "cargo/vulnerable/Cargo.lock",
+        "[audit]\nfail-on = \"critical\"\n",
+    );
+    let out = check(dir.path(), &["--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = json(&out);
+    assert_eq!(report["checks"][0]["status"], "fail");
+    // smallvec is critical; chrono is unscored and unscored fails by default.
+    assert_eq!(codes(&report), ["vulnerable-package", "vulnerable-package"]);
+}
+
+#[test]
+fn a_check_that_cannot_run_is_an_error_with_the_report_still_written() {
+    let dir = project(
+        "cargo/clean/Cargo.lock",
+        "[audit]\npaths = [\"missing-dir\"]\n",
+    );
+    let out = check(
+        dir.path(),
+        &["--format", "json", "--output", "markdown=summary.md"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let report = json(&out);
+    assert_eq!(report["verdict"], "error");
+    assert_eq!(report["checks"][0]["status"], "error");
+    assert!(
+        report["checks"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("missing-dir")
+    );
+    let md = fs::read_to_string(dir.path().join("summary.md")).unwrap();
+    assert!(md.contains("⚠️ error"), "{md}");
+}
+
+#[test]
+fn a_configured_check_this_build_cannot_run_is_an_error_not_a_pass() {
+    let dir = project(
+        "cargo/clean/Cargo.lock",
+        "[audit]\n\n[sbom]\noutput = \"sbom.json\"\n",
+    );
+    let out = check(dir.path(), &["--format", "json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(json(&out)["checks"][1]["status"], "error");
+}
+
+#[test]
+fn an_expired_waiver_fails_the_gate() {
+    let dir = project("cargo/clean/Cargo.lock", "[audit]\n");
+    fs::write(
+        dir.path().join("vouch-waivers.toml"),
+        waiver("RUSTSEC-2022-0013", -3),
+    )
+    .unwrap();
+    let out = check(dir.path(), &["--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(codes(&json(&out)), ["waiver-expired"]);
+}
+
+#[test]
+fn a_waiver_granted_past_max_days_fails_the_gate() {
+    let dir = project(
+        "cargo/vulnerable/Cargo.lock",
+        "[audit]\nfail-on = \"high\"\nunscored = \"warn\"\n\n[waivers]\nmax-days = 30\n",
+    );
+    let waivers = format!(
+        "{}\n{}",
+        waiver("CVE-2021-25900", 31),
+        waiver("CVE-2022-24713", 30)
+    );
+    fs::write(dir.path().join("vouch-waivers.toml"), waivers).unwrap();
+    let out = check(dir.path(), &["--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    // The 31-day waiver still waives smallvec, but is itself a failure; 30 days is fine.
+    assert_eq!(codes(&json(&out)), ["waiver-expiry-too-far"]);
+}
+
+#[test]
+fn a_stale_or_unknown_age_database_fails_the_gate() {
+    // The unpacked snapshot was never fetched by `vouch db update`: its age is unknown.
+    let dir = project("cargo/clean/Cargo.lock", "[audit]\ndb-max-age = \"30d\"\n");
+    let out = check(dir.path(), &["--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(codes(&json(&out)), ["advisory-db-stale"]);
+
+    // A copy fetched long ago.
+    let db = tempdir();
+    Command::new("cp")
+        .arg("-R")
+        .arg(format!("{}/.", rustsec_db().display()))
+        .arg(db.path())
+        .status()
+        .unwrap();
+    fs::write(
+        db.path().join("vouch-db.json"),
+        r#"{"source":"x","commit":null,"commit_time":null,"fetched_at":"2020-01-01T00:00:00Z","advisories":1}"#,
+    )
+    .unwrap();
+    let out = vouch()
+        .current_dir(dir.path())
+        .args(["check", "--format", "json", "--db"])
+        .arg(db.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let report = json(&out);
+    assert_eq!(codes(&report), ["advisory-db-stale"]);
+}
+
+#[test]
+fn a_malformed_policy_is_an_error_pointing_at_the_line() {
+    let dir = project(
+        "cargo/clean/Cargo.lock",
+        "[audit]\nfail-on = \"high\"\nfial-on = \"low\"\n",
+    );
+    let out = check(dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("vouch.toml:3:1: unknown field `fial-on`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn no_policy_is_an_error() {
+    let dir = tempdir();
+    vouch()
+        .current_dir(dir.path())
+        .arg("check")
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("vouch init"));
+}
+
+/// The vulnerable fixture with one waived and one expired waiver: every kind of finding.
+fn rich_project() -> tempfile::TempDir {
+    let dir = project("cargo/vulnerable/Cargo.lock", "[audit]\n");
+    let waivers = format!(
+        "{}\n{}",
+        waiver("CVE-2022-24713", 20),
+        waiver("RUSTSEC-2000-0001", -1)
+    );
+    fs::write(dir.path().join("vouch-waivers.toml"), waivers).unwrap();
+    dir
+}
+
+#[test]
+fn sarif_output_validates_against_the_sarif_2_1_0_schema() {
+    let (Some(schema), Some(validator)) = (
+        require_file("/opt/vouch-ci/sarif-2.1.0.json"),
+        require_tool("check-jsonschema"),
+    ) else {
+        return;
+    };
+    let dir = rich_project();
+    let out = check(dir.path(), &["--output", "sarif=vouch.sarif"]);
+    assert_eq!(out.status.code(), Some(1));
+    let sarif = dir.path().join("vouch.sarif");
+    let status = Command::new(&validator)
+        .arg("--schemafile")
+        .arg(&schema)
+        .arg(&sarif)
+        .status()
+        .unwrap();
+    assert!(status.success(), "SARIF does not validate");
+
+    let doc: serde_json::Value = serde_json::from_slice(&fs::read(&sarif).unwrap()).unwrap();
+    let results = doc["runs"][0]["results"].as_array().unwrap();
+    let regex = results
+        .iter()
+        .find(|r| r["ruleId"] == "RUSTSEC-2022-0013")
+        .unwrap();
+    let location = &regex["locations"][0]["physicalLocation"];
+    assert_eq!(location["artifactLocation"]["uri"], "Cargo.lock");
+    let line = location["region"]["startLine"].as_u64().unwrap() as usize;
+    let lock = fs::read_to_string(dir.path().join("Cargo.lock")).unwrap();
+    assert_eq!(lock.lines().nth(line - 1), Some("[[package]]"));
+    assert_eq!(
+        lock.lines().nth(line),
+        Some("name = \"regex\""),
+        "points at regex's entry"
+    );
+    assert_eq!(
+        regex["suppressions"][0]["kind"], "external",
+        "waived: suppressed, not hidden"
+    );
+    let smallvec = results
+        .iter()
+        .find(|r| r["ruleId"] == "RUSTSEC-2021-0003")
+        .unwrap();
+    assert_eq!(smallvec["level"], "error");
+    let rules = doc["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap();
+    let rule = rules
+        .iter()
+        .find(|r| r["id"] == "RUSTSEC-2021-0003")
+        .unwrap();
+    assert_eq!(rule["properties"]["security-severity"], "9.8");
+
+    // The validator itself must be able to say no.
+    let mut broken = doc.clone();
+    broken["runs"][0]["results"][0]["level"] = "fatal".into();
+    let bad = dir.path().join("broken.sarif");
+    fs::write(&bad, broken.to_string()).unwrap();
+    let status = Command::new(&validator)
+        .arg("--schemafile")
+        .arg(&schema)
+        .arg(&bad)
+        .status()
+        .unwrap();
+    assert!(!status.success());
+}
+
+#[test]
+fn junit_output_validates_against_a_junit_xml_schema() {
+    let (Some(xsd), Some(xmllint)) = (
+        require_file("/opt/vouch-ci/junit/junit-10.xsd"),
+        require_tool("xmllint"),
+    ) else {
+        return;
+    };
+    let dir = rich_project();
+    let out = check(dir.path(), &["--output", "junit=junit.xml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let xml = dir.path().join("junit.xml");
+    let status = Command::new(&xmllint)
+        .arg("--noout")
+        .arg("--schema")
+        .arg(&xsd)
+        .arg(&xml)
+        .status()
+        .unwrap();
+    assert!(status.success(), "JUnit XML does not validate");
+    let text = fs::read_to_string(&xml).unwrap();
+    assert!(
+        text.contains(r#"<testsuite name="audit" tests="11" failures="5" errors="0" skipped="1">"#),
+        "{text}"
+    );
+    assert!(text.contains("<skipped message=\"waived by"), "{text}");
+    assert!(text.contains("type=\"waiver-expired\""), "{text}");
+
+    // An errored check is an <error>, and still valid.
+    let dir = project("cargo/clean/Cargo.lock", "[audit]\npaths = [\"nowhere\"]\n");
+    let out = check(dir.path(), &["--output", "junit=junit.xml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let xml = dir.path().join("junit.xml");
+    let status = Command::new(&xmllint)
+        .arg("--noout")
+        .arg("--schema")
+        .arg(&xsd)
+        .arg(&xml)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(
+        fs::read_to_string(&xml)
+            .unwrap()
+            .contains("<error message=")
+    );
+}
+
+#[test]
+fn human_and_markdown_reports() {
+    let dir = project(
+        "cargo/vulnerable/Cargo.lock",
+        "[audit]\nfail-on = \"high\"\n",
+    );
+    let human = check(dir.path(), &[]);
+    assert_eq!(human.status.code(), Some(1));
+    insta::assert_snapshot!("check_human", String::from_utf8(human.stdout).unwrap());
+    let md = check(dir.path(), &["--format", "markdown"]);
+    insta::assert_snapshot!("check_markdown", String::from_utf8(md.stdout).unwrap());
+}
+
+#[test]
+fn output_flags_are_validated() {
+    let dir = project("cargo/clean/Cargo.lock", "[audit]\n");
+    let out = check(dir.path(), &["--output", "pdf=x.pdf"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown format `pdf`"));
+}
