@@ -12,4 +12,5 @@ pub mod lockfile;
 pub mod package;
 pub mod policy;
 pub mod report;
+pub mod sbom;
 pub mod waiver;

@@ -25,7 +25,8 @@ fn main() -> ExitCode {
         }
     };
     let mut stdout = anstream::stdout().lock();
-    let result = cli::run(cli, &mut stdout);
+    let mut stderr = anstream::stderr();
+    let result = cli::run(cli, &mut stdout, &mut stderr);
     let flushed = stdout.flush();
     match (result, flushed) {
         (Ok(Verdict::Pass), Ok(())) => ExitCode::SUCCESS,

@@ -6,6 +6,7 @@ mod audit;
 mod check;
 mod db;
 mod init;
+mod sbom;
 mod waivers;
 
 use std::io::Write;
@@ -35,6 +36,8 @@ pub enum Command {
     /// Fetch or inspect the local advisory databases.
     #[command(subcommand)]
     Db(db::Command),
+    /// Write an SBOM (SPDX 2.3 JSON or tag-value, CycloneDX 1.6 JSON) of the lockfiles.
+    Sbom(sbom::Args),
     /// List, check and add waivers.
     #[command(subcommand)]
     Waivers(waivers::Command),
@@ -73,14 +76,15 @@ fn write_check_report(
     }
 }
 
-/// Runs the parsed command, writing its report to `out`.
-pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Verdict> {
+/// Runs the parsed command, writing its report to `out` and warnings to `err`.
+pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<Verdict> {
     match cli.command {
         Command::Audit(args) => audit::run(args, out),
         Command::Check(args) => check::run(args, out),
         Command::Db(command) => db::run(command, out),
         Command::Waivers(command) => waivers::run(command, out),
         Command::Init(args) => init::run(args, out),
+        Command::Sbom(args) => sbom::run(args, out, err),
     }
 }
 

@@ -11,4 +11,5 @@ mod check;
 mod cli;
 mod db;
 mod json_contract;
+mod sbom;
 mod waivers;

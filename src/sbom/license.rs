@@ -1,0 +1,212 @@
+//! Declared licenses: where they come from and how they are normalised.
+//!
+//! A license is only ever what a package itself declares: the lockfile's field (npm), or
+//! the `license` key of the package's own `Cargo.toml` in the local registry source cache
+//! or in a path dependency. Nothing here guesses; unknown stays unknown (NOASSERTION).
+//! Expressions are normalised with the `spdx` crate; text that is not a valid SPDX
+//! expression is kept verbatim under a `LicenseRef-`.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::package::{Ecosystem, Package, Source};
+
+/// A declared license, normalised.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum License {
+    /// A valid SPDX license expression, canonicalised (`MIT/Apache-2.0` → `MIT OR Apache-2.0`).
+    Spdx(String),
+    /// Not a valid SPDX expression: a `LicenseRef-` id and the original text.
+    Other { id: String, text: String },
+    /// The package declares nothing we can see.
+    Unknown,
+}
+
+impl License {
+    /// Normalises declared license text.
+    pub fn from_declared(text: &str) -> License {
+        let text = text.trim();
+        if text.is_empty() {
+            return License::Unknown;
+        }
+        let canonical = match spdx::Expression::canonicalize(text) {
+            Ok(Some(fixed)) => fixed,
+            Ok(None) => text.to_string(),
+            Err(_) => return License::other(text),
+        };
+        match spdx::Expression::parse(&canonical) {
+            Ok(_) => License::Spdx(canonical),
+            Err(_) => License::other(text),
+        }
+    }
+
+    fn other(text: &str) -> License {
+        let mut id = String::from("LicenseRef-");
+        let mut last_dash = true;
+        for c in text.chars() {
+            if c.is_ascii_alphanumeric() || c == '.' {
+                id.push(c);
+                last_dash = false;
+            } else if !last_dash {
+                id.push('-');
+                last_dash = true;
+            }
+        }
+        let id = id.trim_end_matches('-').to_string();
+        let id = if id == "LicenseRef" {
+            "LicenseRef-unknown".to_string()
+        } else {
+            id
+        };
+        License::Other {
+            id,
+            text: text.to_string(),
+        }
+    }
+
+    /// The SPDX `licenseDeclared` value.
+    pub fn spdx_value(&self) -> &str {
+        match self {
+            License::Spdx(expr) => expr,
+            License::Other { id, .. } => id,
+            License::Unknown => "NOASSERTION",
+        }
+    }
+}
+
+/// Finds declared licenses for packages whose lockfile does not record one.
+pub struct Resolver {
+    /// `$CARGO_HOME/registry/src/*` directories.
+    cargo_sources: Vec<PathBuf>,
+    /// Path crates found under the project: name → Cargo.toml.
+    path_crates: HashMap<(String, String), PathBuf>,
+}
+
+impl Resolver {
+    /// `cargo_home`: where Cargo keeps its registry cache (`$CARGO_HOME`, else `~/.cargo`).
+    /// `project`: the directory whose path dependencies may be looked up.
+    pub fn new(cargo_home: Option<&Path>, project: &Path) -> Resolver {
+        let mut cargo_sources = Vec::new();
+        if let Some(home) = cargo_home
+            && let Ok(entries) = fs::read_dir(home.join("registry/src"))
+        {
+            cargo_sources = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+            cargo_sources.sort();
+        }
+        let mut path_crates = HashMap::new();
+        collect_path_crates(project, 0, &mut path_crates);
+        Resolver {
+            cargo_sources,
+            path_crates,
+        }
+    }
+
+    /// The license `package` declares, as far as can be seen from here.
+    pub fn license(&self, package: &Package) -> License {
+        if let Some(text) = &package.license {
+            return License::from_declared(text);
+        }
+        if package.ecosystem != Ecosystem::Cargo {
+            return License::Unknown;
+        }
+        let manifest = match &package.source {
+            Source::Registry | Source::AlternateRegistry(_) => {
+                let dir = format!("{}-{}", package.name, package.version);
+                self.cargo_sources
+                    .iter()
+                    .map(|src| src.join(&dir).join("Cargo.toml"))
+                    .find(|p| p.is_file())
+            }
+            Source::Path(_) => self
+                .path_crates
+                .get(&(package.name.clone(), package.version.clone()))
+                .cloned(),
+            Source::Git(_) | Source::Unknown => None,
+        };
+        manifest
+            .and_then(|path| cargo_manifest_license(&path))
+            .map_or(License::Unknown, |text| License::from_declared(&text))
+    }
+}
+
+/// Reads `[package] license` from a Cargo.toml (a string; workspace inheritance is
+/// resolved only where the value is literal).
+fn cargo_manifest_license(path: &Path) -> Option<String> {
+    let text = fs::read_to_string(path).ok()?;
+    let value: toml::Value = toml::from_str(&text).ok()?;
+    value
+        .get("package")?
+        .get("license")?
+        .as_str()
+        .map(str::to_string)
+}
+
+/// Walks the project (bounded depth, skipping build and VCS directories) for crates.
+fn collect_path_crates(dir: &Path, depth: usize, out: &mut HashMap<(String, String), PathBuf>) {
+    if depth > 6 {
+        return;
+    }
+    let manifest = dir.join("Cargo.toml");
+    if let Ok(text) = fs::read_to_string(&manifest)
+        && let Ok(value) = toml::from_str::<toml::Value>(&text)
+        && let Some(package) = value.get("package")
+        && let (Some(name), Some(version)) = (
+            package.get("name").and_then(|v| v.as_str()),
+            package.get("version").and_then(|v| v.as_str()),
+        )
+    {
+        out.entry((name.to_string(), version.to_string()))
+            .or_insert(manifest);
+    }
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let mut dirs: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            !matches!(name.as_ref(), "target" | "node_modules" | ".git")
+        })
+        .map(|e| e.path())
+        .collect();
+    dirs.sort();
+    for sub in dirs {
+        collect_path_crates(&sub, depth + 1, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expressions_are_canonicalised() {
+        assert_eq!(
+            License::from_declared("MIT/Apache-2.0"),
+            License::Spdx("MIT OR Apache-2.0".into())
+        );
+        assert_eq!(
+            License::from_declared("MIT OR Apache-2.0"),
+            License::Spdx("MIT OR Apache-2.0".into())
+        );
+        assert_eq!(
+            License::from_declared("GPL-2.0"),
+            License::Spdx("GPL-2.0-only".into())
+        );
+        assert_eq!(License::from_declared(""), License::Unknown);
+    }
+
+    #[test]
+    fn invalid_expressions_keep_their_text_under_a_license_ref() {
+        match License::from_declared("Some (custom) licence!") {
+            License::Other { id, text } => {
+                assert_eq!(id, "LicenseRef-Some-custom-licence");
+                assert_eq!(text, "Some (custom) licence!");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
