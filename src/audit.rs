@@ -226,7 +226,8 @@ pub fn run(
                             waived_by: None,
                         });
                     }
-                    if !used {
+                    // License waivers belong to the license check, which reports its own.
+                    if !used && !crate::licenses::WAIVER_IDS.contains(&waiver.id.as_str()) {
                         findings.push(Finding {
                             code: Code::WaiverUnused,
                             level: if settings.deny_unused_waivers {

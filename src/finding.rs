@@ -24,6 +24,9 @@ pub enum Code {
     WaiverUnused,
     WaiverExpiryTooFar,
     AdvisoryDbStale,
+    LicenseDenied,
+    LicenseNotAllowed,
+    LicenseUnknown,
 }
 
 impl Code {
@@ -38,6 +41,9 @@ impl Code {
         Code::WaiverUnused,
         Code::WaiverExpiryTooFar,
         Code::AdvisoryDbStale,
+        Code::LicenseDenied,
+        Code::LicenseNotAllowed,
+        Code::LicenseUnknown,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -52,6 +58,9 @@ impl Code {
             Code::WaiverUnused => "waiver-unused",
             Code::WaiverExpiryTooFar => "waiver-expiry-too-far",
             Code::AdvisoryDbStale => "advisory-db-stale",
+            Code::LicenseDenied => "license-denied",
+            Code::LicenseNotAllowed => "license-not-allowed",
+            Code::LicenseUnknown => "license-unknown",
         }
     }
 }

@@ -66,9 +66,11 @@ pub enum Status {
 impl Waiver {
     /// Does this waiver name `advisory` and, where it narrows, `package`?
     pub fn covers(&self, advisory: &Advisory, package: &Package) -> bool {
-        if !advisory.is_known_as(&self.id) {
-            return false;
-        }
+        advisory.is_known_as(&self.id) && self.matches_package(package)
+    }
+
+    /// Does the waiver's package/version narrowing (if any) admit `package`?
+    pub fn matches_package(&self, package: &Package) -> bool {
         if let Some(name) = &self.package
             && *name != package.name
         {

@@ -103,7 +103,7 @@ fn a_check_that_cannot_run_is_an_error_with_the_report_still_written() {
 fn a_configured_check_this_build_cannot_run_is_an_error_not_a_pass() {
     let dir = project(
         "cargo/clean/Cargo.lock",
-        "[audit]\n\n[sbom]\noutput = \"sbom.json\"\n",
+        "[audit]\n\n[[image]]\nreference = \"127.0.0.1:1/app@sha256:00\"\nkey = [\"k.pub\"]\n",
     );
     let out = check(dir.path(), &["--format", "json"]);
     assert_eq!(out.status.code(), Some(2));
@@ -346,4 +346,141 @@ fn output_flags_are_validated() {
     let out = check(dir.path(), &["--output", "pdf=x.pdf"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown format `pdf`"));
+}
+
+/// A `$CARGO_HOME` registry cache declaring licenses for some of the vulnerable fixture's
+/// crates (self-made manifests: only `license` matters).
+fn cargo_home_with_licenses() -> tempfile::TempDir {
+    let home = tempdir();
+    let src = home.path().join("registry/src/index-0000000000000000");
+    for (krate, license) in [
+        ("regex-1.5.4", "MIT OR Apache-2.0"),
+        ("smallvec-0.6.10", "GPL-3.0-only"),
+        ("time-0.1.43", "MIT AND GPL-3.0-only"),
+        ("atty-0.2.14", "MIT OR GPL-3.0-only"),
+        ("libc-0.2.191", "BSD-4-Clause"),
+    ] {
+        fs::create_dir_all(src.join(krate)).unwrap();
+        let (name, version) = krate.rsplit_once('-').unwrap();
+        fs::write(
+            src.join(krate).join("Cargo.toml"),
+            format!(
+                "[package]\nname = \"{name}\"\nversion = \"{version}\"\nlicense = \"{license}\"\n"
+            ),
+        )
+        .unwrap();
+    }
+    home
+}
+
+#[test]
+fn a_denied_license_fails_the_gate_unless_waived() {
+    let dir = project(
+        "cargo/vulnerable/Cargo.lock",
+        "[licenses]\nallow = [\"MIT\", \"Apache-2.0\", \"GPL-3.0-only\"]\ndeny = [\"GPL-3.0-only\"]\nunknown = \"warn\"\n",
+    );
+    let home = cargo_home_with_licenses();
+    let run = |dir: &Path| {
+        vouch()
+            .current_dir(dir)
+            .env("CARGO_HOME", home.path())
+            .args(["check", "--format", "json"])
+            .output()
+            .unwrap()
+    };
+    let out = run(dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let report = json(&out);
+    let check = &report["checks"][1];
+    assert_eq!(
+        (check["name"].as_str(), check["status"].as_str()),
+        (Some("licenses"), Some("fail"))
+    );
+    let failing: Vec<(String, String)> = check["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["level"] == "error")
+        .map(|f| {
+            (
+                f["code"].as_str().unwrap().into(),
+                f["package"]["name"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    // GPL-only and MIT AND GPL are denied; MIT OR GPL passes by choosing MIT; BSD-4-Clause
+    // is simply not allowed; the rest have no known license (warnings).
+    assert_eq!(
+        failing,
+        [
+            ("license-not-allowed".to_string(), "libc".to_string()),
+            ("license-denied".to_string(), "smallvec".to_string()),
+            ("license-denied".to_string(), "time".to_string()),
+        ]
+    );
+    assert!(
+        check["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "license-unknown" && f["level"] == "warning")
+    );
+
+    fs::write(
+        dir.path().join("vouch-waivers.toml"),
+        format!(
+            "{}\npackage = \"smallvec\"\n{}\npackage = \"time\"\n{}\npackage = \"libc\"\n",
+            waiver("license-denied", 30).trim_end(),
+            waiver("license-denied", 30).trim_end(),
+            waiver("license-not-allowed", 30).trim_end(),
+        ),
+    )
+    .unwrap();
+    let out = run(dir.path());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn the_sbom_check_writes_the_policy_s_sbom() {
+    let dir = project(
+        "cargo/vulnerable/Cargo.lock",
+        "[sbom]\nformat = \"cyclonedx-json\"\noutput = \"out/bom.json\"\n",
+    );
+    fs::copy(
+        fixture("cargo/vulnerable/Cargo.toml"),
+        dir.path().join("Cargo.toml"),
+    )
+    .unwrap();
+    fs::create_dir(dir.path().join("out")).unwrap();
+    let out = check(dir.path(), &["--format", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bom: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.path().join("out/bom.json")).unwrap()).unwrap();
+    assert_eq!(bom["specVersion"], "1.6");
+    assert_eq!(bom["metadata"]["component"]["name"], "vulnerable-fixture");
+
+    // A policy may not write outside the project.
+    fs::write(
+        dir.path().join("vouch.toml"),
+        "[sbom]\noutput = \"../escaped.json\"\n",
+    )
+    .unwrap();
+    let out = check(dir.path(), &["--format", "json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        json(&out)["checks"][1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("outside the working directory")
+    );
 }

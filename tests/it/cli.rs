@@ -27,6 +27,7 @@ fn help_texts() {
         &["waivers", "check"],
         &["waivers", "add"],
         &["init"],
+        &["sbom"],
     ];
     for args in commands {
         let name = if args.is_empty() {

@@ -211,7 +211,7 @@ fn the_check_report_matches_the_documented_schema() {
     .unwrap();
     std::fs::write(
         dir.path().join("vouch.toml"),
-        "[audit]\n\n[sbom]\noutput = \"x.json\"\n",
+        "[audit]\n\n[[image]]\nreference = \"127.0.0.1:1/a@sha256:00\"\nkey = [\"k.pub\"]\n",
     )
     .unwrap();
     let out = vouch()
@@ -242,7 +242,7 @@ fn the_check_report_matches_the_documented_schema() {
             .iter()
             .all(|f| f.advisory.is_some() && f.package.is_some())
     );
-    let sbom = &report.checks[1];
-    assert_eq!(sbom.status, "error");
-    assert!(sbom.reason.as_deref().unwrap().contains("cannot run"));
+    let verify = &report.checks[1];
+    assert_eq!(verify.status, "error");
+    assert!(verify.reason.as_deref().unwrap().contains("cannot run"));
 }
