@@ -130,16 +130,72 @@ impl Resolver {
     }
 }
 
-/// Reads `[package] license` from a Cargo.toml (a string; workspace inheritance is
-/// resolved only where the value is literal).
+/// Reads `[package] license` from a Cargo.toml (a literal string; an inherited
+/// `license.workspace = true` is not resolved and counts as unknown).
 fn cargo_manifest_license(path: &Path) -> Option<String> {
     let text = fs::read_to_string(path).ok()?;
-    let value: toml::Value = toml::from_str(&text).ok()?;
-    value
-        .get("package")?
-        .get("license")?
-        .as_str()
-        .map(str::to_string)
+    match scan_package_license(&text) {
+        Scan::Found(license) => Some(license),
+        Scan::Absent => None,
+        Scan::Unsure => {
+            let value: toml::Value = toml::from_str(&text).ok()?;
+            value
+                .get("package")?
+                .get("license")?
+                .as_str()
+                .map(str::to_string)
+        }
+    }
+}
+
+enum Scan {
+    Found(String),
+    Absent,
+    /// Anything unusual: let the TOML parser decide.
+    Unsure,
+}
+
+/// Manifests in the registry cache are normalised by `cargo publish`: `[package]` is a
+/// plain table and `license = "..."` a plain line. A line scan reads them much faster
+/// than a full parse; anything it does not recognise exactly goes to the parser.
+fn scan_package_license(text: &str) -> Scan {
+    let mut in_package = false;
+    let mut seen_package = false;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            if in_package {
+                return Scan::Absent;
+            }
+            in_package = line == "[package]";
+            seen_package |= in_package;
+            continue;
+        }
+        if !in_package {
+            continue;
+        }
+        let Some(rest) = line.strip_prefix("license") else {
+            continue;
+        };
+        let rest = rest.trim_start();
+        let Some(value) = rest.strip_prefix('=') else {
+            // `license-file = ...` is another key; a dotted `license.workspace` is unusual.
+            if rest.starts_with('.') {
+                return Scan::Unsure;
+            }
+            continue;
+        };
+        let value = value.trim();
+        return match value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+            Some(inner) if !inner.contains(['\\', '"']) => Scan::Found(inner.to_string()),
+            _ => Scan::Unsure,
+        };
+    }
+    if seen_package {
+        Scan::Absent
+    } else {
+        Scan::Unsure
+    }
 }
 
 /// Walks the project (bounded depth, skipping build and VCS directories) for crates.
@@ -197,6 +253,67 @@ mod tests {
             License::Spdx("GPL-2.0-only".into())
         );
         assert_eq!(License::from_declared(""), License::Unknown);
+    }
+
+    #[test]
+    fn the_line_scan_agrees_with_the_toml_parser() {
+        let cases = [
+            "[package]\nname = \"a\"\nlicense = \"MIT OR Apache-2.0\"\n",
+            "[package]\nname = \"a\"\nlicense-file = \"LICENSE\"\n[dependencies]\nlicense = \"1\"\n",
+            "[package]\nname = \"a\"\nlicense.workspace = true\n",
+            "[package]\nlicense = 'MIT'\n",
+            "[package]\nlicense = \"MIT \\u0041\"\n",
+            "[lib]\nname = \"x\"\n",
+            "[package]\nname = \"a\"\n\n[features]\nlicense = []\n",
+        ];
+        for text in cases {
+            let parsed = toml::from_str::<toml::Value>(text).ok().and_then(|v| {
+                v.get("package")?
+                    .get("license")?
+                    .as_str()
+                    .map(str::to_string)
+            });
+            let scanned = match scan_package_license(text) {
+                Scan::Found(l) => Some(l),
+                Scan::Absent => None,
+                Scan::Unsure => parsed.clone(),
+            };
+            assert_eq!(scanned, parsed, "{text}");
+        }
+    }
+
+    /// The scan against the parser on every manifest in this machine's registry cache.
+    #[test]
+    fn the_line_scan_agrees_with_the_parser_on_real_registry_manifests() {
+        let home = std::env::var_os("CARGO_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+        let Some(Ok(indexes)) = home.map(|h| fs::read_dir(h.join("registry/src"))) else {
+            return;
+        };
+        for index in indexes.filter_map(Result::ok) {
+            for krate in fs::read_dir(index.path())
+                .into_iter()
+                .flatten()
+                .filter_map(Result::ok)
+                .take(3000)
+            {
+                let Ok(text) = fs::read_to_string(krate.path().join("Cargo.toml")) else {
+                    continue;
+                };
+                let parsed = toml::from_str::<toml::Value>(&text).ok().and_then(|v| {
+                    v.get("package")?
+                        .get("license")?
+                        .as_str()
+                        .map(str::to_string)
+                });
+                match scan_package_license(&text) {
+                    Scan::Found(l) => assert_eq!(Some(l), parsed, "{}", krate.path().display()),
+                    Scan::Absent => assert_eq!(None, parsed, "{}", krate.path().display()),
+                    Scan::Unsure => {}
+                }
+            }
+        }
     }
 
     #[test]

@@ -209,11 +209,12 @@ pub fn build(lockfiles: &[Lockfile], options: &Options<'_>) -> Result<Sbom, Erro
             })
             .collect();
         let mut has_parent = vec![false; lockfile.packages.len()];
+        let licenses = resolve_licenses(options.resolver, &lockfile.packages);
         for (i, package) in lockfile.packages.iter().enumerate() {
             if ids[i] == root.id {
                 continue;
             }
-            let license = options.resolver.license(package);
+            let license = licenses[i].clone();
             if let License::Other { id, text } = &license {
                 warnings.insert(format!(
                     "{} {}: declared license `{text}` is not a valid SPDX expression; recorded as {id}",
@@ -322,6 +323,33 @@ fn person(author: &str) -> Option<String> {
             mail.trim_end_matches('>').trim()
         ),
         None => format!("Person: {author}"),
+    })
+}
+
+/// Looks up every package's license, spread over the machine's cores (it is mostly file
+/// reads); the result is in package order, so output does not depend on scheduling.
+fn resolve_licenses(resolver: &Resolver, packages: &[Package]) -> Vec<License> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    if threads < 2 || packages.len() < 64 {
+        return packages.iter().map(|p| resolver.license(p)).collect();
+    }
+    let chunk = packages.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = packages
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || part.iter().map(|p| resolver.license(p)).collect::<Vec<_>>())
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
     })
 }
 
