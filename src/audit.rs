@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use jiff::civil::Date;
 
+use crate::advisory::osv::{self, OsvDb};
 use crate::advisory::rustsec::{self, RustSecDb};
 use crate::advisory::{Advisory, Informational, Kind, Severity};
 use crate::finding::{Code, Finding, Level, PackageLocation, WaiverLocation};
@@ -72,20 +73,55 @@ impl Outcome {
     }
 }
 
-/// Advisories for one package, fetched once per name from the sources.
+/// The advisory databases an audit reads.
+#[derive(Clone, Copy, Default)]
+pub struct Sources<'a> {
+    pub rustsec: Option<&'a RustSecDb>,
+    pub osv: Option<&'a OsvDb>,
+}
+
+/// Why an audit could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    RustSec(#[from] rustsec::Error),
+    #[error(transparent)]
+    Osv(#[from] osv::Error),
+    #[error(
+        "no advisory database for {0} packages: run `vouch db update`, or pass --db (RustSec) or --osv"
+    )]
+    NoSource(Ecosystem),
+}
+
+/// Advisories for one package name, fetched once from every source that covers its
+/// ecosystem. A source that should cover it but cannot be read is an error.
 struct AdvisoryIndex<'a> {
-    rustsec: &'a RustSecDb,
+    sources: Sources<'a>,
     by_name: HashMap<(Ecosystem, String), Vec<Arc<Advisory>>>,
 }
 
 impl AdvisoryIndex<'_> {
-    fn for_package(&mut self, package: &Package) -> Result<&[Arc<Advisory>], rustsec::Error> {
+    fn for_package(&mut self, package: &Package) -> Result<&[Arc<Advisory>], Error> {
         let key = (package.ecosystem, package.name.clone());
         if !self.by_name.contains_key(&key) {
-            let advisories = match package.ecosystem {
-                Ecosystem::Cargo => self.rustsec.advisories_for(&package.name)?,
-                _ => Vec::new(),
-            };
+            let mut advisories = Vec::new();
+            let mut covered = false;
+            if package.ecosystem == Ecosystem::Cargo
+                && let Some(db) = self.sources.rustsec
+            {
+                advisories.extend(db.advisories_for(&package.name)?);
+                covered = true;
+            }
+            if let Some(db) = self.sources.osv {
+                // crates.io: OSV adds to RustSec when present; elsewhere OSV is required.
+                if db.has(package.ecosystem) || !covered {
+                    advisories.extend(db.advisories_for(package.ecosystem, &package.name)?);
+                    covered = true;
+                }
+            }
+            if !covered {
+                return Err(Error::NoSource(package.ecosystem));
+            }
             self.by_name
                 .insert(key.clone(), advisories.into_iter().map(Arc::new).collect());
         }
@@ -93,15 +129,82 @@ impl AdvisoryIndex<'_> {
     }
 }
 
+/// Groups advisories that share an id or alias (one vulnerability, several databases)
+/// and merges each group into one advisory: the first source (RustSec before OSV) speaks
+/// for it, every id of the group becomes an alias, and missing scores are filled in.
+fn merge(matched: Vec<Arc<Advisory>>) -> Vec<Arc<Advisory>> {
+    let mut groups: Vec<Vec<Arc<Advisory>>> = Vec::new();
+    for advisory in matched {
+        let ids: Vec<String> = std::iter::once(&advisory.id)
+            .chain(&advisory.aliases)
+            .map(|i| i.to_ascii_uppercase())
+            .collect();
+        let mut joined: Option<usize> = None;
+        let mut g = 0;
+        while g < groups.len() {
+            let shares = groups[g]
+                .iter()
+                .any(|a| ids.iter().any(|id| a.is_known_as(id)));
+            if shares {
+                match joined {
+                    None => joined = Some(g),
+                    Some(first) => {
+                        let moved = groups.remove(g);
+                        groups[first].extend(moved);
+                        continue;
+                    }
+                }
+            }
+            g += 1;
+        }
+        match joined {
+            Some(g) => groups[g].push(advisory),
+            None => groups.push(vec![advisory]),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|mut group| {
+            group.sort_by(|a, b| (a.source(), &a.id).cmp(&(b.source(), &b.id)));
+            if group.len() == 1 {
+                return group.remove(0);
+            }
+            let mut merged = (*group[0]).clone();
+            let mut aliases: Vec<String> = group
+                .iter()
+                .flat_map(|a| std::iter::once(&a.id).chain(&a.aliases))
+                .filter(|id| !id.eq_ignore_ascii_case(&merged.id))
+                .cloned()
+                .collect();
+            aliases.sort();
+            aliases.dedup();
+            merged.aliases = aliases;
+            if merged.severity.is_none()
+                && let Some(scored) = group.iter().find(|a| a.severity.is_some())
+            {
+                merged.severity = scored.severity;
+                merged.cvss_score = scored.cvss_score;
+                merged.cvss_vector = scored.cvss_vector.clone();
+            }
+            if merged.fixed.is_empty()
+                && let Some(fixed) = group.iter().find(|a| !a.fixed.is_empty())
+            {
+                merged.fixed = fixed.fixed.clone();
+            }
+            Arc::new(merged)
+        })
+        .collect()
+}
+
 /// Runs the audit.
 pub fn run(
     lockfiles: &[Lockfile],
-    rustsec: &RustSecDb,
+    sources: Sources<'_>,
     waivers: Option<&WaiverFile>,
     settings: &Settings,
-) -> Result<Outcome, rustsec::Error> {
+) -> Result<Outcome, Error> {
     let mut index = AdvisoryIndex {
-        rustsec,
+        sources,
         by_name: HashMap::new(),
     };
     let all_waivers = waivers.map(|f| f.waivers.as_slice()).unwrap_or(&[]);
@@ -119,10 +222,13 @@ pub fn run(
                 continue;
             }
             *scanned.entry(package.ecosystem).or_default() += 1;
-            for advisory in index.for_package(package)? {
-                if !advisory.affects(package) {
-                    continue;
-                }
+            let matched: Vec<Arc<Advisory>> = index
+                .for_package(package)?
+                .iter()
+                .filter(|a| a.affects(package))
+                .cloned()
+                .collect();
+            for advisory in &merge(matched) {
                 let (code, failing) = classify(advisory, settings);
                 let mut level = if failing {
                     Level::Error

@@ -72,6 +72,8 @@ pub struct AuditPolicy {
     pub db_max_age_seconds: Option<i64>,
     /// Advisory database directory, relative to the policy file's directory.
     pub db: Option<PathBuf>,
+    /// OSV database directory, relative to the policy file's directory.
+    pub osv: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -152,6 +154,7 @@ struct RawAudit {
     ignore_unfixed: bool,
     db_max_age: Option<Spanned<String>>,
     db: Option<String>,
+    osv: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -301,6 +304,7 @@ impl Policy {
                     ignore_unfixed: a.ignore_unfixed,
                     db_max_age_seconds,
                     db: a.db.as_deref().map(resolve),
+                    osv: a.osv.as_deref().map(resolve),
                 })
             }
         };

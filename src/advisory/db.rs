@@ -85,6 +85,11 @@ pub fn rustsec_dir(cache: &Path) -> PathBuf {
     cache.join("rustsec")
 }
 
+/// The OSV database directory inside a cache root (`<Ecosystem>/all.zip`).
+pub fn osv_dir(cache: &Path) -> PathBuf {
+    cache.join("osv")
+}
+
 /// What identifies a database copy, as reports show it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -6,7 +6,9 @@
 //! decides pass or fail: that is the audit's and the policy's job.
 
 pub mod db;
+pub mod osv;
 pub mod rustsec;
+pub mod version;
 
 use std::fmt;
 use std::str::FromStr;
@@ -112,6 +114,16 @@ impl Kind {
 pub enum Affected {
     /// RustSec `[versions]`: matched with the `rustsec` crate, exactly as cargo-audit does.
     RustSec(::rustsec::advisory::Versions),
+    /// OSV ranges and version lists, in the package ecosystem's version order.
+    Osv(osv::OsvAffectedVersions),
+}
+
+/// Where an advisory came from; when several sources describe one vulnerability, the
+/// first in this order speaks for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SourceKind {
+    RustSec,
+    Osv,
 }
 
 /// One advisory about one package.
@@ -138,7 +150,7 @@ pub struct Advisory {
 impl Advisory {
     /// Does this advisory apply to `package`? Name, source and version must all match.
     pub fn affects(&self, package: &Package) -> bool {
-        if package.ecosystem != self.ecosystem || package.name != self.package {
+        if package.ecosystem != self.ecosystem || !osv::same_package(package, &self.package) {
             return false;
         }
         if self.default_registry_only && package.source != Source::Registry {
@@ -150,6 +162,15 @@ impl Advisory {
                 // Cargo.lock versions are semver; cargo-lock has already rejected others.
                 Err(_) => false,
             },
+            Affected::Osv(versions) => versions.affects(&package.version),
+        }
+    }
+
+    /// Which database this advisory came from.
+    pub fn source(&self) -> SourceKind {
+        match self.affected {
+            Affected::RustSec(_) => SourceKind::RustSec,
+            Affected::Osv(_) => SourceKind::Osv,
         }
     }
 

@@ -9,6 +9,7 @@ use jiff::Timestamp;
 
 use super::OutputFormat;
 use crate::advisory::db::DbInfo;
+use crate::advisory::osv::OsvDb;
 use crate::advisory::rustsec::RustSecDb;
 use crate::advisory::{Informational, Severity};
 use crate::audit::{self, Settings};
@@ -27,6 +28,12 @@ pub struct Args {
     /// the cache, $VOUCH_CACHE_DIR or the platform cache directory).
     #[arg(long, value_name = "DIR")]
     pub db: Option<PathBuf>,
+
+    /// OSV database directory: `<Ecosystem>/all.zip` (the public exports' layout) or
+    /// `<Ecosystem>/*.json` (default: the copy `vouch db update` keeps in the cache).
+    /// Packages of npm, PyPI and Go need it; crates.io packages are matched against both.
+    #[arg(long, value_name = "DIR")]
+    pub osv: Option<PathBuf>,
 
     /// Waiver file (default: vouch-waivers.toml in the first directory scanned, or the
     /// current directory, when it exists).
@@ -113,8 +120,37 @@ pub(crate) fn build_report(args: Args, extra: Extra) -> anyhow::Result<AuditRepo
         args.paths.clone()
     };
 
-    let db_dir = super::database_dir(args.db.clone())?;
-    let db = RustSecDb::open(&db_dir).context("cannot open the advisory database")?;
+    // RustSec: --db, else the cache's copy when there is one. OSV: --osv, else the cache's.
+    // Which ecosystems then lack a source is decided per package, by the audit.
+    let cache = crate::advisory::db::cache_dir().ok();
+    let rustsec = match &args.db {
+        Some(dir) => Some(RustSecDb::open(dir).context("cannot open the advisory database")?),
+        None => match &cache {
+            Some(cache) if crate::advisory::db::rustsec_dir(cache).exists() => Some(
+                RustSecDb::open(&crate::advisory::db::rustsec_dir(cache))
+                    .context("cannot open the cached advisory database")?,
+            ),
+            _ => None,
+        },
+    };
+    let index_cache = cache.as_ref().map(|c| c.join("osv-index"));
+    let osv = match &args.osv {
+        Some(dir) => {
+            Some(OsvDb::open(dir, index_cache.as_deref()).context("cannot open the OSV database")?)
+        }
+        None => match &cache {
+            Some(cache) if crate::advisory::db::osv_dir(cache).is_dir() => Some(
+                OsvDb::open(&crate::advisory::db::osv_dir(cache), index_cache.as_deref())
+                    .context("cannot open the cached OSV database")?,
+            ),
+            _ => None,
+        },
+    };
+    if rustsec.is_none() && osv.is_none() {
+        bail!(
+            "no advisory database: run `vouch db update`, or pass --db (RustSec) or --osv (OSV exports)"
+        );
+    }
 
     let found = lockfile::discover(&paths)?;
     let mut lockfiles = Vec::with_capacity(found.len());
@@ -149,7 +185,11 @@ pub(crate) fn build_report(args: Args, extra: Extra) -> anyhow::Result<AuditRepo
         settings.expiring_soon_days = days;
     }
 
-    let mut outcome = audit::run(&lockfiles, &db, waivers.as_ref(), &settings)?;
+    let sources = audit::Sources {
+        rustsec: rustsec.as_ref(),
+        osv: osv.as_ref(),
+    };
+    let mut outcome = audit::run(&lockfiles, sources, waivers.as_ref(), &settings)?;
     if outcome.packages_scanned() == 0 {
         bail!(
             "no packages to audit in {} (a scan of nothing cannot pass)",
@@ -161,7 +201,13 @@ pub(crate) fn build_report(args: Args, extra: Extra) -> anyhow::Result<AuditRepo
         );
     }
 
-    let database = DbInfo::read(db.root());
+    let database = DbInfo::read(
+        rustsec
+            .as_ref()
+            .map(RustSecDb::root)
+            .or(osv.as_ref().map(OsvDb::root))
+            .context("no advisory database")?,
+    );
     let database_age = database.age_seconds(now);
     if let Some(max) = args.db_max_age {
         let stale = match database_age {

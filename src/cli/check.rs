@@ -21,6 +21,10 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     pub db: Option<PathBuf>,
 
+    /// OSV database directory, overriding the policy's `[audit] osv` and the cache.
+    #[arg(long, value_name = "DIR")]
+    pub osv: Option<PathBuf>,
+
     /// Report format written to stdout.
     #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
     pub format: OutputFormat,
@@ -193,6 +197,7 @@ fn audit_check(policy: &Policy, audit: &policy::AuditPolicy, args: &Args) -> Che
     let audit_args = super::audit::Args {
         paths: audit.paths.clone(),
         db: args.db.clone().or_else(|| audit.db.clone()),
+        osv: args.osv.clone().or_else(|| audit.osv.clone()),
         waivers: waiver_file(policy),
         fail_on: audit.fail_on,
         allow_unscored: audit.unscored == Action::Warn,

@@ -26,6 +26,9 @@ pub enum Command {
         /// RustSec database directory (default: the cache).
         #[arg(long, value_name = "DIR")]
         db: Option<PathBuf>,
+        /// OSV database directory (default: the cache).
+        #[arg(long, value_name = "DIR")]
+        osv: Option<PathBuf>,
         /// Output format: human or json.
         #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
         format: OutputFormat,
@@ -78,8 +81,9 @@ pub fn run(command: Command, out: &mut dyn Write) -> anyhow::Result<Verdict> {
             paths,
             waivers,
             db,
+            osv,
             format,
-        } => list(paths, waiver_path(waivers), db, format, out),
+        } => list(paths, waiver_path(waivers), db, osv, format, out),
         Command::Check {
             waivers,
             max_days,
@@ -110,6 +114,7 @@ fn list(
     paths: Vec<PathBuf>,
     file: PathBuf,
     db: Option<PathBuf>,
+    osv: Option<PathBuf>,
     format: OutputFormat,
     out: &mut dyn Write,
 ) -> anyhow::Result<Verdict> {
@@ -117,6 +122,7 @@ fn list(
     let args = super::audit::Args {
         paths,
         db,
+        osv,
         waivers: Some(file.clone()),
         fail_on: None,
         allow_unscored: false,
