@@ -119,7 +119,8 @@ pub(crate) fn build_report(args: Args, extra: Extra) -> anyhow::Result<AuditRepo
     let found = lockfile::discover(&paths)?;
     let mut lockfiles = Vec::with_capacity(found.len());
     for (path, format) in found {
-        lockfiles.push(lockfile::load(&path, format)?);
+        let root = lockfile::scan_root(&paths, &path);
+        lockfiles.push(lockfile::load_within(&path, format, &root)?);
     }
 
     let waiver_path = match args.waivers {

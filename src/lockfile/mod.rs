@@ -7,6 +7,8 @@
 //! on input and never read anything but the text they are given.
 
 mod cargo;
+mod go;
+mod python;
 
 use std::fmt;
 use std::fs;
@@ -25,6 +27,14 @@ const SKIPPED_DIRS: &[&str] = &["target", ".git", "node_modules", ".hg", ".svn"]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Format {
     CargoLock,
+    /// `requirements.txt`, `requirements-<x>.txt`, `requirements_<x>.txt`, and any `.txt`
+    /// directly inside a `requirements/` directory.
+    RequirementsTxt,
+    PoetryLock,
+    UvLock,
+    PipfileLock,
+    /// `go.mod`, with `go.sum` beside it read for checksums.
+    GoMod,
 }
 
 impl Format {
@@ -32,25 +42,57 @@ impl Format {
     pub fn from_file_name(name: &str) -> Option<Format> {
         match name {
             "Cargo.lock" => Some(Format::CargoLock),
+            "poetry.lock" => Some(Format::PoetryLock),
+            "uv.lock" => Some(Format::UvLock),
+            "Pipfile.lock" => Some(Format::PipfileLock),
+            "go.mod" => Some(Format::GoMod),
+            _ if python::requirements::is_requirements_name(name) => Some(Format::RequirementsTxt),
             _ => None,
         }
+    }
+
+    /// Recognises a lockfile by its path: its file name, or for requirements files also
+    /// the `requirements/` directory holding it.
+    pub fn from_path(path: &Path) -> Option<Format> {
+        let name = path.file_name()?.to_str()?;
+        Format::from_file_name(name).or_else(|| {
+            let parent = path.parent()?.file_name()?.to_str()?;
+            (parent == "requirements" && name.ends_with(".txt")).then_some(Format::RequirementsTxt)
+        })
     }
 
     pub fn ecosystem(self) -> Ecosystem {
         match self {
             Format::CargoLock => Ecosystem::Cargo,
+            Format::RequirementsTxt | Format::PoetryLock | Format::UvLock | Format::PipfileLock => {
+                Ecosystem::PyPI
+            }
+            Format::GoMod => Ecosystem::Go,
         }
     }
 
     pub fn name(self) -> &'static str {
         match self {
             Format::CargoLock => "Cargo.lock",
+            Format::RequirementsTxt => "requirements.txt",
+            Format::PoetryLock => "poetry.lock",
+            Format::UvLock => "uv.lock",
+            Format::PipfileLock => "Pipfile.lock",
+            Format::GoMod => "go.mod",
         }
     }
 
     /// The file names recognised, for error messages.
     pub fn known_file_names() -> &'static [&'static str] {
-        &["Cargo.lock"]
+        &[
+            "Cargo.lock",
+            "requirements*.txt",
+            "requirements/*.txt",
+            "poetry.lock",
+            "uv.lock",
+            "Pipfile.lock",
+            "go.mod",
+        ]
     }
 }
 
@@ -113,12 +155,15 @@ pub enum Error {
     NoneFound { path: PathBuf },
 }
 
-/// A parse failure inside a format module, located in the text; [`load`] adds the path.
+/// A parse failure inside a format module, located in the text; [`load`] adds the path
+/// of the lockfile unless the error is in another file it read (an included requirements
+/// file, go.sum), which then names itself in `path`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ParseError {
     pub line: usize,
     pub column: usize,
     pub message: String,
+    pub path: Option<PathBuf>,
 }
 
 impl ParseError {
@@ -127,7 +172,14 @@ impl ParseError {
             line,
             column,
             message: message.into(),
+            path: None,
         }
+    }
+
+    /// The error is in `path`, not in the lockfile being loaded.
+    pub(crate) fn in_file(mut self, path: &Path) -> Self {
+        self.path = Some(path.to_path_buf());
+        self
     }
 }
 
@@ -142,10 +194,7 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Format)>, Error> {
             source,
         })?;
         if meta.is_file() {
-            let format = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(Format::from_file_name)
+            let format = Format::from_path(path)
                 .ok_or_else(|| Error::UnknownFormat { path: path.clone() })?;
             found.push((path.clone(), format));
             continue;
@@ -185,7 +234,7 @@ fn walk(dir: &Path, root: &Path, found: &mut Vec<(PathBuf, Format)>) -> Result<(
             }
             continue;
         }
-        let Some(format) = Format::from_file_name(name) else {
+        let Some(format) = Format::from_path(&path) else {
             continue;
         };
         if file_type.is_symlink() {
@@ -201,14 +250,57 @@ fn walk(dir: &Path, root: &Path, found: &mut Vec<(PathBuf, Format)>) -> Result<(
     Ok(())
 }
 
-/// Reads and parses one lockfile.
+/// Reads and parses one lockfile. Files it includes (requirements `-r`/`-c`) are read
+/// only inside the lockfile's own directory; [`load_within`] widens that to a scanned tree.
 pub fn load(path: &Path, format: Format) -> Result<Lockfile, Error> {
+    let root = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    load_within(path, format, root)
+}
+
+/// The directory among `scanned` (the paths a user asked to scan) whose tree holds
+/// `lockfile`: the limit for what it may include. A lockfile named directly is limited to
+/// its own directory.
+pub fn scan_root(scanned: &[PathBuf], lockfile: &Path) -> PathBuf {
+    scanned
+        .iter()
+        .filter(|dir| dir.is_dir() && lockfile.starts_with(dir))
+        .max_by_key(|dir| dir.components().count())
+        .cloned()
+        .unwrap_or_else(|| {
+            lockfile
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+        })
+}
+
+/// Reads and parses one lockfile that belongs to the tree under `root`: files it includes
+/// must resolve (symlinks followed) inside `root`.
+pub fn load_within(path: &Path, format: Format, root: &Path) -> Result<Lockfile, Error> {
     let text = read_limited(path, MAX_LOCKFILE_BYTES)?;
     let parsed = match format {
         Format::CargoLock => cargo::parse(&text),
+        Format::RequirementsTxt => python::requirements::load(path, &text, root)?,
+        Format::PoetryLock => python::poetry::parse(&text),
+        Format::UvLock => python::uv::parse(&text),
+        Format::PipfileLock => python::pipfile::parse(&text),
+        Format::GoMod => {
+            let sum_path = path.with_file_name("go.sum");
+            let sums = if sum_path.is_file() {
+                let sum_text = read_limited(&sum_path, MAX_LOCKFILE_BYTES)?;
+                Some(go::parse_sum(&sum_text).map_err(|e| e.in_file(&sum_path)))
+            } else {
+                None
+            }
+            .transpose();
+            sums.and_then(|sums| go::parse(&text, sums.as_ref()))
+        }
     }
     .map_err(|e| Error::Parse {
-        path: path.to_path_buf(),
+        path: e.path.unwrap_or_else(|| path.to_path_buf()),
         line: e.line,
         column: e.column,
         message: e.message,
