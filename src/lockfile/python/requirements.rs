@@ -628,7 +628,7 @@ mod tests {
                 "a==1.0\n-r sub/more.txt\n-c constraints.txt\nc\n",
             ),
             ("/t/sub/more.txt", "b==2.0\n-r ../requirements.txt.bak\n"),
-            ("/t/sub/../requirements.txt.bak", "d==4.0\n"),
+            ("/t/requirements.txt.bak", "d==4.0\n"),
             ("/t/constraints.txt", "c==3.0\nunused==9\n"),
         ])
         .unwrap();

@@ -121,8 +121,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
         dev.push(groups);
     }
 
-    let is_root =
-        |e: &Entry| e.source.contains_key("editable") || e.source.contains_key("virtual");
+    let is_root = |e: &Entry| e.source.contains_key("editable") || e.source.contains_key("virtual");
     let roots: Vec<usize> = (0..entries.len())
         .filter(|&i| is_root(entries[i]))
         .collect();
@@ -169,8 +168,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
         };
         let mut pkg = Package::new(Ecosystem::PyPI, &name, version);
         pkg.line = Some(lines[i]);
-        pkg.source =
-            source(&entry.source).map_err(|m| ParseError::new(lines[i] as usize, 1, m))?;
+        pkg.source = source(&entry.source).map_err(|m| ParseError::new(lines[i] as usize, 1, m))?;
         for artifact in entry.sdist.iter().chain(&entry.wheels) {
             let Some(hash) = &artifact.hash else { continue };
             let checksum = parse_hash(hash).ok_or_else(|| {
@@ -299,7 +297,11 @@ dependencies = [{ name = "py" }]
         let parsed = parse(LOCK).unwrap();
         assert!(parsed.notes.is_empty(), "{:?}", parsed.notes);
         let packages = parsed.packages;
-        assert_eq!(packages.len(), 5, "the versionless member is a root, not a package");
+        assert_eq!(
+            packages.len(),
+            5,
+            "the versionless member is a root, not a package"
+        );
         let get = |n: &str| packages.iter().find(|p| p.name == n).unwrap();
         let app = get("app");
         assert_eq!(app.source, Source::Path(".".into()));
@@ -321,7 +323,10 @@ dependencies = [{ name = "py" }]
 
     #[test]
     fn dev_group_only_packages_are_dev() {
-        let text = LOCK.split("[[package]]\nname = \"dynamic-member\"").next().unwrap();
+        let text = LOCK
+            .split("[[package]]\nname = \"dynamic-member\"")
+            .next()
+            .unwrap();
         let packages = parse(text).unwrap().packages;
         let py = packages.iter().find(|p| p.name == "py").unwrap();
         assert!(py.dev && !py.optional);
@@ -340,7 +345,10 @@ dependencies = [{ name = "py" }]
         assert!(err.message.contains("not supported"), "{err:?}");
         let err = parse("version = 1\n[[package]]\nname = \"a\"\nversion = \"1\"\nsource = { registry = \"x\" }\nsdist = { hash = \"sha256:zz\" }\n").unwrap_err();
         assert_eq!(err.line, 2, "{err:?}");
-        let err = parse("version = 1\n[[package]]\nname = \"a\"\nversion = \"1\"\nsource = { odd = \"x\" }\n").unwrap_err();
+        let err = parse(
+            "version = 1\n[[package]]\nname = \"a\"\nversion = \"1\"\nsource = { odd = \"x\" }\n",
+        )
+        .unwrap_err();
         assert!(err.message.contains("unknown package source"), "{err:?}");
     }
 }
