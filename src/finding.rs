@@ -24,6 +24,9 @@ pub enum Code {
     WaiverUnused,
     WaiverExpiryTooFar,
     AdvisoryDbStale,
+    /// A lockfile entry that names no exact released version (an unpinned requirement,
+    /// an editable or VCS dependency): it cannot be matched against advisories.
+    PackageNotAudited,
 }
 
 impl Code {
@@ -38,6 +41,7 @@ impl Code {
         Code::WaiverUnused,
         Code::WaiverExpiryTooFar,
         Code::AdvisoryDbStale,
+        Code::PackageNotAudited,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -52,6 +56,7 @@ impl Code {
             Code::WaiverUnused => "waiver-unused",
             Code::WaiverExpiryTooFar => "waiver-expiry-too-far",
             Code::AdvisoryDbStale => "advisory-db-stale",
+            Code::PackageNotAudited => "package-not-audited",
         }
     }
 }

@@ -10,5 +10,7 @@ mod audit;
 mod check;
 mod cli;
 mod db;
+mod go;
 mod json_contract;
+mod python;
 mod waivers;

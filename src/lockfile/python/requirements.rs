@@ -141,10 +141,11 @@ impl State {
         let locate = |e: ParseError| if included { e.in_file(file) } else { e };
         for logical in logical_lines(text) {
             let at_line = entry.unwrap_or(logical.line);
+            // Entries from an included file say where they really are.
             let origin = if included {
-                format!("{}:{}", file.display(), logical.line)
+                format!("(in {}:{}) ", file.display(), logical.line)
             } else {
-                format!("line {}", logical.line)
+                String::new()
             };
             let line = logical.text.trim();
             let indent = logical.text.len() - logical.text.trim_start().len() + 1;
@@ -189,7 +190,7 @@ impl State {
                             self.note(
                                 at_line,
                                 format!(
-                                    "{origin}: editable requirement `{target}` is not pinned to a released version: not audited"
+                                    "{origin}editable requirement `{target}` is not pinned to a released version: not audited"
                                 ),
                             );
                         }
@@ -207,7 +208,7 @@ impl State {
                 (Kind::Constraints, _) => {}
                 (Kind::Requirements, Requirement::Direct(what)) => self.note(
                     at_line,
-                    format!("{origin}: `{what}` is a URL, path or VCS requirement: not audited"),
+                    format!("{origin}`{what}` is a URL, path or VCS requirement: not audited"),
                 ),
                 (
                     Kind::Requirements,
@@ -287,7 +288,7 @@ impl State {
                 None => self.note(
                     unpinned.line,
                     format!(
-                        "{}: `{}` is not pinned with `==`: not audited",
+                        "{}`{}` is not pinned with `==`: not audited",
                         unpinned.origin, unpinned.requirement
                     ),
                 ),
