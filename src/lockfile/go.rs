@@ -128,6 +128,12 @@ pub(crate) fn parse(text: &str, sums: Option<&SumMap>) -> Result<Parsed, ParseEr
             pkg.line = Some(req.line as u32);
             pkg
         })
+        .collect::<Vec<_>>();
+    // Two requirements replaced by the same module version are one package.
+    let mut seen = std::collections::HashSet::new();
+    let packages = packages
+        .into_iter()
+        .filter(|p| seen.insert((p.name.clone(), p.version.clone())))
         .collect();
     Ok(Parsed { packages, notes })
 }
@@ -318,8 +324,8 @@ fn lex(line: &str, line_no: usize) -> Result<(Vec<Token>, &str), ParseError> {
             i += 1;
             continue;
         }
-        if line[i..].starts_with("//") {
-            return Ok((tokens, &line[i + 2..]));
+        if bytes[i..].starts_with(b"//") {
+            return Ok((tokens, line.get(i + 2..).unwrap_or("")));
         }
         let start = i;
         let text = match c {
@@ -380,7 +386,7 @@ fn lex(line: &str, line_no: usize) -> Result<(Vec<Token>, &str), ParseError> {
                 while i < bytes.len()
                     && !bytes[i].is_ascii_whitespace()
                     && !matches!(bytes[i], b'(' | b')' | b'"' | b'`')
-                    && !line[i..].starts_with("//")
+                    && !bytes[i..].starts_with(b"//")
                 {
                     i += 1;
                 }
@@ -524,6 +530,24 @@ retract [v0.1.0, v0.2.0]
             assert_eq!(err.line, line, "{text:?}: {err:?}");
             assert!(err.message.contains(want), "{text:?}: {err:?}");
         }
+    }
+
+    #[test]
+    fn modules_replaced_by_the_same_target_are_one_package() {
+        let text = "module m\nrequire (\n\ta v1.0.0\n\tb v1.0.0\n)\nreplace a => c v2.0.0\nreplace b => c v2.0.0\n";
+        let packages = parse(text, None).unwrap().packages;
+        assert_eq!(packages.len(), 1, "{packages:#?}");
+        assert_eq!(
+            (packages[0].name.as_str(), packages[0].line),
+            ("c", Some(3))
+        );
+    }
+
+    #[test]
+    fn multibyte_text_is_lexed_without_slicing_inside_a_character() {
+        let err = parse("module m\nrequire é/x v1.0.0 é//x\n", None).unwrap_err();
+        assert_eq!(err.line, 2, "{err:?}");
+        assert!(parse("module m\nrequire é/x v1.0.0 //é\n", None).is_ok());
     }
 
     #[test]

@@ -367,6 +367,68 @@ pub(crate) fn offset_to_line_column(text: &str, offset: usize) -> (usize, usize)
 mod tests {
     use super::*;
 
+    /// Every parser, fed every truncation of a real lockfile and the same text with a
+    /// multibyte character or a quote spliced in, returns packages or an error: never a
+    /// panic, and errors always point at a line of the text.
+    #[test]
+    fn parsers_never_panic_on_damaged_input() {
+        let no_includes = |_: &Path, _: &str| -> Result<(PathBuf, String), String> {
+            Err("no includes here".into())
+        };
+        let requirements = |text: &str| {
+            python::requirements::parse_with(
+                text,
+                Path::new("/t/requirements.txt"),
+                &mut no_includes.clone(),
+            )
+        };
+        let go_sum = |text: &str| go::parse_sum(text).map(|_| Parsed::default());
+        let go_mod = |text: &str| go::parse(text, None);
+        type Parser<'a> = &'a dyn Fn(&str) -> Result<Parsed, ParseError>;
+        let cases: [(&str, Parser<'_>); 6] = [
+            (
+                include_str!("../../fixtures/python/uv/uv.lock"),
+                &python::uv::parse,
+            ),
+            (
+                include_str!("../../fixtures/python/poetry/poetry.lock"),
+                &python::poetry::parse,
+            ),
+            (
+                include_str!("../../fixtures/python/pipenv/Pipfile.lock"),
+                &python::pipfile::parse,
+            ),
+            (
+                include_str!("../../fixtures/python/requirements/requirements.txt"),
+                &requirements,
+            ),
+            (include_str!("../../fixtures/go/skopeo/go.mod"), &go_mod),
+            (
+                &include_str!("../../fixtures/go/skopeo/go.sum")[..4000],
+                &go_sum,
+            ),
+        ];
+        for (text, parse) in cases {
+            assert!(parse(text).is_ok());
+            let step = (text.len() / 200).max(1);
+            let cuts = (0..text.len())
+                .step_by(step)
+                .filter(|&i| text.is_char_boundary(i));
+            for cut in cuts {
+                for damaged in [
+                    text[..cut].to_string(),
+                    format!("{}é{}", &text[..cut], &text[cut..]),
+                    format!("{}\"{}", &text[..cut], &text[cut..]),
+                ] {
+                    if let Err(e) = parse(&damaged) {
+                        let lines = damaged.lines().count().max(1);
+                        assert!(e.line >= 1 && e.line <= lines + 1, "{e:?}");
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn line_column_counts_from_one() {
         assert_eq!(offset_to_line_column("ab\ncd", 0), (1, 1));

@@ -375,14 +375,12 @@ fn option(line: &str) -> Result<Opt, String> {
         }
     };
     // `-rfile` short form.
-    let (name, inline_value) = match name {
-        n if n.len() > 2
-            && !n.starts_with("--")
-            && ["-r", "-c", "-e", "-i", "-f"].contains(&&n[..2]) =>
-        {
-            (&n[..2], Some(n[2..].trim()))
+    let short = ["-r", "-c", "-e", "-i", "-f"];
+    let (name, inline_value) = match (name.get(..2), name.get(2..)) {
+        (Some(flag), Some(rest)) if !rest.is_empty() && short.contains(&flag) => {
+            (flag, Some(rest.trim()))
         }
-        n => (n, inline_value),
+        _ => (name, inline_value),
     };
     if FLAGS.contains(&name) {
         return Ok(Opt::Ignored);
