@@ -65,6 +65,10 @@ fn real_lockfiles_scan_every_package_and_drop_dev_ones_on_request() {
         ("python/poetry", "poetry.lock", 8, 7),
         ("python/uv", "uv.lock", 10, 9),
         ("python/pipenv", "Pipfile.lock", 8, 7),
+        // Poetry 1.x: `category = "dev"` instead of groups.
+        ("python/poetry-1", "poetry.lock", 8, 7),
+        // The project as `source = { editable = "." }`, counted as a package.
+        ("python/uv-editable", "uv.lock", 4, 3),
         // requirements files record no dev flag: requirements-dev.txt is scanned as is.
         ("python/requirements", "requirements.txt", 8, 8),
     ];
