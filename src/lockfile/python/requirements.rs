@@ -306,18 +306,24 @@ fn logical_lines(text: &str) -> Vec<Logical> {
     let mut out = Vec::new();
     let mut current: Option<Logical> = None;
     for (index, raw) in text.lines().enumerate() {
+        // As pip does: a line with a comment never continues, even if it ends with `\`
+        // (else `a==1 # note \` would swallow the next requirement), and the backslash
+        // is dropped without adding a space.
+        let has_comment = strip_comment(raw).len() != raw.len();
         let (body, continues) = match raw.strip_suffix('\\') {
-            Some(body) => (body, true),
-            None => (raw, false),
+            Some(body) if !has_comment => (body, true),
+            _ => (raw, false),
         };
         let logical = current.get_or_insert_with(|| Logical {
             line: index + 1,
             text: String::new(),
         });
-        logical.text.push_str(body);
-        if continues {
+        if has_comment {
+            // Keep the comment separate from a continued line so it is stripped below.
             logical.text.push(' ');
-        } else if let Some(done) = current.take() {
+        }
+        logical.text.push_str(body);
+        if !continues && let Some(done) = current.take() {
             out.push(done);
         }
     }
@@ -607,6 +613,26 @@ mod tests {
         assert_eq!(parsed.notes[0].line, Some(8));
         assert!(parsed.notes[0].message.contains("flask>=2.0"));
         assert!(parsed.notes[1].message.contains("django"));
+    }
+
+    /// Regression: a comment ending in `\\` used to swallow the next requirement.
+    #[test]
+    fn a_comment_line_never_continues() {
+        let parsed = parse("a==1 # note \\\nb==2\n# comment \\\nc==3\nd\\\n==4\n").unwrap();
+        let got: Vec<_> = parsed
+            .packages
+            .iter()
+            .map(|p| (p.name.as_str(), p.version.as_str(), p.line))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("a", "1", Some(1)),
+                ("b", "2", Some(2)),
+                ("c", "3", Some(4)),
+                ("d", "4", Some(5))
+            ]
+        );
     }
 
     #[test]
