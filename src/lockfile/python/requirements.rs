@@ -303,6 +303,8 @@ impl State {
 
 /// Joins `\` continuations and strips comments (`#` at the start or after whitespace).
 fn logical_lines(text: &str) -> Vec<Logical> {
+    // pip decodes requirements files with a byte-order mark (Windows editors write one).
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut out = Vec::new();
     let mut current: Option<Logical> = None;
     for (index, raw) in text.lines().enumerate() {
@@ -613,6 +615,18 @@ mod tests {
         assert_eq!(parsed.notes[0].line, Some(8));
         assert!(parsed.notes[0].message.contains("flask>=2.0"));
         assert!(parsed.notes[1].message.contains("django"));
+    }
+
+    /// Regression: a file saved with a byte-order mark failed on its first line.
+    #[test]
+    fn a_byte_order_mark_is_ignored_and_crlf_lines_are_read() {
+        let parsed = parse("\u{feff}a==1\r\nb==2 \\\r\n    --hash=sha256:366389d1db726cd2fcfc79732e75410e5fe4d31db13692115529d34069a043c2\r\n").unwrap();
+        let got: Vec<_> = parsed
+            .packages
+            .iter()
+            .map(|p| (p.name.as_str(), p.version.as_str(), p.checksums.len()))
+            .collect();
+        assert_eq!(got, [("a", "1", 0), ("b", "2", 1)]);
     }
 
     /// Regression: a comment ending in `\\` used to swallow the next requirement.
