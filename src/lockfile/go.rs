@@ -550,11 +550,55 @@ retract [v0.1.0, v0.2.0]
         assert!(parse("module m\nrequire é/x v1.0.0 //é\n", None).is_ok());
     }
 
+    /// skopeo's real go.sum (fixtures/go/skopeo) has a tree hash for every required module.
+    #[test]
+    fn every_module_of_a_real_go_mod_gets_its_go_sum_checksum() {
+        let sums = parse_sum(include_str!("../../fixtures/go/skopeo/go.sum")).unwrap();
+        let parsed = parse(include_str!("../../fixtures/go/skopeo/go.mod"), Some(&sums)).unwrap();
+        assert_eq!(parsed.packages.len(), 99);
+        assert!(parsed.notes.is_empty(), "{:?}", parsed.notes);
+        for p in &parsed.packages {
+            assert_eq!(p.checksums.len(), 1, "{} {}", p.name, p.version);
+            assert_eq!(p.checksums[0].hex.len(), 64);
+        }
+        let docker = find(&parsed.packages, "github.com/docker/docker");
+        assert_eq!(docker.version, "v20.10.17+incompatible");
+        assert_eq!(docker.line, Some(10));
+    }
+
     #[test]
     fn unknown_directives_are_noted_not_dropped() {
         let parsed = parse("module m\nfuture thing\nrequire a v1.0.0\n", None).unwrap();
         assert_eq!(parsed.packages.len(), 1);
         assert_eq!(parsed.notes.len(), 1);
         assert_eq!(parsed.notes[0].line, Some(2));
+    }
+    #[test]
+    fn real_skopeo_go_mod_reads_every_module_with_its_go_sum_hash() {
+        let text = include_str!("../../fixtures/go/skopeo/go.mod");
+        let sums = parse_sum(include_str!("../../fixtures/go/skopeo/go.sum")).unwrap();
+        let parsed = parse(text, Some(&sums)).unwrap();
+        assert!(parsed.notes.is_empty(), "{:?}", parsed.notes);
+        let packages = &parsed.packages;
+        assert_eq!(packages.len(), 99);
+        let lines: Vec<&str> = text.lines().collect();
+        for p in packages {
+            assert_eq!(p.source, Source::Registry, "{}", p.name);
+            assert_eq!(p.checksums.len(), 1, "{} has no go.sum hash", p.name);
+            assert_eq!(p.checksums[0].hex.len(), 64);
+            let line = lines[p.line.unwrap() as usize - 1];
+            assert_eq!(
+                line.split_whitespace().take(2).collect::<Vec<_>>(),
+                [p.name.as_str(), p.version.as_str()],
+                "{}",
+                p.name
+            );
+        }
+        let docker = find(packages, "github.com/docker/docker");
+        assert_eq!(docker.version, "v20.10.17+incompatible");
+        assert_eq!(
+            find(packages, "golang.org/x/crypto").version,
+            "v0.0.0-20220131195533-30dcbda58838"
+        );
     }
 }
