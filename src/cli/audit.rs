@@ -19,7 +19,8 @@ use crate::waiver::{self, WaiverFile};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Lockfiles, or directories to search for them (default: the current directory).
-    /// Directories are walked, skipping target/, .git/ and node_modules/.
+    /// Directories are walked, skipping target/, .git/, node_modules/ and Python virtual
+    /// environments (.venv/, venv/, .tox/, .nox/).
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 

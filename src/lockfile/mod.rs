@@ -20,8 +20,20 @@ use crate::package::{Ecosystem, Package};
 /// Lockfiles larger than this are refused rather than read: no real lockfile comes close.
 pub const MAX_LOCKFILE_BYTES: u64 = 64 * 1024 * 1024;
 
-/// Directories never descended into while discovering lockfiles.
-const SKIPPED_DIRS: &[&str] = &["target", ".git", "node_modules", ".hg", ".svn"];
+/// Directories never descended into while discovering lockfiles: build output, VCS data,
+/// installed dependencies and Python virtual environments (built from the lockfiles, and
+/// thousands of files that may ship stray requirements files of their own).
+const SKIPPED_DIRS: &[&str] = &[
+    "target",
+    ".git",
+    "node_modules",
+    ".hg",
+    ".svn",
+    ".venv",
+    "venv",
+    ".tox",
+    ".nox",
+];
 
 /// The lockfile formats vouch reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -438,7 +450,15 @@ mod tests {
     #[test]
     fn discovery_skips_build_and_vcs_dirs() {
         let dir = tempfile::tempdir().unwrap();
-        for sub in ["a", "target", "node_modules/x", ".git"] {
+        for sub in [
+            "a",
+            "target",
+            "node_modules/x",
+            ".git",
+            ".venv/lib",
+            "venv",
+            ".tox/py",
+        ] {
             fs::create_dir_all(dir.path().join(sub)).unwrap();
             fs::write(dir.path().join(sub).join("Cargo.lock"), "").unwrap();
         }
