@@ -272,14 +272,14 @@ pub fn load(path: &Path, format: Format) -> Result<Lockfile, Error> {
     load_within(path, format, root)
 }
 
-/// The directory among `scanned` (the paths a user asked to scan) whose tree holds
+/// The widest directory among `scanned` (the paths a user asked to scan) whose tree holds
 /// `lockfile`: the limit for what it may include. A lockfile named directly is limited to
 /// its own directory.
 pub fn scan_root(scanned: &[PathBuf], lockfile: &Path) -> PathBuf {
     scanned
         .iter()
         .filter(|dir| dir.is_dir() && lockfile.starts_with(dir))
-        .max_by_key(|dir| dir.components().count())
+        .min_by_key(|dir| dir.components().count())
         .cloned()
         .unwrap_or_else(|| {
             lockfile
@@ -439,6 +439,25 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Regression: with `vouch audit . services/a`, a file under services/a may include
+    /// anything under `.`, the widest tree the user asked to scan.
+    #[test]
+    fn the_scan_root_is_the_widest_scanned_directory_holding_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let inner = dir.path().join("services/a");
+        fs::create_dir_all(&inner).unwrap();
+        let file = inner.join("requirements.txt");
+        let scanned = [inner.clone(), dir.path().to_path_buf()];
+        assert_eq!(scan_root(&scanned, &file), dir.path());
+        assert_eq!(scan_root(&scanned[..1], &file), inner);
+        // Named directly: its own directory.
+        assert_eq!(scan_root(std::slice::from_ref(&file), &file), inner);
+        assert_eq!(
+            scan_root(&[], Path::new("requirements.txt")),
+            Path::new(".")
+        );
     }
 
     #[test]
