@@ -213,6 +213,23 @@ pub fn run(
     let mut scanned: BTreeMap<Ecosystem, usize> = BTreeMap::new();
 
     for lockfile in lockfiles {
+        let ecosystem_wanted = settings.ecosystems.is_empty()
+            || settings.ecosystems.contains(&lockfile.format.ecosystem());
+        if ecosystem_wanted {
+            // What the parser could not pin is reported, never silently dropped.
+            findings.extend(lockfile.notes.iter().map(|note| Finding {
+                code: Code::PackageNotAudited,
+                level: Level::Warning,
+                message: match note.line {
+                    Some(line) => format!("{}:{line}: {}", lockfile.path.display(), note.message),
+                    None => format!("{}: {}", lockfile.path.display(), note.message),
+                },
+                advisory: None,
+                package: None,
+                waiver: None,
+                waived_by: None,
+            }));
+        }
         for package in &lockfile.packages {
             if settings.exclude_dev && package.dev {
                 continue;

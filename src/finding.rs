@@ -27,6 +27,9 @@ pub enum Code {
     LicenseDenied,
     LicenseNotAllowed,
     LicenseUnknown,
+    /// A lockfile entry that names no exact released version (an unpinned requirement,
+    /// an editable or VCS dependency): it cannot be matched against advisories.
+    PackageNotAudited,
 }
 
 impl Code {
@@ -44,6 +47,7 @@ impl Code {
         Code::LicenseDenied,
         Code::LicenseNotAllowed,
         Code::LicenseUnknown,
+        Code::PackageNotAudited,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -61,6 +65,7 @@ impl Code {
             Code::LicenseDenied => "license-denied",
             Code::LicenseNotAllowed => "license-not-allowed",
             Code::LicenseUnknown => "license-unknown",
+            Code::PackageNotAudited => "package-not-audited",
         }
     }
 }

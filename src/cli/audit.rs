@@ -20,7 +20,8 @@ use crate::waiver::{self, WaiverFile};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Lockfiles, or directories to search for them (default: the current directory).
-    /// Directories are walked, skipping target/, .git/ and node_modules/.
+    /// Directories are walked, skipping target/, .git/, node_modules/ and Python virtual
+    /// environments (.venv/, venv/, .tox/, .nox/).
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
@@ -155,7 +156,8 @@ pub(crate) fn build_report(args: Args, extra: Extra) -> anyhow::Result<AuditRepo
     let found = lockfile::discover(&paths)?;
     let mut lockfiles = Vec::with_capacity(found.len());
     for (path, format) in found {
-        lockfiles.push(lockfile::load(&path, format)?);
+        let root = lockfile::scan_root(&paths, &path);
+        lockfiles.push(lockfile::load_within(&path, format, &root)?);
     }
 
     let waiver_path = match args.waivers {

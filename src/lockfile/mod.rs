@@ -7,6 +7,8 @@
 //! on input and never read anything but the text they are given.
 
 mod cargo;
+mod go;
+mod python;
 
 use std::fmt;
 use std::fs;
@@ -18,13 +20,33 @@ use crate::package::{Ecosystem, Package};
 /// Lockfiles larger than this are refused rather than read: no real lockfile comes close.
 pub const MAX_LOCKFILE_BYTES: u64 = 64 * 1024 * 1024;
 
-/// Directories never descended into while discovering lockfiles.
-const SKIPPED_DIRS: &[&str] = &["target", ".git", "node_modules", ".hg", ".svn"];
+/// Directories never descended into while discovering lockfiles: build output, VCS data,
+/// installed dependencies and Python virtual environments (built from the lockfiles, and
+/// thousands of files that may ship stray requirements files of their own).
+const SKIPPED_DIRS: &[&str] = &[
+    "target",
+    ".git",
+    "node_modules",
+    ".hg",
+    ".svn",
+    ".venv",
+    "venv",
+    ".tox",
+    ".nox",
+];
 
 /// The lockfile formats vouch reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Format {
     CargoLock,
+    /// `requirements.txt`, `requirements-<x>.txt`, `requirements_<x>.txt`, and any `.txt`
+    /// directly inside a `requirements/` directory.
+    RequirementsTxt,
+    PoetryLock,
+    UvLock,
+    PipfileLock,
+    /// `go.mod`, with `go.sum` beside it read for checksums.
+    GoMod,
 }
 
 impl Format {
@@ -32,25 +54,57 @@ impl Format {
     pub fn from_file_name(name: &str) -> Option<Format> {
         match name {
             "Cargo.lock" => Some(Format::CargoLock),
+            "poetry.lock" => Some(Format::PoetryLock),
+            "uv.lock" => Some(Format::UvLock),
+            "Pipfile.lock" => Some(Format::PipfileLock),
+            "go.mod" => Some(Format::GoMod),
+            _ if python::requirements::is_requirements_name(name) => Some(Format::RequirementsTxt),
             _ => None,
         }
+    }
+
+    /// Recognises a lockfile by its path: its file name, or for requirements files also
+    /// the `requirements/` directory holding it.
+    pub fn from_path(path: &Path) -> Option<Format> {
+        let name = path.file_name()?.to_str()?;
+        Format::from_file_name(name).or_else(|| {
+            let parent = path.parent()?.file_name()?.to_str()?;
+            (parent == "requirements" && name.ends_with(".txt")).then_some(Format::RequirementsTxt)
+        })
     }
 
     pub fn ecosystem(self) -> Ecosystem {
         match self {
             Format::CargoLock => Ecosystem::Cargo,
+            Format::RequirementsTxt | Format::PoetryLock | Format::UvLock | Format::PipfileLock => {
+                Ecosystem::PyPI
+            }
+            Format::GoMod => Ecosystem::Go,
         }
     }
 
     pub fn name(self) -> &'static str {
         match self {
             Format::CargoLock => "Cargo.lock",
+            Format::RequirementsTxt => "requirements.txt",
+            Format::PoetryLock => "poetry.lock",
+            Format::UvLock => "uv.lock",
+            Format::PipfileLock => "Pipfile.lock",
+            Format::GoMod => "go.mod",
         }
     }
 
     /// The file names recognised, for error messages.
     pub fn known_file_names() -> &'static [&'static str] {
-        &["Cargo.lock"]
+        &[
+            "Cargo.lock",
+            "requirements*.txt",
+            "requirements/*.txt",
+            "poetry.lock",
+            "uv.lock",
+            "Pipfile.lock",
+            "go.mod",
+        ]
     }
 }
 
@@ -113,12 +167,15 @@ pub enum Error {
     NoneFound { path: PathBuf },
 }
 
-/// A parse failure inside a format module, located in the text; [`load`] adds the path.
+/// A parse failure inside a format module, located in the text; [`load`] adds the path
+/// of the lockfile unless the error is in another file it read (an included requirements
+/// file, go.sum), which then names itself in `path`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ParseError {
     pub line: usize,
     pub column: usize,
     pub message: String,
+    pub path: Option<PathBuf>,
 }
 
 impl ParseError {
@@ -127,7 +184,14 @@ impl ParseError {
             line,
             column,
             message: message.into(),
+            path: None,
         }
+    }
+
+    /// The error is in `path`, not in the lockfile being loaded.
+    pub(crate) fn in_file(mut self, path: &Path) -> Self {
+        self.path = Some(path.to_path_buf());
+        self
     }
 }
 
@@ -142,10 +206,7 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Format)>, Error> {
             source,
         })?;
         if meta.is_file() {
-            let format = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(Format::from_file_name)
+            let format = Format::from_path(path)
                 .ok_or_else(|| Error::UnknownFormat { path: path.clone() })?;
             found.push((path.clone(), format));
             continue;
@@ -185,7 +246,7 @@ fn walk(dir: &Path, root: &Path, found: &mut Vec<(PathBuf, Format)>) -> Result<(
             }
             continue;
         }
-        let Some(format) = Format::from_file_name(name) else {
+        let Some(format) = Format::from_path(&path) else {
             continue;
         };
         if file_type.is_symlink() {
@@ -201,14 +262,57 @@ fn walk(dir: &Path, root: &Path, found: &mut Vec<(PathBuf, Format)>) -> Result<(
     Ok(())
 }
 
-/// Reads and parses one lockfile.
+/// Reads and parses one lockfile. Files it includes (requirements `-r`/`-c`) are read
+/// only inside the lockfile's own directory; [`load_within`] widens that to a scanned tree.
 pub fn load(path: &Path, format: Format) -> Result<Lockfile, Error> {
+    let root = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    load_within(path, format, root)
+}
+
+/// The widest directory among `scanned` (the paths a user asked to scan) whose tree holds
+/// `lockfile`: the limit for what it may include. A lockfile named directly is limited to
+/// its own directory.
+pub fn scan_root(scanned: &[PathBuf], lockfile: &Path) -> PathBuf {
+    scanned
+        .iter()
+        .filter(|dir| dir.is_dir() && lockfile.starts_with(dir))
+        .min_by_key(|dir| dir.components().count())
+        .cloned()
+        .unwrap_or_else(|| {
+            lockfile
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+        })
+}
+
+/// Reads and parses one lockfile that belongs to the tree under `root`: files it includes
+/// must resolve (symlinks followed) inside `root`.
+pub fn load_within(path: &Path, format: Format, root: &Path) -> Result<Lockfile, Error> {
     let text = read_limited(path, MAX_LOCKFILE_BYTES)?;
     let parsed = match format {
         Format::CargoLock => cargo::parse(&text),
+        Format::RequirementsTxt => python::requirements::load(path, &text, root)?,
+        Format::PoetryLock => python::poetry::parse(&text),
+        Format::UvLock => python::uv::parse(&text),
+        Format::PipfileLock => python::pipfile::parse(&text),
+        Format::GoMod => {
+            let sum_path = path.with_file_name("go.sum");
+            let sums = if sum_path.is_file() {
+                let sum_text = read_limited(&sum_path, MAX_LOCKFILE_BYTES)?;
+                Some(go::parse_sum(&sum_text).map_err(|e| e.in_file(&sum_path)))
+            } else {
+                None
+            }
+            .transpose();
+            sums.and_then(|sums| go::parse(&text, sums.as_ref()))
+        }
     }
     .map_err(|e| Error::Parse {
-        path: path.to_path_buf(),
+        path: e.path.unwrap_or_else(|| path.to_path_buf()),
         line: e.line,
         column: e.column,
         message: e.message,
@@ -275,6 +379,87 @@ pub(crate) fn offset_to_line_column(text: &str, offset: usize) -> (usize, usize)
 mod tests {
     use super::*;
 
+    /// Every parser, fed every truncation of a real lockfile and the same text with a
+    /// multibyte character or a quote spliced in, returns packages or an error: never a
+    /// panic, and errors always point at a line of the text.
+    #[test]
+    fn parsers_never_panic_on_damaged_input() {
+        let no_includes = |_: &Path, _: &str| -> Result<(PathBuf, String), String> {
+            Err("no includes here".into())
+        };
+        let requirements = |text: &str| {
+            python::requirements::parse_with(
+                text,
+                Path::new("/t/requirements.txt"),
+                &mut no_includes.clone(),
+            )
+        };
+        let go_sum = |text: &str| go::parse_sum(text).map(|_| Parsed::default());
+        let go_mod = |text: &str| go::parse(text, None);
+        type Parser<'a> = &'a dyn Fn(&str) -> Result<Parsed, ParseError>;
+        let cases: [(&str, Parser<'_>); 6] = [
+            (
+                include_str!("../../fixtures/python/uv/uv.lock"),
+                &python::uv::parse,
+            ),
+            (
+                include_str!("../../fixtures/python/poetry/poetry.lock"),
+                &python::poetry::parse,
+            ),
+            (
+                include_str!("../../fixtures/python/pipenv/Pipfile.lock"),
+                &python::pipfile::parse,
+            ),
+            (
+                include_str!("../../fixtures/python/requirements/requirements.txt"),
+                &requirements,
+            ),
+            (include_str!("../../fixtures/go/skopeo/go.mod"), &go_mod),
+            (
+                &include_str!("../../fixtures/go/skopeo/go.sum")[..4000],
+                &go_sum,
+            ),
+        ];
+        for (text, parse) in cases {
+            assert!(parse(text).is_ok());
+            let step = (text.len() / 200).max(1);
+            let cuts = (0..text.len())
+                .step_by(step)
+                .filter(|&i| text.is_char_boundary(i));
+            for cut in cuts {
+                for damaged in [
+                    text[..cut].to_string(),
+                    format!("{}é{}", &text[..cut], &text[cut..]),
+                    format!("{}\"{}", &text[..cut], &text[cut..]),
+                ] {
+                    if let Err(e) = parse(&damaged) {
+                        let lines = damaged.lines().count().max(1);
+                        assert!(e.line >= 1 && e.line <= lines + 1, "{e:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Regression: with `vouch audit . services/a`, a file under services/a may include
+    /// anything under `.`, the widest tree the user asked to scan.
+    #[test]
+    fn the_scan_root_is_the_widest_scanned_directory_holding_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let inner = dir.path().join("services/a");
+        fs::create_dir_all(&inner).unwrap();
+        let file = inner.join("requirements.txt");
+        let scanned = [inner.clone(), dir.path().to_path_buf()];
+        assert_eq!(scan_root(&scanned, &file), dir.path());
+        assert_eq!(scan_root(&scanned[..1], &file), inner);
+        // Named directly: its own directory.
+        assert_eq!(scan_root(std::slice::from_ref(&file), &file), inner);
+        assert_eq!(
+            scan_root(&[], Path::new("requirements.txt")),
+            Path::new(".")
+        );
+    }
+
     #[test]
     fn line_column_counts_from_one() {
         assert_eq!(offset_to_line_column("ab\ncd", 0), (1, 1));
@@ -284,7 +469,15 @@ mod tests {
     #[test]
     fn discovery_skips_build_and_vcs_dirs() {
         let dir = tempfile::tempdir().unwrap();
-        for sub in ["a", "target", "node_modules/x", ".git"] {
+        for sub in [
+            "a",
+            "target",
+            "node_modules/x",
+            ".git",
+            ".venv/lib",
+            "venv",
+            ".tox/py",
+        ] {
             fs::create_dir_all(dir.path().join(sub)).unwrap();
             fs::write(dir.path().join(sub).join("Cargo.lock"), "").unwrap();
         }

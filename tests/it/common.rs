@@ -121,3 +121,8 @@ pub fn require_file(path: &str) -> Option<PathBuf> {
     );
     None
 }
+
+/// The real OSV exports (../shared/advisories/osv: `<Ecosystem>/all.zip`), read in place.
+pub fn osv_db() -> PathBuf {
+    shared_dir().join("advisories/osv")
+}

@@ -10,6 +10,8 @@ mod audit;
 mod check;
 mod cli;
 mod db;
+mod go;
 mod json_contract;
+mod python;
 mod sbom;
 mod waivers;

@@ -1,0 +1,583 @@
+//! `go.mod`, with the `go.sum` beside it for checksums.
+//!
+//! Since Go 1.17 a module's go.mod lists every module its build needs (`// indirect` ones
+//! included), so the `require` directives are the locked set. `replace` directives are
+//! honoured: a module replaced by another module is reported under the replacement's path
+//! and version (that is the code that gets built); one replaced by a local directory keeps
+//! its own path and required version with `Source::Path`. `exclude` and `retract` only
+//! steer resolution and are ignored; the main module itself has no version and is not a
+//! package. go.mod records no dependency edges. Versions are kept verbatim (`v` prefix,
+//! pseudo-versions, `+incompatible`).
+//!
+//! go.sum's `h1:` hash is a base64 SHA-256 over the module's file tree (Go's "dirhash");
+//! it is recorded as a SHA-256 checksum in hex.
+
+use std::collections::HashMap;
+
+use base64::Engine;
+
+use super::{Note, ParseError, Parsed};
+use crate::package::{Checksum, Ecosystem, HashAlgorithm, Package, Source};
+
+/// `(module path, version)` → hex SHA-256 of the module's tree, from go.sum.
+pub(crate) type SumMap = HashMap<(String, String), String>;
+
+/// Parses go.mod; `sums` is go.sum's content, read by [`parse_sum`], when one exists.
+pub(crate) fn parse(text: &str, sums: Option<&SumMap>) -> Result<Parsed, ParseError> {
+    let mut requires: Vec<Require> = Vec::new();
+    let mut replaces: Vec<Replace> = Vec::new();
+    let mut notes = Vec::new();
+    let mut block: Option<(String, usize)> = None;
+
+    for (index, raw) in text.lines().enumerate() {
+        let line_no = index + 1;
+        let (tokens, _comment) = lex(raw, line_no)?;
+        let Some(first) = tokens.first() else {
+            continue;
+        };
+        let (verb, args): (String, &[Token]) = match &block {
+            Some(_) if first.text == ")" && tokens.len() == 1 => {
+                block = None;
+                continue;
+            }
+            Some((verb, _)) => (verb.clone(), &tokens[..]),
+            None => {
+                if first.text == ")" {
+                    return Err(ParseError::new(line_no, first.column, "unexpected `)`"));
+                }
+                if tokens.len() == 2 && tokens[1].text == "(" {
+                    block = Some((first.text.clone(), line_no));
+                    continue;
+                }
+                (first.text.clone(), &tokens[1..])
+            }
+        };
+        let at = |i: usize| args.get(i).map_or(raw.len() + 1, |t| t.column);
+        match verb.as_str() {
+            "module" | "go" | "toolchain" => expect_count(args, 1, line_no, at(1), &verb)?,
+            "require" => {
+                expect_count(args, 2, line_no, at(2), "require")?;
+                check_version(&args[1], line_no)?;
+                requires.push(Require {
+                    path: args[0].text.clone(),
+                    version: args[1].text.clone(),
+                    line: line_no,
+                });
+            }
+            "exclude" => {
+                expect_count(args, 2, line_no, at(2), "exclude")?;
+                check_version(&args[1], line_no)?;
+            }
+            "replace" => replaces.push(parse_replace(args, line_no, raw.len() + 1)?),
+            // Steer the go command, not the module graph.
+            "retract" | "godebug" | "tool" | "ignore" => {}
+            other => notes.push(Note {
+                line: Some(line_no),
+                message: format!("unknown go.mod directive `{other}` ignored"),
+            }),
+        }
+    }
+    if let Some((verb, line)) = block {
+        return Err(ParseError::new(
+            line,
+            1,
+            format!("`{verb} (` block is never closed: expected `)`"),
+        ));
+    }
+
+    let packages = requires
+        .into_iter()
+        .map(|req| {
+            let replacement = replaces
+                .iter()
+                .find(|r| r.old_path == req.path && r.old_version.as_deref() == Some(&req.version))
+                .or_else(|| {
+                    replaces
+                        .iter()
+                        .find(|r| r.old_path == req.path && r.old_version.is_none())
+                });
+            let mut pkg = match replacement {
+                Some(Replace {
+                    new: Target::Dir(dir),
+                    ..
+                }) => {
+                    let mut pkg = Package::new(Ecosystem::Go, &req.path, &req.version);
+                    pkg.source = Source::Path(dir.clone());
+                    pkg
+                }
+                Some(Replace {
+                    new: Target::Module { path, version },
+                    ..
+                }) => {
+                    let mut pkg = Package::new(Ecosystem::Go, path, version);
+                    pkg.source = Source::Registry;
+                    pkg
+                }
+                None => {
+                    let mut pkg = Package::new(Ecosystem::Go, &req.path, &req.version);
+                    pkg.source = Source::Registry;
+                    pkg
+                }
+            };
+            if let Some(hex) = sums.and_then(|s| s.get(&(pkg.name.clone(), pkg.version.clone()))) {
+                pkg.checksums.push(Checksum {
+                    algorithm: HashAlgorithm::Sha256,
+                    hex: hex.clone(),
+                });
+            }
+            pkg.line = Some(req.line as u32);
+            pkg
+        })
+        .collect::<Vec<_>>();
+    // Two requirements replaced by the same module version are one package.
+    let mut seen = std::collections::HashSet::new();
+    let packages = packages
+        .into_iter()
+        .filter(|p| seen.insert((p.name.clone(), p.version.clone())))
+        .collect();
+    Ok(Parsed { packages, notes })
+}
+
+/// Reads go.sum: `<module> <version>[/go.mod] h1:<base64>` per line. Only the hashes of
+/// module trees are kept (not those of their go.mod files).
+pub(crate) fn parse_sum(text: &str) -> Result<SumMap, ParseError> {
+    let mut sums = SumMap::new();
+    for (index, line) in text.lines().enumerate() {
+        let line_no = index + 1;
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields.is_empty() {
+            continue;
+        }
+        let [path, version, hash] = fields[..] else {
+            return Err(ParseError::new(
+                line_no,
+                1,
+                format!(
+                    "expected `<module> <version> <hash>`, found {} fields",
+                    fields.len()
+                ),
+            ));
+        };
+        if version.ends_with("/go.mod") {
+            continue;
+        }
+        let Some(encoded) = hash.strip_prefix("h1:") else {
+            // Another hash algorithm Go might add later: nothing vouch can record.
+            continue;
+        };
+        let column = line.find(hash).map_or(1, |c| c + 1);
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .map_err(|e| ParseError::new(line_no, column, format!("invalid h1 hash: {e}")))?;
+        if bytes.len() != 32 {
+            return Err(ParseError::new(
+                line_no,
+                column,
+                format!(
+                    "invalid h1 hash: expected 32 bytes of SHA-256, found {}",
+                    bytes.len()
+                ),
+            ));
+        }
+        let hex = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        sums.insert((path.to_string(), version.to_string()), hex);
+    }
+    Ok(sums)
+}
+
+struct Require {
+    path: String,
+    version: String,
+    line: usize,
+}
+
+struct Replace {
+    old_path: String,
+    old_version: Option<String>,
+    new: Target,
+}
+
+enum Target {
+    Module { path: String, version: String },
+    Dir(String),
+}
+
+fn parse_replace(args: &[Token], line: usize, eol: usize) -> Result<Replace, ParseError> {
+    let arrow = args.iter().position(|t| t.text == "=>").ok_or_else(|| {
+        ParseError::new(
+            line,
+            args.first().map_or(eol, |t| t.column),
+            "expected `replace <module> [<version>] => <module> <version>` or `=> <directory>`",
+        )
+    })?;
+    let (lhs, rhs) = (&args[..arrow], &args[arrow + 1..]);
+    let old_version = match lhs {
+        [_] => None,
+        [_, v] => {
+            check_version(v, line)?;
+            Some(v.text.clone())
+        }
+        _ => {
+            return Err(ParseError::new(
+                line,
+                args.first().map_or(eol, |t| t.column),
+                "expected a module path and an optional version before `=>`",
+            ));
+        }
+    };
+    let new = match rhs {
+        [dir] if is_local_path(&dir.text) => Target::Dir(dir.text.clone()),
+        [path, version] => {
+            check_version(version, line)?;
+            Target::Module {
+                path: path.text.clone(),
+                version: version.text.clone(),
+            }
+        }
+        _ => {
+            return Err(ParseError::new(
+                line,
+                rhs.first().map_or(eol, |t| t.column),
+                "expected `<module> <version>` or a local directory (`./...`, `../...`, `/...`) after `=>`",
+            ));
+        }
+    };
+    Ok(Replace {
+        old_path: lhs[0].text.clone(),
+        old_version,
+        new,
+    })
+}
+
+/// Go's rule: a replacement without a version is a directory when it is rooted or starts
+/// with `./` or `../`.
+fn is_local_path(path: &str) -> bool {
+    path.starts_with("./")
+        || path.starts_with("../")
+        || path.starts_with('/')
+        || path.starts_with(".\\")
+        || path.starts_with("..\\")
+        || path == "."
+        || path == ".."
+        || (path.len() > 2
+            && path.as_bytes()[1] == b':'
+            && path.as_bytes()[0].is_ascii_alphabetic())
+}
+
+fn expect_count(
+    args: &[Token],
+    count: usize,
+    line: usize,
+    column: usize,
+    verb: &str,
+) -> Result<(), ParseError> {
+    if args.len() == count {
+        return Ok(());
+    }
+    let expected = match verb {
+        "require" | "exclude" => format!("`{verb} <module> <version>`"),
+        "module" => "`module <path>`".to_string(),
+        _ => format!("`{verb} <version>`"),
+    };
+    Err(ParseError::new(
+        line,
+        column,
+        format!("expected {expected}, found {} argument(s)", args.len()),
+    ))
+}
+
+fn check_version(token: &Token, line: usize) -> Result<(), ParseError> {
+    let ok = token
+        .text
+        .strip_prefix('v')
+        .and_then(|rest| rest.chars().next())
+        .is_some_and(|c| c.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err(ParseError::new(
+            line,
+            token.column,
+            format!(
+                "expected a module version like v1.2.3, found `{}`",
+                token.text
+            ),
+        ))
+    }
+}
+
+struct Token {
+    text: String,
+    /// 1-based column (in bytes) where the token starts.
+    column: usize,
+}
+
+/// Splits one go.mod line into tokens (bare words, `"..."` and `` `...` `` strings, `(`,
+/// `)`, `=>`) and the text of a trailing `//` comment.
+fn lex(line: &str, line_no: usize) -> Result<(Vec<Token>, &str), ParseError> {
+    let bytes = line.as_bytes();
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c.is_ascii_whitespace() {
+            i += 1;
+            continue;
+        }
+        if bytes[i..].starts_with(b"//") {
+            return Ok((tokens, line.get(i + 2..).unwrap_or("")));
+        }
+        let start = i;
+        let text = match c {
+            b'(' | b')' => {
+                i += 1;
+                line[start..i].to_string()
+            }
+            b'"' => {
+                let mut value = String::new();
+                i += 1;
+                loop {
+                    match bytes.get(i) {
+                        None => {
+                            return Err(ParseError::new(
+                                line_no,
+                                start + 1,
+                                "unterminated string: expected a closing `\"`",
+                            ));
+                        }
+                        Some(b'"') => {
+                            i += 1;
+                            break;
+                        }
+                        Some(b'\\') => {
+                            let Some(next) = line[i + 1..].chars().next() else {
+                                return Err(ParseError::new(
+                                    line_no,
+                                    i + 1,
+                                    "unterminated escape in string",
+                                ));
+                            };
+                            value.push(next);
+                            i += 1 + next.len_utf8();
+                        }
+                        Some(_) => {
+                            let Some(ch) = line[i..].chars().next() else {
+                                break;
+                            };
+                            value.push(ch);
+                            i += ch.len_utf8();
+                        }
+                    }
+                }
+                value
+            }
+            b'`' => {
+                let Some(end) = line[i + 1..].find('`') else {
+                    return Err(ParseError::new(
+                        line_no,
+                        start + 1,
+                        "unterminated raw string: expected a closing backquote",
+                    ));
+                };
+                i += end + 2;
+                line[start + 1..i - 1].to_string()
+            }
+            _ => {
+                while i < bytes.len()
+                    && !bytes[i].is_ascii_whitespace()
+                    && !matches!(bytes[i], b'(' | b')' | b'"' | b'`')
+                    && !bytes[i..].starts_with(b"//")
+                {
+                    i += 1;
+                }
+                line[start..i].to_string()
+            }
+        };
+        tokens.push(Token {
+            text,
+            column: start + 1,
+        });
+    }
+    Ok((tokens, ""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GO_MOD: &str = r#"module example.com/app
+
+go 1.21
+
+toolchain go1.21.5
+
+require github.com/single/line v1.0.0
+
+require (
+	github.com/gin-gonic/gin v1.9.0
+	golang.org/x/net v0.0.0-20220624214902-1bab6f366d9e // indirect
+	github.com/docker/docker v20.10.17+incompatible // indirect
+	"github.com/quoted/mod" v0.1.0
+	example.com/old v1.0.0
+	example.com/pinned v1.2.0
+	example.com/local v1.5.0
+)
+
+exclude golang.org/x/net v0.0.0-20200101000000-abcdefabcdef
+
+replace (
+	example.com/old => example.com/new v1.1.0
+	example.com/pinned v1.0.0 => example.com/never v9.0.0 // only for v1.0.0, not required
+	example.com/local => ../local
+)
+
+retract [v0.1.0, v0.2.0]
+"#;
+
+    fn find<'a>(packages: &'a [Package], name: &str) -> &'a Package {
+        packages
+            .iter()
+            .find(|p| p.name == name)
+            .unwrap_or_else(|| panic!("{name} missing"))
+    }
+
+    #[test]
+    fn requires_blocks_and_replacements() {
+        let parsed = parse(GO_MOD, None).unwrap();
+        let packages = &parsed.packages;
+        assert_eq!(packages.len(), 8, "{packages:#?}");
+        assert!(parsed.notes.is_empty(), "{:?}", parsed.notes);
+        assert_eq!(find(packages, "github.com/single/line").line, Some(7));
+        let gin = find(packages, "github.com/gin-gonic/gin");
+        assert_eq!(gin.version, "v1.9.0");
+        assert_eq!(gin.line, Some(10));
+        assert_eq!(gin.source, Source::Registry);
+        assert_eq!(
+            find(packages, "golang.org/x/net").version,
+            "v0.0.0-20220624214902-1bab6f366d9e"
+        );
+        assert_eq!(
+            find(packages, "github.com/docker/docker").version,
+            "v20.10.17+incompatible"
+        );
+        assert_eq!(find(packages, "github.com/quoted/mod").version, "v0.1.0");
+        // Replaced by another module: reported as the replacement.
+        assert!(!packages.iter().any(|p| p.name == "example.com/old"));
+        let new = find(packages, "example.com/new");
+        assert_eq!((new.version.as_str(), new.line), ("v1.1.0", Some(14)));
+        // A version-specific replacement applies only to that version.
+        assert_eq!(find(packages, "example.com/pinned").version, "v1.2.0");
+        // Replaced by a local directory.
+        let local = find(packages, "example.com/local");
+        assert_eq!(local.source, Source::Path("../local".into()));
+        assert_eq!(local.version, "v1.5.0");
+    }
+
+    #[test]
+    fn go_sum_h1_hashes_become_sha256_hex() {
+        let sum = "github.com/gin-gonic/gin v1.9.0 h1:OjyFBKICoexlu99ctXNR2gg+c5pKrKMuyjgARg9qeY8=\n\
+                   github.com/gin-gonic/gin v1.9.0/go.mod h1:W1Me9+hsUSyj3CePGrd1/QrKJMSJ1Tu/0hFEH89961k=\n";
+        let sums = parse_sum(sum).unwrap();
+        assert_eq!(sums.len(), 1);
+        let parsed = parse(GO_MOD, Some(&sums)).unwrap();
+        let gin = find(&parsed.packages, "github.com/gin-gonic/gin");
+        assert_eq!(gin.checksums.len(), 1);
+        assert_eq!(gin.checksums[0].algorithm, HashAlgorithm::Sha256);
+        assert_eq!(
+            gin.checksums[0].hex,
+            "3a3c8504a202a1ec65bbdf5cb57351da083e739a4aaca32eca3800460f6a798f"
+        );
+        assert!(
+            find(&parsed.packages, "golang.org/x/net")
+                .checksums
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn malformed_go_sum_is_located() {
+        let err = parse_sum("a v1.0.0 h1:abc=\n").unwrap_err();
+        assert_eq!((err.line, err.column), (1, 10), "{err:?}");
+        let err =
+            parse_sum("ok v1.0.0 h1:OjyFBKICoexlu99ctXNR2gg+c5pKrKMuyjgARg9qeY8=\nbad line\n")
+                .unwrap_err();
+        assert_eq!(err.line, 2, "{err:?}");
+    }
+
+    #[test]
+    fn malformed_go_mod_is_located() {
+        let cases = [
+            ("module m\nrequire (\n\ta v1.0.0\n", 2, "never closed"),
+            (
+                "module m\nrequire a\n",
+                2,
+                "expected `require <module> <version>`",
+            ),
+            (
+                "module m\nrequire a 1.0.0\n",
+                2,
+                "expected a module version",
+            ),
+            ("module m\n)\n", 2, "unexpected `)`"),
+            ("module \"m\n", 1, "unterminated string"),
+            ("module m\nreplace a v1.0.0\n", 2, "expected `replace"),
+            ("module m\nreplace a => b\n", 2, "after `=>`"),
+        ];
+        for (text, line, want) in cases {
+            let err = parse(text, None)
+                .err()
+                .unwrap_or_else(|| panic!("{text:?} parsed"));
+            assert_eq!(err.line, line, "{text:?}: {err:?}");
+            assert!(err.message.contains(want), "{text:?}: {err:?}");
+        }
+    }
+
+    #[test]
+    fn modules_replaced_by_the_same_target_are_one_package() {
+        let text = "module m\nrequire (\n\ta v1.0.0\n\tb v1.0.0\n)\nreplace a => c v2.0.0\nreplace b => c v2.0.0\n";
+        let packages = parse(text, None).unwrap().packages;
+        assert_eq!(packages.len(), 1, "{packages:#?}");
+        assert_eq!(
+            (packages[0].name.as_str(), packages[0].line),
+            ("c", Some(3))
+        );
+    }
+
+    #[test]
+    fn multibyte_text_is_lexed_without_slicing_inside_a_character() {
+        let err = parse("module m\nrequire é/x v1.0.0 é//x\n", None).unwrap_err();
+        assert_eq!(err.line, 2, "{err:?}");
+        assert!(parse("module m\nrequire é/x v1.0.0 //é\n", None).is_ok());
+    }
+
+    /// skopeo's real go.sum (fixtures/go/skopeo) has a tree hash for every required module.
+    #[test]
+    fn every_module_of_a_real_go_mod_gets_its_go_sum_checksum() {
+        let sums = parse_sum(include_str!("../../fixtures/go/skopeo/go.sum")).unwrap();
+        let parsed = parse(include_str!("../../fixtures/go/skopeo/go.mod"), Some(&sums)).unwrap();
+        assert_eq!(parsed.packages.len(), 99);
+        assert!(parsed.notes.is_empty(), "{:?}", parsed.notes);
+        let lines: Vec<&str> = include_str!("../../fixtures/go/skopeo/go.mod")
+            .lines()
+            .collect();
+        for p in &parsed.packages {
+            assert_eq!(p.checksums.len(), 1, "{} {}", p.name, p.version);
+            assert_eq!(p.checksums[0].hex.len(), 64);
+            // Each package points at its own require line.
+            let line = lines[p.line.unwrap() as usize - 1];
+            let words: Vec<_> = line.split_whitespace().take(2).collect();
+            assert_eq!(words, [p.name.as_str(), p.version.as_str()]);
+        }
+        let docker = find(&parsed.packages, "github.com/docker/docker");
+        assert_eq!(docker.version, "v20.10.17+incompatible");
+        assert_eq!(docker.line, Some(10));
+    }
+
+    #[test]
+    fn unknown_directives_are_noted_not_dropped() {
+        let parsed = parse("module m\nfuture thing\nrequire a v1.0.0\n", None).unwrap();
+        assert_eq!(parsed.packages.len(), 1);
+        assert_eq!(parsed.notes.len(), 1);
+        assert_eq!(parsed.notes[0].line, Some(2));
+    }
+}
