@@ -140,7 +140,10 @@ fn unpinned_requirements_are_reported_not_dropped() {
         .filter(|f| f["code"] == "package-not-audited")
         .map(|f| f["level"].as_str().unwrap())
         .collect();
-    assert!(levels.len() == 3 && levels.iter().all(|l| *l == "warning"), "{levels:?}");
+    assert!(
+        levels.len() == 3 && levels.iter().all(|l| *l == "warning"),
+        "{levels:?}"
+    );
 }
 
 #[test]
