@@ -8,6 +8,7 @@
 
 mod cargo;
 mod go;
+mod npm;
 mod python;
 
 use std::fmt;
@@ -39,6 +40,10 @@ const SKIPPED_DIRS: &[&str] = &[
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Format {
     CargoLock,
+    /// `package-lock.json`, lockfileVersion 1, 2 or 3.
+    NpmLock,
+    /// `npm-shrinkwrap.json`: the same format, published with a package.
+    NpmShrinkwrap,
     /// `requirements.txt`, `requirements-<x>.txt`, `requirements_<x>.txt`, and any `.txt`
     /// directly inside a `requirements/` directory.
     RequirementsTxt,
@@ -54,6 +59,8 @@ impl Format {
     pub fn from_file_name(name: &str) -> Option<Format> {
         match name {
             "Cargo.lock" => Some(Format::CargoLock),
+            "package-lock.json" => Some(Format::NpmLock),
+            "npm-shrinkwrap.json" => Some(Format::NpmShrinkwrap),
             "poetry.lock" => Some(Format::PoetryLock),
             "uv.lock" => Some(Format::UvLock),
             "Pipfile.lock" => Some(Format::PipfileLock),
@@ -76,6 +83,7 @@ impl Format {
     pub fn ecosystem(self) -> Ecosystem {
         match self {
             Format::CargoLock => Ecosystem::Cargo,
+            Format::NpmLock | Format::NpmShrinkwrap => Ecosystem::Npm,
             Format::RequirementsTxt | Format::PoetryLock | Format::UvLock | Format::PipfileLock => {
                 Ecosystem::PyPI
             }
@@ -86,6 +94,8 @@ impl Format {
     pub fn name(self) -> &'static str {
         match self {
             Format::CargoLock => "Cargo.lock",
+            Format::NpmLock => "package-lock.json",
+            Format::NpmShrinkwrap => "npm-shrinkwrap.json",
             Format::RequirementsTxt => "requirements.txt",
             Format::PoetryLock => "poetry.lock",
             Format::UvLock => "uv.lock",
@@ -98,6 +108,8 @@ impl Format {
     pub fn known_file_names() -> &'static [&'static str] {
         &[
             "Cargo.lock",
+            "package-lock.json",
+            "npm-shrinkwrap.json",
             "requirements*.txt",
             "requirements/*.txt",
             "poetry.lock",
@@ -295,6 +307,7 @@ pub fn load_within(path: &Path, format: Format, root: &Path) -> Result<Lockfile,
     let text = read_limited(path, MAX_LOCKFILE_BYTES)?;
     let parsed = match format {
         Format::CargoLock => cargo::parse(&text),
+        Format::NpmLock | Format::NpmShrinkwrap => npm::parse(&text),
         Format::RequirementsTxt => python::requirements::load(path, &text, root)?,
         Format::PoetryLock => python::poetry::parse(&text),
         Format::UvLock => python::uv::parse(&text),

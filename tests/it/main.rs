@@ -12,6 +12,7 @@ mod cli;
 mod db;
 mod go;
 mod json_contract;
+mod npm;
 mod osv;
 mod python;
 mod sbom;

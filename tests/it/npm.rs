@@ -1,0 +1,173 @@
+//! `vouch audit` of real npm lockfiles (v1, v2, v3) against the real npm OSV export.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::Path;
+
+use crate::common::{fixture, json, osv_db, tempdir, vouch};
+
+fn audit(path: &Path, extra: &[&str]) -> (Option<i32>, serde_json::Value) {
+    let out = vouch()
+        .args(["audit", "--format", "json", "--osv"])
+        .arg(osv_db())
+        .args(extra)
+        .arg(path)
+        .output()
+        .unwrap();
+    (out.status.code(), json(&out))
+}
+
+/// The README's expected table (computed with npm's own semver, not with vouch).
+fn expected(with_workspace: bool, with_dev: bool) -> BTreeSet<(String, String)> {
+    let text = fs::read_to_string(fixture("npm/README.md")).unwrap();
+    let mut out = BTreeSet::new();
+    for line in text.lines() {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        if cells.len() < 4 || !cells[3].starts_with("NSWG-") {
+            continue;
+        }
+        let name = cells[1].split_whitespace().next().unwrap();
+        if (!with_workspace && cells[1].contains("workspace"))
+            || (!with_dev && cells[1].contains("(dev)"))
+        {
+            continue;
+        }
+        for id in cells[3].split(',') {
+            out.insert((name.to_string(), id.trim().to_string()));
+        }
+    }
+    out
+}
+
+fn found(report: &serde_json::Value) -> BTreeSet<(String, String)> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["advisory"].is_object())
+        .map(|f| {
+            (
+                f["package"]["name"].as_str().unwrap().to_string(),
+                f["advisory"]["id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn every_lockfile_version_gives_exactly_the_expected_advisories() {
+    for (dir, workspace, packages, without_dev) in [
+        ("lock-v3", true, 22, 12),
+        ("lock-v2", true, 22, 12),
+        ("lock-v1", false, 20, 10),
+    ] {
+        let (code, report) = audit(&fixture(&format!("npm/{dir}")), &[]);
+        assert_eq!(code, Some(1), "{dir}");
+        assert_eq!(found(&report), expected(workspace, true), "{dir}");
+        assert_eq!(
+            report["summary"]["packages_by_ecosystem"]["npm"], packages,
+            "{dir}"
+        );
+
+        let (_, report) = audit(&fixture(&format!("npm/{dir}")), &["--exclude-dev"]);
+        assert_eq!(
+            found(&report),
+            expected(workspace, false),
+            "{dir} --exclude-dev"
+        );
+        assert_eq!(
+            report["summary"]["packages_by_ecosystem"]["npm"], without_dev,
+            "{dir}"
+        );
+    }
+}
+
+#[test]
+fn an_alias_is_audited_as_the_package_it_installs() {
+    let (_, report) = audit(&fixture("npm/lock-v3"), &[]);
+    let lodash: Vec<_> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["package"]["name"] == "lodash" && f["advisory"]["id"] == "NSWG-ECO-493")
+        .collect();
+    // node_modules/lodash and node_modules/lodash-legacy (npm:lodash@4.17.4).
+    assert_eq!(lodash.len(), 2);
+    assert_eq!(lodash[0]["package"]["purl"], "pkg:npm/lodash@4.17.4");
+}
+
+#[test]
+fn a_linked_workspace_entry_is_a_note_not_a_silent_skip() {
+    let (_, report) = audit(&fixture("npm/lock-v3"), &[]);
+    let notes: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "package-not-audited")
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0].contains("node_modules/@fixture/util") && notes[0].contains("packages/util"),
+        "{notes:?}"
+    );
+}
+
+#[test]
+fn a_malformed_lockfile_is_an_error_with_its_location() {
+    let dir = tempdir();
+    let text = fs::read_to_string(fixture("npm/lock-v3/package-lock.json")).unwrap();
+    fs::write(
+        dir.path().join("package-lock.json"),
+        text.replacen("\"version\": \"4.17.4\"", "\"version\": 4.17.4.", 1),
+    )
+    .unwrap();
+    vouch()
+        .args(["audit", "--osv"])
+        .arg(osv_db())
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(
+            predicates::str::is_match(r"package-lock\.json:\d+:\d+: invalid package-lock\.json")
+                .unwrap(),
+        );
+}
+
+#[test]
+fn sboms_of_npm_lockfiles_carry_integrity_licenses_and_dev_edges() {
+    let out = vouch()
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .args(["sbom", "--format", "spdx-json"])
+        .arg(fixture("npm/lock-v3"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let packages = doc["packages"].as_array().unwrap();
+    let marked = packages.iter().find(|p| p["name"] == "marked").unwrap();
+    assert_eq!(marked["licenseDeclared"], "MIT");
+    assert_eq!(marked["checksums"][0]["algorithm"], "SHA512");
+    assert_eq!(
+        marked["checksums"][0]["checksumValue"]
+            .as_str()
+            .unwrap()
+            .len(),
+        128
+    );
+    let uglify = packages.iter().find(|p| p["name"] == "uglify-js").unwrap();
+    let root = packages
+        .iter()
+        .find(|p| p["name"] == "npm-fixture")
+        .unwrap();
+    assert!(doc["relationships"].as_array().unwrap().iter().any(|r| {
+        r["spdxElementId"] == uglify["SPDXID"]
+            && r["relationshipType"] == "DEV_DEPENDENCY_OF"
+            && r["relatedSpdxElement"] == root["SPDXID"]
+    }));
+}
