@@ -9,7 +9,10 @@
 mod cargo;
 mod go;
 mod npm;
+mod pnpm;
 mod python;
+mod yaml;
+mod yarn;
 
 use std::fmt;
 use std::fs;
@@ -44,6 +47,10 @@ pub enum Format {
     NpmLock,
     /// `npm-shrinkwrap.json`: the same format, published with a package.
     NpmShrinkwrap,
+    /// `yarn.lock`, classic (v1) or berry (v2+).
+    YarnLock,
+    /// `pnpm-lock.yaml`, lockfileVersion 6 or 9.
+    PnpmLock,
     /// `requirements.txt`, `requirements-<x>.txt`, `requirements_<x>.txt`, and any `.txt`
     /// directly inside a `requirements/` directory.
     RequirementsTxt,
@@ -61,6 +68,8 @@ impl Format {
             "Cargo.lock" => Some(Format::CargoLock),
             "package-lock.json" => Some(Format::NpmLock),
             "npm-shrinkwrap.json" => Some(Format::NpmShrinkwrap),
+            "yarn.lock" => Some(Format::YarnLock),
+            "pnpm-lock.yaml" => Some(Format::PnpmLock),
             "poetry.lock" => Some(Format::PoetryLock),
             "uv.lock" => Some(Format::UvLock),
             "Pipfile.lock" => Some(Format::PipfileLock),
@@ -83,7 +92,9 @@ impl Format {
     pub fn ecosystem(self) -> Ecosystem {
         match self {
             Format::CargoLock => Ecosystem::Cargo,
-            Format::NpmLock | Format::NpmShrinkwrap => Ecosystem::Npm,
+            Format::NpmLock | Format::NpmShrinkwrap | Format::YarnLock | Format::PnpmLock => {
+                Ecosystem::Npm
+            }
             Format::RequirementsTxt | Format::PoetryLock | Format::UvLock | Format::PipfileLock => {
                 Ecosystem::PyPI
             }
@@ -96,6 +107,8 @@ impl Format {
             Format::CargoLock => "Cargo.lock",
             Format::NpmLock => "package-lock.json",
             Format::NpmShrinkwrap => "npm-shrinkwrap.json",
+            Format::YarnLock => "yarn.lock",
+            Format::PnpmLock => "pnpm-lock.yaml",
             Format::RequirementsTxt => "requirements.txt",
             Format::PoetryLock => "poetry.lock",
             Format::UvLock => "uv.lock",
@@ -110,6 +123,8 @@ impl Format {
             "Cargo.lock",
             "package-lock.json",
             "npm-shrinkwrap.json",
+            "yarn.lock",
+            "pnpm-lock.yaml",
             "requirements*.txt",
             "requirements/*.txt",
             "poetry.lock",
@@ -308,6 +323,8 @@ pub fn load_within(path: &Path, format: Format, root: &Path) -> Result<Lockfile,
     let parsed = match format {
         Format::CargoLock => cargo::parse(&text),
         Format::NpmLock | Format::NpmShrinkwrap => npm::parse(&text),
+        Format::YarnLock => yarn::parse(&text),
+        Format::PnpmLock => pnpm::parse(&text),
         Format::RequirementsTxt => python::requirements::load(path, &text, root)?,
         Format::PoetryLock => python::poetry::parse(&text),
         Format::UvLock => python::uv::parse(&text),

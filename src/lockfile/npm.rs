@@ -57,7 +57,7 @@ fn flag(entry: &Map<String, Value>, key: &str) -> bool {
 }
 
 /// SRI `integrity` (`sha512-<base64> sha1-<base64>`) → checksums.
-fn checksums(integrity: Option<&str>) -> Vec<Checksum> {
+pub(crate) fn checksums(integrity: Option<&str>) -> Vec<Checksum> {
     let mut out = Vec::new();
     for part in integrity.unwrap_or("").split_whitespace() {
         let Some((alg, b64)) = part.split_once('-') else {

@@ -171,3 +171,59 @@ fn sboms_of_npm_lockfiles_carry_integrity_licenses_and_dev_edges() {
             && r["relatedSpdxElement"] == root["SPDXID"]
     }));
 }
+
+#[test]
+fn yarn_and_pnpm_lockfiles_give_the_same_packages_and_advisories() {
+    let mut expected = expected(false, true);
+    expected.retain(|(name, _)| ["lodash", "marked", "ms", "uglify-js"].contains(&name.as_str()));
+    assert_eq!(expected.len(), 6);
+    for (dir, without_dev) in [
+        ("yarn-v1", 14),
+        ("yarn-berry", 14),
+        ("pnpm-v6", 4),
+        ("pnpm-v9", 4),
+    ] {
+        let (code, report) = audit(&fixture(&format!("npm/{dir}")), &[]);
+        assert_eq!(code, Some(1), "{dir}");
+        assert_eq!(found(&report), expected, "{dir}");
+        assert_eq!(
+            report["summary"]["packages_by_ecosystem"]["npm"], 14,
+            "{dir}"
+        );
+        let (_, report) = audit(&fixture(&format!("npm/{dir}")), &["--exclude-dev"]);
+        assert_eq!(
+            report["summary"]["packages_by_ecosystem"]["npm"], without_dev,
+            "{dir}"
+        );
+    }
+}
+
+#[test]
+fn malformed_yarn_and_pnpm_files_are_errors_with_their_location() {
+    let dir = tempdir();
+    fs::write(
+        dir.path().join("yarn.lock"),
+        "# yarn lockfile v1\n\nlodash@4.17.4:\n  version\n",
+    )
+    .unwrap();
+    vouch()
+        .args(["audit", "--osv"])
+        .arg(osv_db())
+        .arg(dir.path().join("yarn.lock"))
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("yarn.lock:4:3"));
+    fs::write(
+        dir.path().join("pnpm-lock.yaml"),
+        "lockfileVersion: '9.0'\npackages:\n  a@1: &x {}\n  b@1: *x\n",
+    )
+    .unwrap();
+    vouch()
+        .args(["audit", "--osv"])
+        .arg(osv_db())
+        .arg(dir.path().join("pnpm-lock.yaml"))
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("pnpm-lock.yaml:4:"))
+        .stderr(predicates::str::contains("aliases"));
+}

@@ -1,0 +1,317 @@
+//! `yarn.lock`: classic (v1, yarn's own indented format) and berry (v2+, YAML with
+//! `__metadata`).
+//!
+//! Neither records which packages are dev-only, so none is marked dev (audited, never
+//! hidden). Classic records the npm `integrity`; berry's `checksum` is a hash of yarn's
+//! own cache archive, not of the published package, so it is not reported as one.
+
+use std::collections::HashMap;
+
+use yaml_rust2::Yaml;
+
+use super::{Note, ParseError, Parsed, yaml};
+use crate::package::{Ecosystem, Package, Source};
+
+pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
+    if text.lines().any(|l| l.starts_with("__metadata:")) {
+        parse_berry(text)
+    } else {
+        parse_classic(text)
+    }
+}
+
+/// `name@range` → name (the `@` of a scope is not the separator).
+fn spec_name(spec: &str) -> Option<&str> {
+    let spec = spec.trim().trim_matches('"');
+    let at = spec.get(1..)?.find('@')? + 1;
+    Some(&spec[..at])
+}
+
+struct Entry {
+    specs: Vec<String>,
+    version: Option<String>,
+    resolved: Option<String>,
+    integrity: Option<String>,
+    deps: Vec<(String, String)>,
+    line: usize,
+}
+
+fn unquote(s: &str) -> String {
+    s.trim().trim_matches('"').to_string()
+}
+
+fn parse_classic(text: &str) -> Result<Parsed, ParseError> {
+    let mut entries: Vec<Entry> = Vec::new();
+    let mut in_deps = false;
+    for (n, raw) in text.lines().enumerate() {
+        let line_no = n + 1;
+        if raw.trim().is_empty() || raw.trim_start().starts_with('#') {
+            continue;
+        }
+        let indent = raw.len() - raw.trim_start().len();
+        let line = raw.trim();
+        match indent {
+            0 => {
+                let Some(header) = line.strip_suffix(':') else {
+                    return Err(ParseError::new(
+                        line_no,
+                        1,
+                        "invalid yarn.lock: expected `<name>@<range>:` starting an entry",
+                    ));
+                };
+                entries.push(Entry {
+                    specs: header.split(',').map(unquote).collect(),
+                    version: None,
+                    resolved: None,
+                    integrity: None,
+                    deps: Vec::new(),
+                    line: line_no,
+                });
+                in_deps = false;
+            }
+            2 => {
+                let Some(entry) = entries.last_mut() else {
+                    return Err(ParseError::new(
+                        line_no,
+                        3,
+                        "invalid yarn.lock: a field outside any entry",
+                    ));
+                };
+                in_deps = matches!(line, "dependencies:" | "optionalDependencies:");
+                if in_deps || line.ends_with(':') {
+                    continue;
+                }
+                let Some((key, value)) = line.split_once(' ') else {
+                    return Err(ParseError::new(
+                        line_no,
+                        3,
+                        format!("invalid yarn.lock: expected `key value`, found `{line}`"),
+                    ));
+                };
+                match key {
+                    "version" => entry.version = Some(unquote(value)),
+                    "resolved" => entry.resolved = Some(unquote(value)),
+                    "integrity" => entry.integrity = Some(unquote(value)),
+                    _ => {}
+                }
+            }
+            4 if in_deps => {
+                let entry = entries.last_mut().ok_or_else(|| {
+                    ParseError::new(
+                        line_no,
+                        5,
+                        "invalid yarn.lock: a dependency outside any entry",
+                    )
+                })?;
+                let Some((name, range)) = line.split_once(' ') else {
+                    return Err(ParseError::new(
+                        line_no,
+                        5,
+                        format!("invalid yarn.lock: expected `name range`, found `{line}`"),
+                    ));
+                };
+                entry.deps.push((unquote(name), unquote(range)));
+            }
+            _ => {}
+        }
+    }
+    let mut parsed = Parsed::default();
+    let mut by_spec: HashMap<String, usize> = HashMap::new();
+    for entry in &entries {
+        let Some(name) = entry.specs.first().and_then(|s| spec_name(s)) else {
+            return Err(ParseError::new(
+                entry.line,
+                1,
+                "invalid yarn.lock: an entry header without `name@range`",
+            ));
+        };
+        let Some(version) = &entry.version else {
+            return Err(ParseError::new(
+                entry.line,
+                1,
+                format!("invalid yarn.lock: `{name}` has no version"),
+            ));
+        };
+        let mut package = Package::new(Ecosystem::Npm, name, version);
+        package.source = match &entry.resolved {
+            Some(r) if r.starts_with("git") || r.contains(".git#") => Source::Git(r.clone()),
+            Some(r) if r.starts_with("file:") => Source::Path(r.clone()),
+            _ => Source::Registry,
+        };
+        package.checksums = super::npm::checksums(entry.integrity.as_deref());
+        package.line = Some(entry.line as u32);
+        for spec in &entry.specs {
+            by_spec.insert(spec.clone(), parsed.packages.len());
+        }
+        parsed.packages.push(package);
+    }
+    for (i, entry) in entries.iter().enumerate() {
+        for (name, range) in &entry.deps {
+            if let Some(&j) = by_spec.get(&format!("{name}@{range}")) {
+                parsed.packages[i].dependencies.push(j);
+            }
+        }
+        parsed.packages[i].dependencies.sort_unstable();
+        parsed.packages[i].dependencies.dedup();
+    }
+    Ok(parsed)
+}
+
+fn parse_berry(text: &str) -> Result<Parsed, ParseError> {
+    let doc = yaml::load(text, "yarn.lock")?;
+    let Some(map) = doc.as_hash() else {
+        return Err(ParseError::new(
+            1,
+            1,
+            "invalid yarn.lock: expected a mapping",
+        ));
+    };
+    let mut parsed = Parsed::default();
+    let mut by_spec: HashMap<String, usize> = HashMap::new();
+    let mut deps_of: Vec<(usize, Vec<(String, String)>)> = Vec::new();
+    for (key, entry) in map {
+        let Some(key) = key.as_str() else { continue };
+        if key == "__metadata" {
+            continue;
+        }
+        let line = yaml::key_line(text, key);
+        let Some(resolution) = entry["resolution"].as_str() else {
+            return Err(ParseError::new(
+                line.unwrap_or(1) as usize,
+                1,
+                format!("invalid yarn.lock: `{key}` has no resolution"),
+            ));
+        };
+        let Some(name) = spec_name(resolution) else {
+            return Err(ParseError::new(
+                line.unwrap_or(1) as usize,
+                1,
+                format!("invalid yarn.lock: resolution `{resolution}` is not name@reference"),
+            ));
+        };
+        let reference = &resolution[name.len() + 1..];
+        let version = match &entry["version"] {
+            Yaml::String(s) => s.clone(),
+            Yaml::Real(s) => s.clone(),
+            Yaml::Integer(i) => i.to_string(),
+            _ => {
+                return Err(ParseError::new(
+                    line.unwrap_or(1) as usize,
+                    1,
+                    format!("invalid yarn.lock: `{key}` has no version"),
+                ));
+            }
+        };
+        let source = if reference.starts_with("npm:") {
+            Source::Registry
+        } else if reference.starts_with("workspace:") {
+            if reference == "workspace:." {
+                // The project itself.
+                for spec in key.split(',') {
+                    by_spec.insert(spec.trim().to_string(), usize::MAX);
+                }
+                continue;
+            }
+            Source::Path(reference.trim_start_matches("workspace:").to_string())
+        } else if reference.starts_with("link:")
+            || reference.starts_with("portal:")
+            || reference.starts_with("file:")
+        {
+            parsed.notes.push(Note {
+                line: line.map(|l| l as usize),
+                message: format!("`{resolution}` is a local link (audited where it is defined)"),
+            });
+            continue;
+        } else if reference.starts_with("patch:") {
+            parsed.notes.push(Note {
+                line: line.map(|l| l as usize),
+                message: format!("`{name}` is patched locally; the unpatched package is audited under its own entry"),
+            });
+            continue;
+        } else {
+            Source::Git(reference.to_string())
+        };
+        let mut package = Package::new(Ecosystem::Npm, name, version);
+        package.source = source;
+        package.line = line;
+        let index = parsed.packages.len();
+        for spec in key.split(',') {
+            by_spec.insert(spec.trim().to_string(), index);
+        }
+        let mut deps = Vec::new();
+        for field in ["dependencies", "optionalDependencies"] {
+            for (dep, range) in entry[field].as_hash().into_iter().flatten() {
+                if let (Some(dep), Some(range)) = (dep.as_str(), range.as_str()) {
+                    deps.push((dep.to_string(), range.to_string()));
+                }
+            }
+        }
+        deps_of.push((index, deps));
+        parsed.packages.push(package);
+    }
+    for (i, deps) in deps_of {
+        for (name, range) in deps {
+            // Berry keys carry the protocol: `name@npm:^1.0.0`; ranges in deps may not.
+            let j = by_spec
+                .get(&format!("{name}@{range}"))
+                .or_else(|| by_spec.get(&format!("{name}@npm:{range}")));
+            if let Some(&j) = j.filter(|&&j| j != usize::MAX) {
+                parsed.packages[i].dependencies.push(j);
+            }
+        }
+        parsed.packages[i].dependencies.sort_unstable();
+        parsed.packages[i].dependencies.dedup();
+    }
+    Ok(parsed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CLASSIC: &str = "# yarn lockfile v1\n\n\n\"@s/a@^1.0.0\", \"@s/a@^1.1.0\":\n  version \"1.2.0\"\n  integrity sha1-qUwlJk6B5sJsw1ht0Ok2t2R9Eok=\n  dependencies:\n    b \"~2\"\n\nb@~2:\n  version \"2.0.1\"\n";
+
+    #[test]
+    fn classic_entries_specs_and_edges() {
+        let parsed = parse(CLASSIC).unwrap();
+        let names: Vec<_> = parsed
+            .packages
+            .iter()
+            .map(|p| (p.name.as_str(), p.version.as_str(), p.line))
+            .collect();
+        assert_eq!(
+            names,
+            [("@s/a", "1.2.0", Some(4)), ("b", "2.0.1", Some(10))]
+        );
+        assert_eq!(parsed.packages[0].dependencies, [1]);
+        assert_eq!(parsed.packages[0].checksums.len(), 1);
+    }
+
+    #[test]
+    fn classic_malformed_lines_are_located() {
+        let err = parse("a@1:\n  version\n").unwrap_err();
+        assert_eq!((err.line, err.column), (2, 3), "{err:?}");
+        let err = parse("a@1\n").unwrap_err();
+        assert_eq!(err.line, 1);
+        let err = parse("a@1:\n  resolved \"x\"\n").unwrap_err();
+        assert!(err.message.contains("has no version"), "{err:?}");
+    }
+
+    #[test]
+    fn berry_protocols() {
+        let text = "__metadata:\n  version: 8\n\n\"a@npm:^1.0.0\":\n  version: 1.0.3\n  resolution: \"a@npm:1.0.3\"\n  dependencies:\n    b: \"npm:^2.0.0\"\n\n\"b@npm:^2.0.0\":\n  version: 2.1.0\n  resolution: \"b@npm:2.1.0\"\n\n\"p@workspace:.\":\n  version: 0.0.0-use.local\n  resolution: \"p@workspace:.\"\n\n\"w@workspace:packages/w\":\n  version: 0.0.0-use.local\n  resolution: \"w@workspace:packages/w\"\n\n\"l@link:../l\":\n  version: 0.0.0-use.local\n  resolution: \"l@link:../l::locator=p%40workspace%3A.\"\n";
+        let parsed = parse(text).unwrap();
+        let names: Vec<_> = parsed
+            .packages
+            .iter()
+            .map(|p| (p.name.as_str(), p.version.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [("a", "1.0.3"), ("b", "2.1.0"), ("w", "0.0.0-use.local")]
+        );
+        assert_eq!(parsed.packages[0].dependencies, [1]);
+        assert_eq!(parsed.packages[2].source, Source::Path("packages/w".into()));
+        assert_eq!(parsed.notes.len(), 1);
+    }
+}
