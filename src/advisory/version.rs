@@ -145,3 +145,113 @@ mod tests {
         assert_eq!(cmp(Ecosystem::PyPI, "1.0", "???"), None);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn semver_text() -> impl Strategy<Value = String> {
+        (
+            0u64..4,
+            0u64..4,
+            0u64..4,
+            proptest::option::of(proptest::sample::select(vec![
+                "alpha",
+                "beta",
+                "rc",
+                "0",
+                "1",
+                "alpha.1",
+                "alpha.beta",
+                "20210101000000-abcdefabcdef",
+            ])),
+            proptest::option::of(proptest::sample::select(vec!["build", "incompatible", "1"])),
+        )
+            .prop_map(|(a, b, c, pre, build)| {
+                let mut s = format!("{a}.{b}.{c}");
+                if let Some(pre) = pre {
+                    s.push('-');
+                    s.push_str(&pre);
+                }
+                if let Some(build) = build {
+                    s.push('+');
+                    s.push_str(&build);
+                }
+                s
+            })
+    }
+
+    /// PEP 440's sort key for `X.Y[.Z][{a|b|rc}N][.postN][.devN]`, written from the
+    /// spec's ordering rules independently of `pep440_rs`.
+    fn pep440_key(
+        release: &[u64],
+        pre: Option<(u8, u64)>,
+        post: Option<u64>,
+        dev: Option<u64>,
+    ) -> (Vec<u64>, (i8, u64), (i8, u64), (i8, u64)) {
+        let mut release = release.to_vec();
+        while release.last() == Some(&0) {
+            release.pop();
+        }
+        let pre_key = match (pre, post, dev) {
+            (None, None, Some(_)) => (-1, 0), // X.devN sorts before X's pre-releases
+            (Some((phase, n)), _, _) => (phase as i8, n),
+            (None, _, _) => (3, 0), // a final release sorts after its pre-releases
+        };
+        let post_key = post.map_or((-1, 0), |n| (0, n));
+        let dev_key = dev.map_or((1, 0), |n| (0, n));
+        (release, pre_key, post_key, dev_key)
+    }
+
+    fn pep440_parts()
+    -> impl Strategy<Value = (Vec<u64>, Option<(u8, u64)>, Option<u64>, Option<u64>)> {
+        (
+            proptest::collection::vec(0u64..3, 1..4),
+            proptest::option::of((0u8..3, 0u64..3)),
+            proptest::option::of(0u64..3),
+            proptest::option::of(0u64..3),
+        )
+    }
+
+    fn pep440_text(parts: &(Vec<u64>, Option<(u8, u64)>, Option<u64>, Option<u64>)) -> String {
+        let (release, pre, post, dev) = parts;
+        let mut s = release
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(".");
+        if let Some((phase, n)) = pre {
+            s.push_str(["a", "b", "rc"][*phase as usize]);
+            s.push_str(&n.to_string());
+        }
+        if let Some(n) = post {
+            s.push_str(&format!(".post{n}"));
+        }
+        if let Some(n) = dev {
+            s.push_str(&format!(".dev{n}"));
+        }
+        s
+    }
+
+    proptest! {
+        #[test]
+        fn semver_order_agrees_with_the_semver_crate(a in semver_text(), b in semver_text()) {
+            let reference = semver::Version::parse(&a).unwrap().cmp_precedence(&semver::Version::parse(&b).unwrap());
+            for eco in [Ecosystem::Cargo, Ecosystem::Npm] {
+                prop_assert_eq!(Version::parse(eco, &a).unwrap().compare(&Version::parse(eco, &b).unwrap()), Some(reference));
+            }
+            // Go writes the same versions with a `v`.
+            let (ga, gb) = (format!("v{a}"), format!("v{b}"));
+            prop_assert_eq!(Version::parse(Ecosystem::Go, &ga).unwrap().compare(&Version::parse(Ecosystem::Go, &gb).unwrap()), Some(reference));
+        }
+
+        #[test]
+        fn pep440_order_agrees_with_the_spec_model(a in pep440_parts(), b in pep440_parts()) {
+            let reference = pep440_key(&a.0, a.1, a.2, a.3).cmp(&pep440_key(&b.0, b.1, b.2, b.3));
+            let (ta, tb) = (pep440_text(&a), pep440_text(&b));
+            let ours = Version::parse(Ecosystem::PyPI, &ta).unwrap().compare(&Version::parse(Ecosystem::PyPI, &tb).unwrap());
+            prop_assert_eq!(ours, Some(reference), "{} vs {}", ta, tb);
+        }
+    }
+}
