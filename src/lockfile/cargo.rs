@@ -29,7 +29,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
             if let Some(cargo_lock::package::Checksum::Sha256(bytes)) = &p.checksum {
                 pkg.checksums.push(Checksum {
                     algorithm: HashAlgorithm::Sha256,
-                    hex: bytes.iter().map(|b| format!("{b:02x}")).collect(),
+                    hex: crate::package::hex(bytes.as_slice()),
                 });
             }
             pkg.line = lines.get(&(name, version.as_str())).copied();
