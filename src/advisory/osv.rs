@@ -600,6 +600,28 @@ fn read_capped(reader: &mut dyn Read, path: &Path) -> Result<Vec<u8>, Error> {
     Ok(bytes)
 }
 
+/// Parses one OSV record and converts it for every package it names in `ecosystem`,
+/// checking each against `version`: the fuzz targets' entry point.
+#[doc(hidden)]
+pub fn parse_record(
+    bytes: &[u8],
+    ecosystem: Ecosystem,
+    version: &str,
+) -> Result<Vec<(Advisory, bool)>, Error> {
+    let path = Path::new("record.json");
+    let names = probe(bytes, path)?;
+    let record: OsvRecord = serde_json::from_slice(bytes).map_err(|e| invalid(path, e))?;
+    let mut out = Vec::new();
+    for package in names {
+        let wanted = normalize(ecosystem, &package.name);
+        if let Some(advisory) = convert(&record, ecosystem, &wanted) {
+            let hit = advisory.affects(&Package::new(ecosystem, &wanted, version));
+            out.push((advisory, hit));
+        }
+    }
+    Ok(out)
+}
+
 fn probe(bytes: &[u8], path: &Path) -> Result<Vec<OsvPackage>, Error> {
     let probe: IndexProbe = serde_json::from_slice(bytes).map_err(|e| {
         invalid(

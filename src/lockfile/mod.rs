@@ -403,6 +403,42 @@ pub fn load_within(path: &Path, format: Format, root: &Path) -> Result<Lockfile,
     })
 }
 
+/// One parser, for [`parse_detached`].
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub enum Parser {
+    Lockfile(Format),
+    GoSum,
+}
+
+/// Parses text with one parser and no file system access (a requirements include is
+/// refused): the entry point of the fuzz targets in `fuzz/`. Returns the package count,
+/// or the error as `line:column: message`.
+#[doc(hidden)]
+pub fn parse_detached(parser: Parser, text: &str) -> Result<usize, String> {
+    let located = |e: ParseError| format!("{}:{}: {}", e.line, e.column, e.message);
+    let parsed = match parser {
+        Parser::GoSum => return go::parse_sum(text).map(|sums| sums.len()).map_err(located),
+        Parser::Lockfile(format) => match format {
+            Format::CargoLock => cargo::parse(text),
+            Format::NpmLock | Format::NpmShrinkwrap => npm::parse(text),
+            Format::YarnLock => yarn::parse(text),
+            Format::PnpmLock => pnpm::parse(text),
+            Format::RequirementsTxt => python::requirements::parse_with(
+                text,
+                Path::new("requirements.txt"),
+                &mut |_, target| Err(format!("`{target}`: no includes in a detached parse")),
+            ),
+            Format::PoetryLock => python::poetry::parse(text),
+            Format::UvLock => python::uv::parse(text),
+            Format::PipfileLock => python::pipfile::parse(text),
+            Format::GoMod => go::parse(text, None),
+        },
+    }
+    .map_err(located)?;
+    Ok(parsed.packages.len())
+}
+
 /// Reads a UTF-8 text file, refusing files over `limit` bytes without reading them whole.
 pub fn read_limited(path: &Path, limit: u64) -> Result<String, Error> {
     let io_err = |source| Error::Io {
