@@ -13,6 +13,7 @@ mod db;
 mod fuzz_regressions;
 mod go;
 mod json_contract;
+mod limits;
 mod npm;
 mod osv;
 mod python;
