@@ -47,6 +47,18 @@ pub enum Error {
         #[source]
         source: rustsec::Error,
     },
+    #[error("downloading the OSV export failed")]
+    Download(#[source] super::fetch::Error),
+    #[error("the downloaded OSV export from {url} is not usable")]
+    InvalidExport {
+        url: String,
+        #[source]
+        source: super::osv::Error,
+    },
+    #[error(
+        "{path}: the cached database is damaged ({problem}); run `vouch db update` to fetch a fresh copy"
+    )]
+    Damaged { path: PathBuf, problem: String },
 }
 
 fn io_error(path: &Path) -> impl FnOnce(io::Error) -> Error + '_ {
@@ -175,15 +187,7 @@ pub fn redact_url(url: &str) -> String {
 /// `cache`, validates every advisory, and swaps it in atomically. Returns the new copy's
 /// identity. On any failure the previous copy is left untouched.
 pub fn update_rustsec(cache: &Path, url: &str) -> Result<DbInfo, Error> {
-    fs::create_dir_all(cache).map_err(io_error(cache))?;
-    let lock_path = cache.join(".lock");
-    let lock = fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(io_error(&lock_path))?;
-    lock.lock().map_err(io_error(&lock_path))?;
+    let lock = lock_cache(cache)?;
 
     let staging = cache.join(format!(".rustsec.tmp-{}", std::process::id()));
     remove_dir_if_exists(&staging)?;
@@ -204,6 +208,147 @@ pub fn update_rustsec(cache: &Path, url: &str) -> Result<DbInfo, Error> {
     fs::rename(&staging, &target).map_err(io_error(&staging))?;
     let _ = fs::remove_dir_all(&retired);
     drop(lock);
+    Ok(info)
+}
+
+/// Takes the cache's exclusive lock (waiting for another update to finish): every writer
+/// of the cache holds it, so concurrent updates take turns and never interleave.
+fn lock_cache(cache: &Path) -> Result<fs::File, Error> {
+    fs::create_dir_all(cache).map_err(io_error(cache))?;
+    let lock_path = cache.join(".lock");
+    let lock = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(io_error(&lock_path))?;
+    lock.lock().map_err(io_error(&lock_path))?;
+    Ok(lock)
+}
+
+/// The public OSV export bucket: `<base>/<Ecosystem>/all.zip`.
+pub const DEFAULT_OSV_URL: &str = "https://osv-vulnerabilities.storage.googleapis.com";
+
+/// Downloads the OSV export of each of `ecosystems` from `base_url` into the cache, each
+/// validated completely (see [`super::osv::validate_export`]) in a temporary file beside
+/// its place, synced, then renamed over the old copy, under the cache lock. A failure
+/// leaves every export not yet replaced as it was. `progress` gets (ecosystem, expected
+/// length, bytes just written).
+pub fn update_osv(
+    cache: &Path,
+    base_url: &str,
+    ecosystems: &[crate::package::Ecosystem],
+    limits: &super::fetch::Limits,
+    progress: &mut dyn FnMut(crate::package::Ecosystem, Option<u64>, u64),
+) -> Result<Vec<(crate::package::Ecosystem, DbInfo)>, Error> {
+    let _lock = lock_cache(cache)?;
+    let root = osv_dir(cache);
+    let mut updated = Vec::new();
+    let mut total = 0;
+    for &ecosystem in ecosystems {
+        let dir = root.join(ecosystem.osv_name());
+        fs::create_dir_all(&dir).map_err(io_error(&dir))?;
+        let url = format!(
+            "{}/{}/all.zip",
+            base_url.trim_end_matches('/'),
+            ecosystem.osv_name()
+        );
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".all.zip.")
+            .tempfile_in(&dir)
+            .map_err(io_error(&dir))?;
+        super::fetch::download(&url, tmp.as_file_mut(), limits, &mut |expected, n| {
+            progress(ecosystem, expected, n)
+        })
+        .map_err(Error::Download)?;
+        tmp.as_file().sync_all().map_err(io_error(tmp.path()))?;
+        let count =
+            super::osv::validate_export(tmp.path()).map_err(|source| Error::InvalidExport {
+                url: redact_url(&url),
+                source,
+            })?;
+        let digest = sha256_file(tmp.path())?;
+        let target = dir.join("all.zip");
+        tmp.persist(&target)
+            .map_err(|e| io_error(&target)(e.error))?;
+        let info = DbInfo {
+            source: redact_url(&url),
+            commit: Some(format!("sha256:{digest}")),
+            commit_time: None,
+            fetched_at: Some(Timestamp::now()),
+            advisories: Some(count),
+        };
+        write_metadata(&dir, &info)?;
+        total += count;
+        updated.push((ecosystem, info));
+    }
+    // The root's metadata dates the whole OSV copy; written last, so a killed update
+    // leaves the older date (a freshness policy then errs on the side of "too old").
+    let oldest_fetch = updated.iter().filter_map(|(_, i)| i.fetched_at).min();
+    write_metadata(
+        &root,
+        &DbInfo {
+            source: redact_url(base_url),
+            commit: None,
+            commit_time: None,
+            fetched_at: oldest_fetch,
+            advisories: Some(total),
+        },
+    )?;
+    Ok(updated)
+}
+
+/// Writes `vouch-db.json` into `dir` atomically.
+fn write_metadata(dir: &Path, info: &DbInfo) -> Result<(), Error> {
+    let path = dir.join(METADATA_FILE);
+    let json = serde_json::to_string_pretty(info).map_err(|e| Error::Io {
+        path: path.clone(),
+        source: io::Error::other(e),
+    })?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io_error(dir))?;
+    io::Write::write_all(&mut tmp, (json + "\n").as_bytes()).map_err(io_error(&path))?;
+    tmp.persist(&path).map_err(|e| io_error(&path)(e.error))?;
+    Ok(())
+}
+
+fn sha256_file(path: &Path) -> Result<String, Error> {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    let mut file = fs::File::open(path).map_err(io_error(path))?;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = io::Read::read(&mut file, &mut buf).map_err(io_error(path))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(crate::package::hex(&hasher.finalize()))
+}
+
+/// Checks a database copy in the cache before an audit trusts it: `vouch db update`
+/// always writes metadata, so a copy without readable metadata, or a RustSec copy
+/// without advisories, was damaged after the fact and must not read as "no advisories".
+pub fn check_cached(dir: &Path, rustsec: bool) -> Result<DbInfo, Error> {
+    let damaged = |problem: String| Error::Damaged {
+        path: dir.to_path_buf(),
+        problem,
+    };
+    let meta = dir.join(METADATA_FILE);
+    let text =
+        fs::read_to_string(&meta).map_err(|e| damaged(format!("{}: {e}", meta.display())))?;
+    let info: DbInfo =
+        serde_json::from_str(&text).map_err(|e| damaged(format!("{}: {e}", meta.display())))?;
+    if rustsec {
+        let crates = dir.join("crates");
+        let any = fs::read_dir(&crates)
+            .map_err(|e| damaged(format!("{}: {e}", crates.display())))?
+            .next()
+            .is_some();
+        if !any {
+            return Err(damaged(format!("{} holds no advisories", crates.display())));
+        }
+    }
     Ok(info)
 }
 

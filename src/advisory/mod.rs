@@ -6,6 +6,7 @@
 //! decides pass or fail: that is the audit's and the policy's job.
 
 pub mod db;
+pub mod fetch;
 pub mod osv;
 pub mod rustsec;
 pub mod version;

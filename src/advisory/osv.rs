@@ -23,6 +23,70 @@ use crate::package::{Ecosystem, Package, normalize_pypi_name};
 const MAX_ENTRY_BYTES: u64 = 8 * 1024 * 1024;
 /// A zip with more entries than this is refused (the largest export has ~40,000).
 const MAX_ENTRIES: usize = 500_000;
+/// The most all entries of one export may inflate to together (the largest is ~1 GiB).
+const MAX_TOTAL_BYTES: u64 = 4 * 1024 * 1024 * 1024;
+
+/// An export's entries are `<ID>.json` files at its top level: anything with a path in
+/// its name (`../x.json`, `/x.json`, `a/b.json`, `C:\x.json`) is refused, not skipped,
+/// because no real export has one. vouch never extracts entries, so this is belt and
+/// braces for anything that later might.
+fn check_entry_name(zip: &Path, name: &str) -> Result<(), Error> {
+    let plain =
+        !name.is_empty() && !name.contains(['/', '\\', ':', '\0']) && name != ".." && name != ".";
+    if plain {
+        Ok(())
+    } else {
+        Err(invalid(
+            zip,
+            format!(
+                "entry name `{}` is a path, not a file name",
+                name.escape_debug()
+            ),
+        ))
+    }
+}
+
+/// Reads every entry of an OSV export zip under the limits (entry count, names, each
+/// entry's and the total inflated size) and checks each is an OSV record with an `id`:
+/// what `vouch db update` requires before a download replaces the cached copy. Returns
+/// the number of advisories.
+pub fn validate_export(zip: &Path) -> Result<usize, Error> {
+    let mut archive = open_zip(zip)?;
+    let mut total: u64 = 0;
+    let mut count = 0;
+    for i in 0..archive.len() {
+        let mut file = archive.by_index(i).map_err(|e| invalid(zip, e))?;
+        let name = file.name().map_err(|e| invalid(zip, e))?.to_string();
+        check_entry_name(zip, &name)?;
+        if !file.is_file() || !name.ends_with(".json") {
+            continue;
+        }
+        let bytes = read_capped(&mut file, zip)?;
+        total += bytes.len() as u64;
+        if total > MAX_TOTAL_BYTES {
+            return Err(invalid(
+                zip,
+                format!("entries inflate to more than {MAX_TOTAL_BYTES} bytes"),
+            ));
+        }
+        let record: IdProbe = serde_json::from_slice(&bytes).map_err(|e| {
+            invalid(
+                zip,
+                format!("{name}: line {}, column {}: {e}", e.line(), e.column()),
+            )
+        })?;
+        if record.id.trim().is_empty() {
+            return Err(invalid(zip, format!("{name}: an advisory without an id")));
+        }
+        count += 1;
+    }
+    Ok(count)
+}
+
+#[derive(Deserialize)]
+struct IdProbe {
+    id: String,
+}
 
 pub const ECOSYSTEMS: [Ecosystem; 4] = [
     Ecosystem::Cargo,
@@ -394,9 +458,11 @@ impl OsvDb {
         }
         let mut archive = open_zip(zip)?;
         let mut names: HashMap<String, Vec<EntryRef>> = HashMap::new();
+        let mut total: u64 = 0;
         for i in 0..archive.len() {
             let mut file = archive.by_index(i).map_err(|e| invalid(zip, e))?;
             let entry = file.name().map_err(|e| invalid(zip, e))?.to_string();
+            check_entry_name(zip, &entry)?;
             if !file.is_file() || !entry.ends_with(".json") {
                 continue;
             }
@@ -419,6 +485,13 @@ impl OsvDb {
                 },
             };
             let bytes = read_capped(&mut file, zip)?;
+            total += bytes.len() as u64;
+            if total > MAX_TOTAL_BYTES {
+                return Err(invalid(
+                    zip,
+                    format!("entries inflate to more than {MAX_TOTAL_BYTES} bytes"),
+                ));
+            }
             for package in probe(&bytes, Path::new(&entry))? {
                 if package.ecosystem == ecosystem.osv_name() {
                     names

@@ -127,10 +127,11 @@ pub(crate) fn build_report(args: Args, extra: Extra) -> anyhow::Result<AuditRepo
     let rustsec = match &args.db {
         Some(dir) => Some(RustSecDb::open(dir).context("cannot open the advisory database")?),
         None => match &cache {
-            Some(cache) if crate::advisory::db::rustsec_dir(cache).exists() => Some(
-                RustSecDb::open(&crate::advisory::db::rustsec_dir(cache))
-                    .context("cannot open the cached advisory database")?,
-            ),
+            Some(cache) if crate::advisory::db::rustsec_dir(cache).exists() => {
+                let dir = crate::advisory::db::rustsec_dir(cache);
+                crate::advisory::db::check_cached(&dir, true)?;
+                Some(RustSecDb::open(&dir).context("cannot open the cached advisory database")?)
+            }
             _ => None,
         },
     };
@@ -140,10 +141,20 @@ pub(crate) fn build_report(args: Args, extra: Extra) -> anyhow::Result<AuditRepo
             Some(OsvDb::open(dir, index_cache.as_deref()).context("cannot open the OSV database")?)
         }
         None => match &cache {
-            Some(cache) if crate::advisory::db::osv_dir(cache).is_dir() => Some(
-                OsvDb::open(&crate::advisory::db::osv_dir(cache), index_cache.as_deref())
-                    .context("cannot open the cached OSV database")?,
-            ),
+            Some(cache) if crate::advisory::db::osv_dir(cache).is_dir() => {
+                let dir = crate::advisory::db::osv_dir(cache);
+                crate::advisory::db::check_cached(&dir, false)?;
+                for ecosystem in crate::advisory::osv::ECOSYSTEMS {
+                    let export = dir.join(ecosystem.osv_name());
+                    if export.is_dir() {
+                        crate::advisory::db::check_cached(&export, false)?;
+                    }
+                }
+                Some(
+                    OsvDb::open(&dir, index_cache.as_deref())
+                        .context("cannot open the cached OSV database")?,
+                )
+            }
             _ => None,
         },
     };

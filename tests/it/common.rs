@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 pub fn vouch() -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::cargo_bin("vouch").expect("vouch binary");
     cmd.env_remove("VOUCH_RUSTSEC_URL")
+        .env_remove("VOUCH_OSV_URL")
         .env("VOUCH_CACHE_DIR", scratch_root().join("no-cache-here"))
         .env("NO_COLOR", "1");
     cmd

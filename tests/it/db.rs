@@ -68,7 +68,7 @@ fn update_fetches_validates_and_audit_then_runs_offline_from_the_cache() {
     let cache = tempdir();
     vouch()
         .env("VOUCH_CACHE_DIR", cache.path())
-        .args(["db", "update", "--rustsec-url"])
+        .args(["db", "update", "--only", "rustsec", "--rustsec-url"])
         .arg(repo.path())
         .assert()
         .code(0)
@@ -102,7 +102,7 @@ fn a_failed_update_leaves_the_previous_database_in_place() {
     let cache = tempdir();
     vouch()
         .env("VOUCH_CACHE_DIR", cache.path())
-        .args(["db", "update", "--rustsec-url"])
+        .args(["db", "update", "--only", "rustsec", "--rustsec-url"])
         .arg(repo.path())
         .assert()
         .code(0);
@@ -117,7 +117,7 @@ fn a_failed_update_leaves_the_previous_database_in_place() {
     git(repo.path(), &["commit", "-q", "-am", "break"]);
     vouch()
         .env("VOUCH_CACHE_DIR", cache.path())
-        .args(["db", "update", "--rustsec-url"])
+        .args(["db", "update", "--only", "rustsec", "--rustsec-url"])
         .arg(repo.path())
         .assert()
         .code(2)
@@ -127,7 +127,14 @@ fn a_failed_update_leaves_the_previous_database_in_place() {
     // Unreachable upstream: same.
     vouch()
         .env("VOUCH_CACHE_DIR", cache.path())
-        .args(["db", "update", "--rustsec-url", "/nonexistent/advisory-db"])
+        .args([
+            "db",
+            "update",
+            "--only",
+            "rustsec",
+            "--rustsec-url",
+            "/nonexistent/advisory-db",
+        ])
         .assert()
         .code(2);
 
@@ -153,6 +160,8 @@ fn credentials_in_the_database_url_never_reach_the_output() {
         .args([
             "db",
             "update",
+            "--only",
+            "rustsec",
             "--rustsec-url",
             "http://vouch-user:hunter2-s3cret@127.0.0.1:9/advisory-db.git",
         ])

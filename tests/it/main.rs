@@ -10,6 +10,7 @@ mod audit;
 mod check;
 mod cli;
 mod db;
+mod db_osv;
 mod fuzz_regressions;
 mod go;
 mod json_contract;

@@ -1,0 +1,499 @@
+//! `vouch db update` of the OSV exports, over real HTTP on 127.0.0.1.
+//!
+//! The happy paths use a real web server (Python's `http.server`) serving copies of the
+//! real exports in ../shared/advisories/osv. The fault cases use a small hand-written
+//! server (`Misbehaving`), because no real server misbehaves on demand: it answers 500,
+//! closes mid-body, streams forever, never answers, or redirects in a loop.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use crate::common::{fixture, json, osv_db, tempdir, vouch};
+
+const ECOSYSTEMS: [&str; 4] = ["crates.io", "npm", "PyPI", "Go"];
+
+/// Python's http.server on a free loopback port, serving `dir`; stopped on drop.
+struct PythonServer {
+    child: Child,
+    port: u16,
+}
+
+impl PythonServer {
+    fn start(dir: &Path) -> PythonServer {
+        let mut child = Command::new("python3")
+            .args([
+                "-u",
+                "-m",
+                "http.server",
+                "--bind",
+                "127.0.0.1",
+                "0",
+                "--directory",
+            ])
+            .arg(dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        // "Serving HTTP on 127.0.0.1 port 43567 (http://127.0.0.1:43567/) ..."
+        let port = line
+            .split_whitespace()
+            .skip_while(|w| *w != "port")
+            .nth(1)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("no port in {line:?}"));
+        PythonServer { child, port }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for PythonServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A directory laid out like the export bucket, holding copies of the real exports.
+fn mirror() -> tempfile::TempDir {
+    let dir = tempdir();
+    for eco in ECOSYSTEMS {
+        fs::create_dir(dir.path().join(eco)).unwrap();
+        fs::copy(
+            osv_db().join(eco).join("all.zip"),
+            dir.path().join(eco).join("all.zip"),
+        )
+        .unwrap();
+    }
+    dir
+}
+
+/// A hand-written HTTP server: `respond(request_number, path, stream)` writes the raw
+/// response for each request. Runs until the test process ends.
+struct Misbehaving {
+    port: u16,
+    requests: Arc<AtomicUsize>,
+}
+
+impl Misbehaving {
+    fn start(respond: impl Fn(usize, &str, &mut TcpStream) + Send + Sync + 'static) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let requests = Arc::new(AtomicUsize::new(0));
+        let counter = requests.clone();
+        let respond = Arc::new(respond);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let counter = counter.clone();
+                let respond = respond.clone();
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    let mut request_line = String::new();
+                    if reader.read_line(&mut request_line).is_err() {
+                        return;
+                    }
+                    loop {
+                        let mut header = String::new();
+                        if reader.read_line(&mut header).unwrap_or(0) <= 2 {
+                            break;
+                        }
+                    }
+                    let path = request_line
+                        .split_whitespace()
+                        .nth(1)
+                        .unwrap_or("/")
+                        .to_string();
+                    let n = counter.fetch_add(1, Ordering::SeqCst);
+                    respond(n, &path, &mut stream);
+                });
+            }
+        });
+        Misbehaving { port, requests }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
+    }
+}
+
+fn respond(stream: &mut TcpStream, status: &str, body: &[u8]) {
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = stream.write_all(body);
+}
+
+fn update(cache: &Path, url: &str, extra: &[&str]) -> std::process::Output {
+    vouch()
+        .env("VOUCH_CACHE_DIR", cache)
+        .args(["db", "update", "--only", "osv", "--osv-url", url])
+        .args(extra)
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap()
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// (package, advisory id) of every advisory finding.
+fn findings(report: &serde_json::Value) -> BTreeSet<(String, String)> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["advisory"].is_object())
+        .map(|f| {
+            (
+                f["package"]["name"].as_str().unwrap().to_string(),
+                f["advisory"]["id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn audit(cache: &Path, osv: Option<&Path>, target: &Path) -> std::process::Output {
+    let mut cmd = vouch();
+    cmd.env("VOUCH_CACHE_DIR", cache)
+        .args(["audit", "--format", "json"]);
+    if let Some(osv) = osv {
+        cmd.arg("--osv").arg(osv);
+    }
+    cmd.arg(target).output().unwrap()
+}
+
+/// A cache filled from a real server, shared by tests that start from a good copy.
+fn good_cache() -> (tempfile::TempDir, PathBuf) {
+    let mirror = mirror();
+    let server = PythonServer::start(mirror.path());
+    let cache = tempdir();
+    let out = update(cache.path(), &server.url(), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let zip = cache.path().join("osv/npm/all.zip");
+    (cache, zip)
+}
+
+fn temp_files(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(temp_files(&path));
+        } else if path.file_name().is_some_and(|n| {
+            n.to_string_lossy().starts_with(".all.zip.") || n.to_string_lossy().starts_with(".tmp")
+        }) {
+            found.push(path);
+        }
+    }
+    found
+}
+
+#[test]
+fn update_downloads_every_export_and_audit_then_uses_the_cache() {
+    let mirror = mirror();
+    let server = PythonServer::start(mirror.path());
+    let cache = tempdir();
+    let out = update(cache.path(), &server.url(), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for eco in ECOSYSTEMS {
+        let cached = cache.path().join("osv").join(eco).join("all.zip");
+        assert_eq!(
+            fs::read(&cached).unwrap(),
+            fs::read(osv_db().join(eco).join("all.zip")).unwrap(),
+            "{eco}"
+        );
+    }
+
+    // Offline from here: the cache answers exactly as the exports read in place do.
+    for target in ["npm/lock-v3", "python/uv", "go/skopeo"] {
+        let from_cache = audit(cache.path(), None, &fixture(target));
+        let in_place = audit(cache.path(), Some(&osv_db()), &fixture(target));
+        assert_eq!(
+            from_cache.status.code(),
+            Some(1),
+            "{target}: {}",
+            stderr(&from_cache)
+        );
+        let (a, b) = (findings(&json(&from_cache)), findings(&json(&in_place)));
+        assert!(!a.is_empty(), "{target}");
+        assert_eq!(a, b, "{target}");
+    }
+}
+
+#[test]
+fn a_transient_server_error_is_retried_and_a_missing_export_is_not() {
+    let good = fs::read(osv_db().join("npm/all.zip")).unwrap();
+    let flaky = Misbehaving::start(move |n, path, stream| {
+        if n == 0 {
+            respond(stream, "500 Internal Server Error", b"try again");
+        } else if path.ends_with("/all.zip") {
+            respond(stream, "200 OK", &good);
+        }
+    });
+    let cache = tempdir();
+    // One ecosystem is enough here; the others 200 as well after the first 500.
+    let out = update(cache.path(), &flaky.url(), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        flaky.requests(),
+        5,
+        "one retry, then one request per ecosystem"
+    );
+
+    let missing = Misbehaving::start(|_, _, stream| respond(stream, "404 Not Found", b""));
+    let out = update(cache.path(), &missing.url(), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("HTTP 404"), "{}", stderr(&out));
+    assert_eq!(missing.requests(), 1, "a 404 is not retried");
+}
+
+#[test]
+fn failed_downloads_leave_the_cached_exports_untouched() {
+    let (cache, zip) = good_cache();
+    let before = fs::read(&zip).unwrap();
+    let npm_before = audit(cache.path(), None, &fixture("npm/lock-v3"));
+
+    let always_500 = Misbehaving::start(|_, _, s| respond(s, "503 Service Unavailable", b""));
+    let truncated = Misbehaving::start(|_, _, s| {
+        let _ = write!(s, "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n");
+        let _ = s.write_all(&[b'P'; 1000]);
+    });
+    let garbage = Misbehaving::start(|_, _, s| respond(s, "200 OK", b"<html>not a zip</html>"));
+    let cases: [(&Misbehaving, &str); 3] = [
+        (&always_500, "HTTP 503"),
+        (&truncated, "failed after"),
+        (&garbage, "not a readable OSV export"),
+    ];
+    for (server, expected) in cases {
+        let out = update(cache.path(), &server.url(), &[]);
+        assert_eq!(out.status.code(), Some(2), "{expected}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(expected),
+            "{expected}: {}",
+            stderr(&out)
+        );
+        assert!(stderr(&out).contains("unchanged"), "{}", stderr(&out));
+        assert_eq!(fs::read(&zip).unwrap(), before, "{expected}");
+        assert!(
+            temp_files(cache.path()).is_empty(),
+            "{:?}",
+            temp_files(cache.path())
+        );
+    }
+    let npm_after = audit(cache.path(), None, &fixture("npm/lock-v3"));
+    assert_eq!(findings(&json(&npm_before)), findings(&json(&npm_after)));
+}
+
+/// Builds a zip in memory from (name, contents).
+fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut writer = zip::ZipWriter::new(&mut out);
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, body) in entries {
+        writer.start_file(*name, options).unwrap();
+        writer.write_all(body).unwrap();
+    }
+    writer.finish().unwrap();
+    out.into_inner()
+}
+
+#[test]
+fn hostile_exports_are_refused_and_nothing_is_written_outside_the_cache() {
+    let record = br#"{"id": "GHSA-test", "affected": []}"#;
+    let zeros = vec![b' '; 40 * 1024 * 1024];
+    let bomb = zip_of(&[("BOMB.json", &zeros)]); // 40 MiB of spaces deflates to ~40 KiB
+    assert!(bomb.len() < 200 * 1024);
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("../evil.json", zip_of(&[("../evil.json", record)])),
+        ("/abs.json", zip_of(&[("/abs.json", record)])),
+        ("nested/x.json", zip_of(&[("nested/x.json", record)])),
+        ("bomb", bomb),
+        ("no id", zip_of(&[("X.json", br#"{"affected": []}"#)])),
+    ];
+    for (what, body) in cases {
+        let body = Arc::new(body);
+        let server = Misbehaving::start(move |_, _, s| respond(s, "200 OK", &body));
+        let root = tempdir();
+        let cache = root.path().join("cache");
+        let out = update(&cache, &server.url(), &[]);
+        assert_eq!(out.status.code(), Some(2), "{what}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("not a readable OSV export"),
+            "{what}: {}",
+            stderr(&out)
+        );
+        assert!(!cache.join("osv/crates.io/all.zip").exists(), "{what}");
+        let outside: Vec<_> = fs::read_dir(root.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(outside, ["cache"], "{what}: nothing beside the cache");
+        assert!(!Path::new("/abs.json").exists());
+    }
+}
+
+#[test]
+fn endless_slow_and_looping_servers_end_in_an_error() {
+    let cache = tempdir();
+    let endless = Misbehaving::start(|_, _, s| {
+        let _ = write!(s, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
+        let chunk = [b'x'; 64 * 1024];
+        while s.write_all(&chunk).is_ok() {}
+    });
+    let out = update(
+        cache.path(),
+        &endless.url(),
+        &["--max-download-bytes", "1048576"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("larger than the 1048576 byte limit"),
+        "{}",
+        stderr(&out)
+    );
+
+    let silent = Misbehaving::start(|_, _, _| std::thread::sleep(Duration::from_secs(60)));
+    let started = std::time::Instant::now();
+    let out = update(cache.path(), &silent.url(), &["--timeout", "1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+
+    let port = Arc::new(AtomicUsize::new(0));
+    let p = port.clone();
+    let looping = Misbehaving::start(move |n, _, s| {
+        let _ = write!(
+            s,
+            "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:{}/hop{n}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            p.load(Ordering::SeqCst)
+        );
+    });
+    port.store(looping.port.into(), Ordering::SeqCst);
+    let out = update(cache.path(), &looping.url(), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("redirect"), "{}", stderr(&out));
+    assert!(
+        looping.requests() <= 6 * 4,
+        "bounded: {}",
+        looping.requests()
+    );
+}
+
+#[test]
+fn credentials_in_the_osv_url_never_reach_the_output() {
+    let server = Misbehaving::start(|_, _, s| respond(s, "500 Internal Server Error", b""));
+    let cache = tempdir();
+    let url = format!("http://vouch-user:hunter2-s3cret@127.0.0.1:{}", server.port);
+    let out = update(cache.path(), &url, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+    assert!(
+        !all.contains("hunter2-s3cret") && !all.contains("vouch-user"),
+        "{all}"
+    );
+    assert!(
+        all.contains("127.0.0.1"),
+        "the error still says where: {all}"
+    );
+}
+
+#[test]
+fn a_damaged_cache_is_an_error_never_no_advisories() {
+    let (cache, zip) = good_cache();
+    let target = fixture("npm/lock-v3");
+
+    let bytes = fs::read(&zip).unwrap();
+    fs::write(&zip, &bytes[..bytes.len() / 2]).unwrap();
+    let out = audit(cache.path(), None, &target);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("npm/all.zip"), "{}", stderr(&out));
+    fs::write(&zip, &bytes).unwrap();
+
+    let meta = cache.path().join("osv/npm/vouch-db.json");
+    fs::write(&meta, "{ not json").unwrap();
+    let out = audit(cache.path(), None, &target);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("damaged"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("vouch db update"), "{}", stderr(&out));
+}
+
+#[test]
+fn concurrent_updates_take_turns_and_a_killed_one_leaves_the_old_copy() {
+    let (cache, zip) = good_cache();
+    let before = fs::read(&zip).unwrap();
+    let mirror = mirror();
+    let server = PythonServer::start(mirror.path());
+    let spawn = |url: &str| {
+        Command::new(assert_cmd::cargo::cargo_bin("vouch"))
+            .env("VOUCH_CACHE_DIR", cache.path())
+            .args(["db", "update", "--only", "osv", "--osv-url", url])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(&server.url()), spawn(&server.url()));
+    for child in [a, b] {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(fs::read(&zip).unwrap(), before);
+
+    // A server that sends half an export and then stalls; the update is killed there.
+    let good = fs::read(osv_db().join("crates.io/all.zip")).unwrap();
+    let slow = Misbehaving::start(move |_, _, s| {
+        let _ = write!(
+            s,
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
+            good.len()
+        );
+        let _ = s.write_all(&good[..good.len() / 2]);
+        std::thread::sleep(Duration::from_secs(30));
+    });
+    let mut child = spawn(&slow.url());
+    let mut waited = 0;
+    while slow.requests() == 0 && waited < 100 {
+        std::thread::sleep(Duration::from_millis(100));
+        waited += 1;
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    child.kill().unwrap();
+    let _ = child.wait();
+    let crates = cache.path().join("osv/crates.io/all.zip");
+    assert_eq!(
+        fs::read(&crates).unwrap(),
+        fs::read(osv_db().join("crates.io/all.zip")).unwrap()
+    );
+    let out = audit(cache.path(), None, &fixture("npm/lock-v3"));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+}
