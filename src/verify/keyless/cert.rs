@@ -8,6 +8,8 @@
 //! at the signing time, every issuer a CA. No revocation (Fulcio certificates live 10
 //! minutes; the transparency log is the revocation story).
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use der::asn1::{ObjectIdentifier, OctetString, Utf8StringRef};
 use der::{Decode, Encode};
 use jiff::Timestamp;
@@ -76,22 +78,32 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Parses one or more PEM certificates (a leaf or a chain annotation).
+/// Parses one or more PEM certificates (a leaf or a chain annotation). Text between the
+/// blocks is ignored, as Go's `pem.Decode` does. (Not `Certificate::load_pem_chain`: in
+/// x509-cert 0.2.5 it underflows on empty input.)
 pub fn parse_pem_chain(pem: &str) -> Result<Vec<(Vec<u8>, Certificate)>, Failure> {
-    let certs = Certificate::load_pem_chain(pem.as_bytes())
-        .map_err(|e| Failure::Malformed(format!("PEM certificate: {e}")))?;
-    if certs.is_empty() {
-        return Err(Failure::Malformed("PEM holds no certificate".into()));
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    const END: &str = "-----END CERTIFICATE-----";
+    let mut out = Vec::new();
+    let mut rest = pem;
+    while let Some(start) = rest.find(BEGIN) {
+        let body = &rest[start + BEGIN.len()..];
+        let end = body
+            .find(END)
+            .ok_or_else(|| Failure::Malformed("PEM certificate has no END line".into()))?;
+        let b64: String = body[..end].chars().filter(|c| !c.is_ascii_whitespace()).collect();
+        let der = STANDARD
+            .decode(b64)
+            .map_err(|e| Failure::Malformed(format!("PEM certificate: invalid base64: {e}")))?;
+        let cert = Certificate::from_der(&der)
+            .map_err(|e| Failure::Malformed(format!("PEM certificate: {e}")))?;
+        out.push((der, cert));
+        rest = &body[end + END.len()..];
     }
-    certs
-        .into_iter()
-        .map(|c| {
-            let der = c
-                .to_der()
-                .map_err(|e| Failure::Malformed(format!("PEM certificate: {e}")))?;
-            Ok((der, c))
-        })
-        .collect()
+    if out.is_empty() {
+        return Err(Failure::Malformed("no PEM certificate found".into()));
+    }
+    Ok(out)
 }
 
 fn ext<'a>(cert: &'a Certificate, oid: ObjectIdentifier) -> Option<&'a [u8]> {
