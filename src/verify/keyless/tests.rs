@@ -395,3 +395,20 @@ fn failure_codes_are_unique_kebab_case() {
     assert_eq!(codes.len(), all.len());
     assert!(codes.iter().all(|c| c.chars().all(|ch| ch.is_ascii_lowercase() || ch == '-')));
 }
+
+#[test]
+fn real_hashedrekord_message_signature_bundle_verifies_against_the_real_root() {
+    // Production: rfc8785.py v0.1.2 wheel, signed in GitHub Actions on 2024-03-19.
+    const WHL_BUNDLE: &[u8] = include_bytes!("../../../fixtures/sigstore/rfc8785-py-0.1.2-whl.sigstore.json");
+    let root = TrustedRoot::from_json(PUBLIC_GOOD_ROOT).unwrap();
+    let identity = "https://github.com/trailofbits/rfc8785.py/.github/workflows/release.yml@refs/tags/v0.1.2";
+    let (signer, content) = verify_bundle(WHL_BUNDLE, &root, &exact(identity, GITHUB_ISSUER)).unwrap();
+    assert_eq!(signer.signed_at, Timestamp::from_second(1710888076).unwrap());
+    let BundleContent::MessageDigest { algorithm, digest } = content else { panic!("expected a digest") };
+    assert_eq!(algorithm, "SHA2_256");
+    assert_eq!(cert::hex(&digest), "c4e92e9ecc828bef2aa7dba1de8ac983511f7532a0df11c770d39099a25cf201");
+    // The same bundle claiming another digest: the signature no longer covers it.
+    let other = std::str::from_utf8(WHL_BUNDLE).unwrap().replace("xOkunsyCi+8qp9uh3orJg1EfdTKg3xHHcNOQmaJc8gE=", "yOkunsyCi+8qp9uh3orJg1EfdTKg3xHHcNOQmaJc8gE=");
+    let e = verify_bundle(other.as_bytes(), &root, &exact(identity, GITHUB_ISSUER)).unwrap_err();
+    assert!(matches!(e, Failure::SignatureInvalid(_)), "{e:?}");
+}
