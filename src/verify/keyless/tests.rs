@@ -412,3 +412,19 @@ fn real_hashedrekord_message_signature_bundle_verifies_against_the_real_root() {
     let e = verify_bundle(other.as_bytes(), &root, &exact(identity, GITHUB_ISSUER)).unwrap_err();
     assert!(matches!(e, Failure::SignatureInvalid(_)), "{e:?}");
 }
+
+#[test]
+fn real_v03_dsse_bundle_verifies_against_the_real_root() {
+    // Production: a v0.3 bundle (single `certificate`, Rekor `dsse` 0.0.1 entry with SET,
+    // inclusion proof and checkpoint) made in GitHub Actions on 2025-01-28.
+    const V03: &[u8] = include_bytes!("../../../fixtures/sigstore/conda-signed-package-v03-dsse.sigstore.json");
+    let root = TrustedRoot::from_json(PUBLIC_GOOD_ROOT).unwrap();
+    let identity = "https://github.com/wolfv/sigstore-test/.github/workflows/action.yaml@refs/heads/main";
+    let (signer, content) = verify_bundle(V03, &root, &exact(identity, GITHUB_ISSUER)).unwrap();
+    assert_eq!(signer.signed_at, Timestamp::from_second(1738060096).unwrap());
+    let BundleContent::Dsse { payload, .. } = content else { panic!("expected DSSE") };
+    assert!(String::from_utf8(payload).unwrap().contains("59ed81ee7a2485c47588ebdbad14764bf722c93438b43fe953a651747bc62ad7"));
+    // Anchoring: a pattern that only matches a prefix of the identity is refused.
+    let prefix = IdentityPolicy { identity: Matcher::regex("https://github.com/wolfv/").unwrap(), issuer: Matcher::Exact(GITHUB_ISSUER.into()) };
+    assert!(matches!(verify_bundle(V03, &root, &prefix), Err(Failure::IdentityMismatch { .. })));
+}
