@@ -21,8 +21,8 @@ use base64::engine::general_purpose::STANDARD;
 use der::{Decode, Encode};
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, CustomExtension, DistinguishedName,
-    DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose, OtherNameValue,
-    PublicKeyData, SanType, SerialNumber,
+    DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose, OtherNameValue, PublicKeyData,
+    SanType, SerialNumber,
 };
 use ring::rand::SystemRandom;
 use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair};
@@ -252,8 +252,13 @@ pub fn merkle_path(leaves: &[Vec<u8>], m: usize) -> Vec<Vec<u8>> {
 
 /// PAE per the DSSE spec.
 pub fn dsse_pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
-    let mut m = format!("DSSEv1 {} {} {} ", payload_type.len(), payload_type, payload.len())
-        .into_bytes();
+    let mut m = format!(
+        "DSSEv1 {} {} {} ",
+        payload_type.len(),
+        payload_type,
+        payload.len()
+    )
+    .into_bytes();
     m.extend_from_slice(payload);
     m
 }
@@ -264,17 +269,22 @@ const ORIGIN: &str = "rekor.test.invalid - 42";
 
 impl Pki {
     pub fn new() -> Pki {
-        let root = CertifiedIssuer::self_signed(ca_params("vouch test root", None), KeyPair::generate().unwrap())
-            .unwrap();
+        let root = CertifiedIssuer::self_signed(
+            ca_params("vouch test root", None),
+            KeyPair::generate().unwrap(),
+        )
+        .unwrap();
         let intermediate = CertifiedIssuer::signed_by(
             ca_params("vouch test intermediate", Some(0)),
             KeyPair::generate().unwrap(),
             &root,
         )
         .unwrap();
-        let rogue_root =
-            CertifiedIssuer::self_signed(ca_params("rogue root", None), KeyPair::generate().unwrap())
-                .unwrap();
+        let rogue_root = CertifiedIssuer::self_signed(
+            ca_params("rogue root", None),
+            KeyPair::generate().unwrap(),
+        )
+        .unwrap();
         // Same name as the real intermediate, different key: only the signature tells.
         let rogue = CertifiedIssuer::signed_by(
             ca_params("vouch test intermediate", Some(0)),
@@ -416,10 +426,12 @@ impl Pki {
             list_body.extend_from_slice(&sct);
             let mut list = (list_body.len() as u16).to_be_bytes().to_vec();
             list.extend_from_slice(&list_body);
-            params.custom_extensions.push(CustomExtension::from_oid_content(
-                &[1, 3, 6, 1, 4, 1, 11129, 2, 4, 2],
-                der::asn1::OctetString::new(list).unwrap().to_der().unwrap(),
-            ));
+            params
+                .custom_extensions
+                .push(CustomExtension::from_oid_content(
+                    &[1, 3, 6, 1, 4, 1, 11129, 2, 4, 2],
+                    der::asn1::OctetString::new(list).unwrap().to_der().unwrap(),
+                ));
         }
         let cert = params.signed_by(&key.rcgen, issuer).unwrap();
         TestLeaf {

@@ -25,7 +25,10 @@ pub enum BundleContent {
     /// `SHA2_256`) that the signature covers.
     MessageDigest { algorithm: String, digest: Vec<u8> },
     /// `dsseEnvelope`: the verified payload (usually an in-toto statement).
-    Dsse { payload_type: String, payload: Vec<u8> },
+    Dsse {
+        payload_type: String,
+        payload: Vec<u8>,
+    },
 }
 
 #[derive(Deserialize)]
@@ -181,8 +184,13 @@ fn entry(raw: RawEntry) -> Result<TlogEntry, Failure> {
 
 /// DSSE v1 pre-authentication encoding.
 fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
-    let mut m = format!("DSSEv1 {} {} {} ", payload_type.len(), payload_type, payload.len())
-        .into_bytes();
+    let mut m = format!(
+        "DSSEv1 {} {} {} ",
+        payload_type.len(),
+        payload_type,
+        payload.len()
+    )
+    .into_bytes();
     m.extend_from_slice(payload);
     m
 }
@@ -196,13 +204,15 @@ fn verify_prehash(leaf: &Leaf, digest: &[u8], sig: &[u8]) -> Result<(), Failure>
             let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(leaf.key.raw())
                 .map_err(|e| bad(e.to_string()))?;
             let sig = p256::ecdsa::Signature::from_der(sig).map_err(|e| bad(e.to_string()))?;
-            key.verify_prehash(digest, &sig).map_err(|e| bad(e.to_string()))
+            key.verify_prehash(digest, &sig)
+                .map_err(|e| bad(e.to_string()))
         }
         KeyKind::EcdsaP384 => {
             let key = p384::ecdsa::VerifyingKey::from_sec1_bytes(leaf.key.raw())
                 .map_err(|e| bad(e.to_string()))?;
             let sig = p384::ecdsa::Signature::from_der(sig).map_err(|e| bad(e.to_string()))?;
-            key.verify_prehash(digest, &sig).map_err(|e| bad(e.to_string()))
+            key.verify_prehash(digest, &sig)
+                .map_err(|e| bad(e.to_string()))
         }
         other => Err(bad(format!(
             "verifying a digest-only signature with a {other:?} key is not supported"
@@ -255,7 +265,10 @@ pub fn verify_bundle(
 
     match (raw.message_signature, raw.dsse_envelope) {
         (Some(ms), None) => {
-            let digest = b64("messageSignature.messageDigest.digest", &ms.message_digest.digest)?;
+            let digest = b64(
+                "messageSignature.messageDigest.digest",
+                &ms.message_digest.digest,
+            )?;
             let sig = b64("messageSignature.signature", &ms.signature)?;
             if ms.message_digest.algorithm != "SHA2_256" || digest.len() != 32 {
                 return Err(Failure::Malformed(format!(

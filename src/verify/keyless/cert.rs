@@ -37,8 +37,7 @@ pub const OID_FULCIO_ISSUER_V2: ObjectIdentifier =
 pub const OID_FULCIO_OTHERNAME: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.7");
 /// RFC 6962 embedded SCT list.
-pub const OID_SCT_LIST: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.2");
+pub const OID_SCT_LIST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.2");
 
 const OID_ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
 const OID_ECDSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
@@ -91,7 +90,10 @@ pub fn parse_pem_chain(pem: &str) -> Result<Vec<(Vec<u8>, Certificate)>, Failure
         let end = body
             .find(END)
             .ok_or_else(|| Failure::Malformed("PEM certificate has no END line".into()))?;
-        let b64: String = body[..end].chars().filter(|c| !c.is_ascii_whitespace()).collect();
+        let b64: String = body[..end]
+            .chars()
+            .filter(|c| !c.is_ascii_whitespace())
+            .collect();
         let der = STANDARD
             .decode(b64)
             .map_err(|e| Failure::Malformed(format!("PEM certificate: invalid base64: {e}")))?;
@@ -136,8 +138,8 @@ pub fn check_leaf(leaf: &Leaf, signed_at: Timestamp) -> Result<(), Failure> {
     }
     let ku = ext(&leaf.cert, OID_KEY_USAGE)
         .ok_or_else(|| Failure::CertificateUntrusted("leaf has no key usage".into()))?;
-    let ku = KeyUsage::from_der(ku)
-        .map_err(|e| Failure::Malformed(format!("leaf key usage: {e}")))?;
+    let ku =
+        KeyUsage::from_der(ku).map_err(|e| Failure::Malformed(format!("leaf key usage: {e}")))?;
     if !ku.digital_signature() {
         return Err(Failure::CertificateUntrusted(
             "leaf key usage lacks digitalSignature".into(),
@@ -230,12 +232,7 @@ fn path_to(
             .copied()
             .filter(|c| c.tbs_certificate.subject == current.tbs_certificate.issuer)
             .find(|c| signed_by(current, c))
-            .ok_or_else(|| {
-                format!(
-                    "no issuer found for {}",
-                    current.tbs_certificate.subject
-                )
-            })?;
+            .ok_or_else(|| format!("no issuer found for {}", current.tbs_certificate.subject))?;
         if !is_ca(issuer) {
             return Err(format!("{} is not a CA", issuer.tbs_certificate.subject));
         }
@@ -315,7 +312,10 @@ impl<'a> Reader<'a> {
         Ok(a)
     }
     fn uint(&mut self, n: usize) -> Result<u64, Failure> {
-        Ok(self.take(n)?.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
+        Ok(self
+            .take(n)?
+            .iter()
+            .fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
     }
     fn vec(&mut self, len_bytes: usize) -> Result<&'a [u8], Failure> {
         let n = usize::try_from(self.uint(len_bytes)?)
@@ -335,7 +335,9 @@ fn parse_scts(list: &[u8]) -> Result<Vec<Sct<'_>>, Failure> {
         let mut r = Reader(body.vec(2)?);
         let version = r.uint(1)?;
         if version != 0 {
-            return Err(Failure::SctInvalid(format!("unsupported SCT version {version}")));
+            return Err(Failure::SctInvalid(format!(
+                "unsupported SCT version {version}"
+            )));
         }
         let log_id = r.take(32)?;
         let timestamp = r.uint(8)?;
@@ -418,7 +420,10 @@ pub fn verify_scts(leaf: &Leaf, issuer: &Certificate, root: &TrustedRoot) -> Res
         }
         let msg = precert_signed_data(sct.timestamp, &issuer_spki, &tbs, sct.extensions);
         log.key.verify(&msg, sct.signature).map_err(|_| {
-            Failure::SctInvalid(format!("SCT signature from {} does not verify", log.base_url))
+            Failure::SctInvalid(format!(
+                "SCT signature from {} does not verify",
+                log.base_url
+            ))
         })?;
         let at = i64::try_from(sct.timestamp / 1000)
             .ok()

@@ -135,7 +135,9 @@ mod tests {
         // SEQUENCE { SEQUENCE { ecPublicKey, prime256v1 }, BIT STRING point }
         let mut out = vec![0x30, 0x59, 0x30, 0x13, 0x06, 0x07];
         out.extend_from_slice(&[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08]);
-        out.extend_from_slice(&[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00]);
+        out.extend_from_slice(&[
+            0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+        ]);
         out.extend_from_slice(public);
         out
     }
@@ -144,14 +146,16 @@ mod tests {
     fn p256_signature_verifies_and_tampering_is_caught() {
         let rng = SystemRandom::new();
         let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
-        let pair =
-            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref(), &rng)
-                .unwrap();
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref(), &rng)
+            .unwrap();
         let key = PublicKey::from_spki_der(&p256_spki(pair.public_key().as_ref())).unwrap();
         assert_eq!(key.kind(), KeyKind::EcdsaP256);
         let sig = pair.sign(&rng, b"hello").unwrap();
         key.verify(b"hello", sig.as_ref()).unwrap();
-        assert_eq!(key.verify(b"hellO", sig.as_ref()), Err(KeyError::BadSignature));
+        assert_eq!(
+            key.verify(b"hellO", sig.as_ref()),
+            Err(KeyError::BadSignature)
+        );
     }
 
     #[test]
@@ -159,7 +163,9 @@ mod tests {
         let rng = SystemRandom::new();
         let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
         let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap();
-        let mut spki = vec![0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
+        let mut spki = vec![
+            0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+        ];
         spki.extend_from_slice(pair.public_key().as_ref());
         let key = PublicKey::from_spki_der(&spki).unwrap();
         key.verify(b"m", pair.sign(b"m").as_ref()).unwrap();
@@ -172,6 +178,9 @@ mod tests {
             PublicKey::from_spki_der(b"\x30\x03\x02\x01"),
             Err(KeyError::Malformed(_))
         ));
-        assert!(matches!(PublicKey::from_spki_der(b""), Err(KeyError::Malformed(_))));
+        assert!(matches!(
+            PublicKey::from_spki_der(b""),
+            Err(KeyError::Malformed(_))
+        ));
     }
 }

@@ -199,7 +199,11 @@ fn unhex(what: &str, s: &str) -> Result<Vec<u8>, Failure> {
     }
     (0..s.len())
         .step_by(2)
-        .map(|i| s.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()).ok_or_else(bad))
+        .map(|i| {
+            s.get(i..i + 2)
+                .and_then(|b| u8::from_str_radix(b, 16).ok())
+                .ok_or_else(bad)
+        })
         .collect()
 }
 
@@ -211,7 +215,10 @@ fn parse_rekor_bundle(json: &str) -> Result<TlogEntry, Failure> {
         log_id: unhex("cosign bundle logID", &b.payload.log_id)?,
         integrated_time: b.payload.integrated_time,
         body: b64("cosign bundle body", &b.payload.body)?,
-        set: Some(b64("cosign bundle SignedEntryTimestamp", &b.signed_entry_timestamp)?),
+        set: Some(b64(
+            "cosign bundle SignedEntryTimestamp",
+            &b.signed_entry_timestamp,
+        )?),
         proof: None,
     })
 }
@@ -233,7 +240,10 @@ pub fn verify_legacy_signature(
         .ok_or_else(|| Failure::Malformed("certificate annotation is empty".into()))?;
     let leaf = Leaf::from_der(leaf_der)?;
     let chain = match chain_pem {
-        Some(pem) => cert::parse_pem_chain(pem)?.into_iter().map(|(_, c)| c).collect(),
+        Some(pem) => cert::parse_pem_chain(pem)?
+            .into_iter()
+            .map(|(_, c)| c)
+            .collect(),
         None => Vec::new(),
     };
     let entry = rekor_bundle_json.map(parse_rekor_bundle).transpose()?;

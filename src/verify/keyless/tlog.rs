@@ -83,13 +83,21 @@ pub fn verify_entry(
     leaf_der: &[u8],
     expected: &Expected<'_>,
 ) -> Result<Timestamp, Failure> {
-    let log = root
-        .tlog(&entry.log_id)
-        .ok_or_else(|| bad(format!("entry is from log {} which is not in the trusted root", hex(&entry.log_id))))?;
+    let log = root.tlog(&entry.log_id).ok_or_else(|| {
+        bad(format!(
+            "entry is from log {} which is not in the trusted root",
+            hex(&entry.log_id)
+        ))
+    })?;
     let set = entry.set.as_ref().ok_or_else(|| {
         bad("entry has no inclusion promise (SET), so its integrated time is unproven")
     })?;
-    let msg = set_message(&entry.body, entry.integrated_time, &entry.log_id, entry.log_index);
+    let msg = set_message(
+        &entry.body,
+        entry.integrated_time,
+        &entry.log_id,
+        entry.log_index,
+    );
     log.key
         .verify(&msg, set)
         .map_err(|_| bad("signed entry timestamp does not verify with the log key"))?;
@@ -158,13 +166,20 @@ fn verify_inclusion(proof: &InclusionProof, body: &[u8], log: &LogKey) -> Result
     if proof.hashes.iter().any(|h| h.len() != 32) || proof.root_hash.len() != 32 {
         return Err(bad("inclusion proof hashes must be 32 bytes"));
     }
-    let root = root_from_proof(proof.log_index, proof.tree_size, &leaf_hash(body), &proof.hashes)?;
+    let root = root_from_proof(
+        proof.log_index,
+        proof.tree_size,
+        &leaf_hash(body),
+        &proof.hashes,
+    )?;
     if root != proof.root_hash {
         return Err(bad("inclusion proof does not lead to the stated root hash"));
     }
     let (size, root_hash) = verify_checkpoint(&proof.checkpoint, log)?;
     if size != proof.tree_size || root_hash != proof.root_hash {
-        return Err(bad("checkpoint is for a different tree than the inclusion proof"));
+        return Err(bad(
+            "checkpoint is for a different tree than the inclusion proof",
+        ));
     }
     Ok(())
 }
@@ -177,7 +192,10 @@ pub fn verify_checkpoint(envelope: &str, log: &LogKey) -> Result<(u64, Vec<u8>),
     let text = &envelope[..split + 1];
     let sigs = &envelope[split + 2..];
     let mut lines = text.lines();
-    let _origin = lines.next().filter(|l| !l.is_empty()).ok_or_else(|| bad("checkpoint has no origin"))?;
+    let _origin = lines
+        .next()
+        .filter(|l| !l.is_empty())
+        .ok_or_else(|| bad("checkpoint has no origin"))?;
     let size: u64 = lines
         .next()
         .and_then(|l| l.parse().ok())
@@ -231,7 +249,8 @@ fn b64_field(v: &Value, path: &[&str]) -> Result<Vec<u8>, Failure> {
 /// The PEM certificate (base64 of PEM) in the body is the leaf.
 fn same_cert(b64_pem: &[u8], leaf_der: &[u8]) -> Result<bool, Failure> {
     let pem = std::str::from_utf8(b64_pem).map_err(|_| bad("entry body public key is not PEM"))?;
-    let certs = parse_pem_chain(pem).map_err(|_| bad("entry body public key is not a PEM certificate"))?;
+    let certs =
+        parse_pem_chain(pem).map_err(|_| bad("entry body public key is not a PEM certificate"))?;
     Ok(certs.first().is_some_and(|(der, _)| der == leaf_der))
 }
 
@@ -263,7 +282,10 @@ pub fn check_body(body: &[u8], leaf_der: &[u8], expected: &Expected<'_>) -> Resu
             if b64_field(&v, &["spec", "signature", "content"])? != *signature {
                 return Err(bad("entry body holds a different signature"));
             }
-            if !same_cert(&b64_field(&v, &["spec", "signature", "publicKey", "content"])?, leaf_der)? {
+            if !same_cert(
+                &b64_field(&v, &["spec", "signature", "publicKey", "content"])?,
+                leaf_der,
+            )? {
                 return Err(bad("entry body holds a different certificate"));
             }
             Ok(())
@@ -283,7 +305,11 @@ pub fn check_body(body: &[u8], leaf_der: &[u8], expected: &Expected<'_>) -> Resu
             Err(bad("entry body holds a different signature or certificate"))
         }
         ("intoto", "0.0.2", Expected::Envelope { payload, signature }) => {
-            check_hash(&v, &["spec", "content", "payloadHash"], &Sha256::digest(payload))?;
+            check_hash(
+                &v,
+                &["spec", "content", "payloadHash"],
+                &Sha256::digest(payload),
+            )?;
             let sigs = get(&v, &["spec", "content", "envelope", "signatures"])
                 .and_then(Value::as_array)
                 .ok_or_else(|| bad("entry body has no envelope signatures"))?;

@@ -166,7 +166,10 @@ fn log(what: &str, i: usize, raw: RawLog) -> Result<LogKey, Error> {
     {
         return Err(err(format!("{what}: unsupported hashAlgorithm {h}")));
     }
-    let spki_der = b64(&format!("{what}.publicKey.rawBytes"), &raw.public_key.raw_bytes)?;
+    let spki_der = b64(
+        &format!("{what}.publicKey.rawBytes"),
+        &raw.public_key.raw_bytes,
+    )?;
     let key = PublicKey::from_spki_der(&spki_der).map_err(|e| err(format!("{what}: {e}")))?;
     let log_id: [u8; 32] = Sha256::digest(&spki_der).into();
     let stated = b64(&format!("{what}.logId.keyId"), &raw.log_id.key_id)?;
@@ -229,7 +232,9 @@ impl TrustedRoot {
             .map(|(i, c)| ca("timestampAuthorities", i, c))
             .collect::<Result<Vec<_>, _>>()?;
         if tlogs.is_empty() {
-            return Err(err("no tlogs: keyless verification needs a transparency log key"));
+            return Err(err(
+                "no tlogs: keyless verification needs a transparency log key",
+            ));
         }
         if certificate_authorities.is_empty() {
             return Err(err("no certificateAuthorities"));
@@ -255,7 +260,8 @@ impl TrustedRoot {
 mod tests {
     use super::*;
 
-    const PUBLIC_GOOD: &str = include_str!("../../../fixtures/sigstore/trusted-root-public-good.json");
+    const PUBLIC_GOOD: &str =
+        include_str!("../../../fixtures/sigstore/trusted-root-public-good.json");
 
     #[test]
     fn reads_the_real_public_good_trusted_root() {
