@@ -108,7 +108,7 @@ pub fn parse_pem_chain(pem: &str) -> Result<Vec<(Vec<u8>, Certificate)>, Failure
     Ok(out)
 }
 
-fn ext<'a>(cert: &'a Certificate, oid: ObjectIdentifier) -> Option<&'a [u8]> {
+fn ext(cert: &Certificate, oid: ObjectIdentifier) -> Option<&[u8]> {
     cert.tbs_certificate
         .extensions
         .as_ref()?

@@ -194,7 +194,7 @@ struct RekorPayload {
 
 fn unhex(what: &str, s: &str) -> Result<Vec<u8>, Failure> {
     let bad = || Failure::Malformed(format!("{what}: not hex"));
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return Err(bad());
     }
     (0..s.len())

@@ -485,7 +485,8 @@ fn wrong_inclusion_proof_or_checkpoint_is_refused() {
     let b = message_bundle(&pki, &SignOpts::default());
     let proof =
         |v: &mut Value| v["verificationMaterial"]["tlogEntries"][0]["inclusionProof"].clone();
-    let cases: Vec<Box<dyn Fn(&mut Value)>> = vec![
+    type Edit = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<Edit> = vec![
         Box::new(|v| {
             v["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]["hashes"][0] =
                 Value::String(ts_b64(&[1u8; 32]))
