@@ -5,6 +5,10 @@
 //! key, as Sigstore does: P-256 → SHA-256, P-384 → SHA-384, RSA (PKCS#1 v1.5 for
 //! `rsaEncryption`, PSS for `id-RSASSA-PSS`) → SHA-256, Ed25519 → none.
 //! ECDSA signatures are ASN.1 DER (what cosign, Rekor and CT logs produce).
+//!
+//! Beyond that shared API, `kind()`, and the crate-internal `verify_with()` (X.509
+//! signatures name their own hash) and `raw()` (the EC point for digest-only ECDSA) are
+//! used by `cert.rs` and `bundle.rs`: keep them if the keyed side's type replaces this one.
 
 use der::Decode;
 use der::asn1::ObjectIdentifier;

@@ -22,6 +22,23 @@
 //! Rekor v2 entries, which carry no SET). Every problem with untrusted input is a
 //! [`Failure`] value; nothing here panics on input.
 //!
+//! Decisions (each fails closed):
+//! - SCTs: when the trusted root lists CT logs, the leaf must embed an SCT that verifies
+//!   against one of them (cosign's default); a root without CT logs skips the check.
+//! - Every transparency log entry present must verify, and the leaf must be valid at each
+//!   entry's time; `Signer::signed_at` is the first entry's.
+//! - Supported entry kinds: `hashedrekord` 0.0.1 for message signatures (and cosign legacy
+//!   signatures), `dsse` 0.0.1 and `intoto` 0.0.2 for DSSE envelopes. A DSSE bundle logged
+//!   as `hashedrekord` is refused. The envelope hash in `dsse`/`intoto` bodies is not
+//!   recomputed (payload hash, signature and certificate are).
+//! - A DSSE envelope must carry exactly one signature.
+//! - Message-signature bundles are verified over the stated digest (SHA2_256 only) with
+//!   ECDSA P-256/P-384 leaves; RSA/Ed25519 leaves cannot be checked that way and fail.
+//! - Identity: any SAN (URI, email, Fulcio otherName username) may match; the issuer is
+//!   the …57264.1.8 extension, else the legacy …1.1 one, else empty. Regexes are anchored
+//!   ([`AnchoredRegex`]).
+//! - No revocation checking, no RFC 3161 timestamps, no Rekor v2 (tile) entries.
+//!
 //! Not the `sigstore` crate: it pulls an async HTTP/TUF stack, OpenSSL-style features and
 //! the `rsa` crate (RUSTSEC-2023-0071) into the tree, and we need none of that for an offline
 //! check. Parsing is RustCrypto (`x509-cert`/`der`/`spki`, der 0.7 generation); signatures
@@ -239,13 +256,12 @@ pub fn verify_legacy_signature(
         .next()
         .ok_or_else(|| Failure::Malformed("certificate annotation is empty".into()))?;
     let leaf = Leaf::from_der(leaf_der)?;
-    let chain = match chain_pem {
-        Some(pem) => cert::parse_pem_chain(pem)?
-            .into_iter()
-            .map(|(_, c)| c)
-            .collect(),
-        None => Vec::new(),
-    };
+    // Certificates after the leaf, and the chain annotation, are untrusted intermediates:
+    // they only help to find a path to a CA of the trusted root.
+    let mut chain: Vec<Certificate> = certs.map(|(_, c)| c).collect();
+    if let Some(pem) = chain_pem {
+        chain.extend(cert::parse_pem_chain(pem)?.into_iter().map(|(_, c)| c));
+    }
     let entry = rekor_bundle_json.map(parse_rekor_bundle).transpose()?;
     leaf.key
         .verify(payload, &signature)
