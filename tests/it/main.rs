@@ -5,6 +5,10 @@
 #![allow(clippy::unwrap_used)] // tests may panic on the unexpected
 
 mod common;
+/// The self-made Sigstore (test CA, Fulcio-like leaves, Rekor and CT log keys), shared
+/// with the library's unit tests.
+#[path = "../support/sigstore_signer.rs"]
+mod sigstore_signer;
 
 mod audit;
 mod check;
@@ -14,6 +18,7 @@ mod db_osv;
 mod fuzz_regressions;
 mod go;
 mod json_contract;
+mod keyless;
 mod limits;
 mod npm;
 mod osv;

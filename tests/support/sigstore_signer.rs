@@ -1,0 +1,627 @@
+//! A self-made Sigstore for tests: a test root CA and Fulcio-like intermediate, Fulcio-like
+//! leaf certificates (SAN, OIDC issuer extension, optional embedded SCT from a test CT
+//! log), a test Rekor log key that signs SETs and checkpoints over a small Merkle tree, the
+//! matching `trusted_root.json`, cosign legacy annotation sets and v0.3 bundles.
+//!
+//! None of these keys or certificates belong to the public-good Sigstore; they are
+//! generated per run. This file depends only on dev-dependencies and the crate's own
+//! third-party dependencies (never on `vouch` itself), so that the library's unit tests
+//! (`#[path]` module in `src/verify/keyless/mod.rs`) and the integration tests in `tests/it`
+//! (and later the registry tests, which push these artefacts to a real registry) can all
+//! include it.
+//!
+//! It writes the Merkle path from RFC 6962's recursive PATH definition and the SCT input
+//! from RFC 6962 §3.2 independently of the verifier's code, so the two cross-check.
+
+#![allow(dead_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test fixture builder: a failure here is a bug in the test
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use der::{Decode, Encode};
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, CustomExtension, DistinguishedName,
+    DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose, OtherNameValue, PublicKeyData,
+    SanType, SerialNumber,
+};
+use ring::rand::SystemRandom;
+use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+pub const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
+pub const DEFAULT_IDENTITY: &str =
+    "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main";
+/// 2023-11-14T22:13:20Z: the default certificate start.
+pub const T0: i64 = 1_700_000_000;
+
+/// An ECDSA P-256 key usable both by rcgen (certificates) and ring (signatures).
+pub struct TestKey {
+    pub rcgen: KeyPair,
+    ring: EcdsaKeyPair,
+}
+
+impl TestKey {
+    pub fn generate() -> TestKey {
+        let rcgen = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let ring = EcdsaKeyPair::from_pkcs8(
+            &ECDSA_P256_SHA256_ASN1_SIGNING,
+            &rcgen.serialize_der(),
+            &SystemRandom::new(),
+        )
+        .unwrap();
+        TestKey { rcgen, ring }
+    }
+
+    /// ASN.1 DER ECDSA P-256 / SHA-256 signature over `msg`.
+    pub fn sign(&self, msg: &[u8]) -> Vec<u8> {
+        self.ring
+            .sign(&SystemRandom::new(), msg)
+            .unwrap()
+            .as_ref()
+            .to_vec()
+    }
+
+    pub fn spki_der(&self) -> Vec<u8> {
+        self.rcgen.subject_public_key_info()
+    }
+
+    /// sha256 of the SPKI DER: Rekor's log id and RFC 6962's CT log id.
+    pub fn log_id(&self) -> [u8; 32] {
+        Sha256::digest(self.spki_der()).into()
+    }
+}
+
+/// How the SAN names the signer.
+#[derive(Clone, Debug)]
+pub enum Identity {
+    Uri(String),
+    Email(String),
+    /// Fulcio's otherName (OID 1.3.6.1.4.1.57264.1.7) username.
+    Username(String),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SctMode {
+    Valid,
+    Missing,
+    /// An SCT from the test CT log whose signature covers other bytes.
+    BadSignature,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SetKey {
+    Rekor,
+    /// A key the trusted root does not know signs the SET (log id still Rekor's).
+    Other,
+}
+
+/// Knobs for one signature. `Default` gives a valid signature.
+#[derive(Clone, Debug)]
+pub struct SignOpts {
+    pub identity: Identity,
+    pub oidc_issuer: String,
+    /// Put the issuer in the legacy raw-string extension (…57264.1.1) instead of …1.8.
+    pub legacy_issuer_extension: bool,
+    pub not_before: i64,
+    pub not_after: i64,
+    pub integrated_time: i64,
+    pub sct: SctMode,
+    pub set_key: SetKey,
+    /// The tlog body records a signature over other bytes (still correctly SET-signed).
+    pub body_with_other_signature: bool,
+    /// Bundles: include an inclusion proof + checkpoint (legacy annotations never have one).
+    pub inclusion_proof: bool,
+    /// Bundles: include the tlog entry at all.
+    pub tlog_entry: bool,
+    /// Issue the leaf from `Pki::rogue` (an intermediate no trusted root knows).
+    pub rogue_issuer: bool,
+}
+
+impl Default for SignOpts {
+    fn default() -> Self {
+        SignOpts {
+            identity: Identity::Uri(DEFAULT_IDENTITY.into()),
+            oidc_issuer: GITHUB_ISSUER.into(),
+            legacy_issuer_extension: false,
+            not_before: T0,
+            not_after: T0 + 600,
+            integrated_time: T0 + 60,
+            sct: SctMode::Valid,
+            set_key: SetKey::Rekor,
+            body_with_other_signature: false,
+            inclusion_proof: true,
+            tlog_entry: true,
+            rogue_issuer: false,
+        }
+    }
+}
+
+/// A leaf certificate and its key.
+pub struct TestLeaf {
+    pub der: Vec<u8>,
+    pub pem: String,
+    pub key: TestKey,
+}
+
+/// The cosign legacy `.sig` layer annotations for one payload.
+#[derive(Clone, Debug)]
+pub struct LegacyAnnotations {
+    /// `dev.cosignproject.cosign/signature`
+    pub signature_b64: String,
+    /// `dev.sigstore.cosign/certificate`
+    pub certificate_pem: String,
+    /// `dev.sigstore.cosign/chain` (intermediate then root)
+    pub chain_pem: String,
+    /// `dev.sigstore.cosign/bundle`
+    pub bundle_json: String,
+}
+
+/// The test CA hierarchy and log keys.
+pub struct Pki {
+    pub root: CertifiedIssuer<'static, KeyPair>,
+    pub intermediate: CertifiedIssuer<'static, KeyPair>,
+    /// Chains to a root that is in no trusted root: for "chain broken" cases.
+    pub rogue: CertifiedIssuer<'static, KeyPair>,
+    pub rekor: TestKey,
+    pub ctlog: TestKey,
+    pub other: TestKey,
+    serial: std::cell::Cell<u64>,
+}
+
+fn b64(bytes: &[u8]) -> String {
+    STANDARD.encode(bytes)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn pem(der: &[u8]) -> String {
+    let body = b64(der);
+    let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
+    for chunk in body.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(chunk).unwrap());
+        out.push('\n');
+    }
+    out.push_str("-----END CERTIFICATE-----\n");
+    out
+}
+
+fn ca_params(cn: &str, path_len: Option<u8>) -> CertificateParams {
+    let mut p = CertificateParams::default();
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::OrganizationName, "vouch-test");
+    dn.push(DnType::CommonName, cn);
+    p.distinguished_name = dn;
+    p.is_ca = match path_len {
+        Some(n) => IsCa::Ca(BasicConstraints::Constrained(n)),
+        None => IsCa::Ca(BasicConstraints::Unconstrained),
+    };
+    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    p.not_before = rcgen::date_time_ymd(2020, 1, 1);
+    p.not_after = rcgen::date_time_ymd(2040, 1, 1);
+    p
+}
+
+fn time(secs: i64) -> time::OffsetDateTime {
+    time::OffsetDateTime::from_unix_timestamp(secs).unwrap()
+}
+
+fn node(l: &[u8], r: &[u8]) -> Vec<u8> {
+    let mut h = Sha256::new();
+    h.update([1u8]);
+    h.update(l);
+    h.update(r);
+    h.finalize().to_vec()
+}
+
+fn largest_power_of_two_below(n: usize) -> usize {
+    let mut k = 1;
+    while k * 2 < n {
+        k *= 2;
+    }
+    k
+}
+
+/// RFC 6962 §2.1 MTH.
+pub fn merkle_root(leaves: &[Vec<u8>]) -> Vec<u8> {
+    if leaves.len() == 1 {
+        return leaves[0].clone();
+    }
+    let k = largest_power_of_two_below(leaves.len());
+    node(&merkle_root(&leaves[..k]), &merkle_root(&leaves[k..]))
+}
+
+/// RFC 6962 §2.1.1 PATH(m, D[n]).
+pub fn merkle_path(leaves: &[Vec<u8>], m: usize) -> Vec<Vec<u8>> {
+    if leaves.len() == 1 {
+        return Vec::new();
+    }
+    let k = largest_power_of_two_below(leaves.len());
+    if m < k {
+        let mut p = merkle_path(&leaves[..k], m);
+        p.push(merkle_root(&leaves[k..]));
+        p
+    } else {
+        let mut p = merkle_path(&leaves[k..], m - k);
+        p.push(merkle_root(&leaves[..k]));
+        p
+    }
+}
+
+/// PAE per the DSSE spec.
+pub fn dsse_pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
+    let mut m = format!(
+        "DSSEv1 {} {} {} ",
+        payload_type.len(),
+        payload_type,
+        payload.len()
+    )
+    .into_bytes();
+    m.extend_from_slice(payload);
+    m
+}
+
+const LOG_INDEX: i64 = 3;
+const TREE_SIZE: usize = 7;
+const ORIGIN: &str = "rekor.test.invalid - 42";
+
+impl Pki {
+    pub fn new() -> Pki {
+        let root = CertifiedIssuer::self_signed(
+            ca_params("vouch test root", None),
+            KeyPair::generate().unwrap(),
+        )
+        .unwrap();
+        let intermediate = CertifiedIssuer::signed_by(
+            ca_params("vouch test intermediate", Some(0)),
+            KeyPair::generate().unwrap(),
+            &root,
+        )
+        .unwrap();
+        let rogue_root = CertifiedIssuer::self_signed(
+            ca_params("rogue root", None),
+            KeyPair::generate().unwrap(),
+        )
+        .unwrap();
+        // Same name as the real intermediate, different key: only the signature tells.
+        let rogue = CertifiedIssuer::signed_by(
+            ca_params("vouch test intermediate", Some(0)),
+            KeyPair::generate().unwrap(),
+            &rogue_root,
+        )
+        .unwrap();
+        Pki {
+            root,
+            intermediate,
+            rogue,
+            rekor: TestKey::generate(),
+            ctlog: TestKey::generate(),
+            other: TestKey::generate(),
+            serial: std::cell::Cell::new(1000),
+        }
+    }
+
+    /// `trusted_root.json` naming the root and intermediate, the Rekor key and the CT log.
+    pub fn trusted_root_json(&self) -> String {
+        self.trusted_root_with(true, true)
+    }
+
+    /// `include_intermediate: false` lists the root CA only (signatures must then carry the
+    /// intermediate); `ctlogs: false` lists no CT log (SCTs are then not checked).
+    pub fn trusted_root_with(&self, include_intermediate: bool, ctlogs: bool) -> String {
+        let mut certs = vec![json!({"rawBytes": b64(self.root.der())})];
+        if include_intermediate {
+            certs.insert(0, json!({"rawBytes": b64(self.intermediate.der())}));
+        }
+        let log = |k: &TestKey, url: &str| {
+            json!({
+                "baseUrl": url,
+                "hashAlgorithm": "SHA2_256",
+                "publicKey": {
+                    "rawBytes": b64(&k.spki_der()),
+                    "keyDetails": "PKIX_ECDSA_P256_SHA_256",
+                    "validFor": {"start": "2020-01-01T00:00:00Z"}
+                },
+                "logId": {"keyId": b64(&k.log_id())}
+            })
+        };
+        let ctlogs = if ctlogs {
+            vec![log(&self.ctlog, "https://ctfe.test.invalid")]
+        } else {
+            vec![]
+        };
+        serde_json::to_string_pretty(&json!({
+            "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
+            "tlogs": [log(&self.rekor, "https://rekor.test.invalid")],
+            "certificateAuthorities": [{
+                "subject": {"organization": "vouch-test", "commonName": "vouch test root"},
+                "uri": "https://fulcio.test.invalid",
+                "certChain": {"certificates": certs},
+                "validFor": {"start": "2020-01-01T00:00:00Z"}
+            }],
+            "ctlogs": ctlogs,
+            "timestampAuthorities": []
+        }))
+        .unwrap()
+    }
+
+    /// The `dev.sigstore.cosign/chain` PEM: intermediate then root.
+    pub fn chain_pem(&self) -> String {
+        format!("{}{}", pem(self.intermediate.der()), pem(self.root.der()))
+    }
+
+    fn leaf_params(&self, opts: &SignOpts, serial: u64) -> CertificateParams {
+        let mut p = CertificateParams::default();
+        p.distinguished_name = DistinguishedName::new();
+        p.serial_number = Some(SerialNumber::from_slice(&serial.to_be_bytes()));
+        p.not_before = time(opts.not_before);
+        p.not_after = time(opts.not_after);
+        p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        p.extended_key_usages = vec![ExtendedKeyUsagePurpose::CodeSigning];
+        p.use_authority_key_identifier_extension = true;
+        p.subject_alt_names = vec![match &opts.identity {
+            Identity::Uri(u) => SanType::URI(u.as_str().try_into().unwrap()),
+            Identity::Email(e) => SanType::Rfc822Name(e.as_str().try_into().unwrap()),
+            Identity::Username(u) => SanType::OtherName((
+                vec![1, 3, 6, 1, 4, 1, 57264, 1, 7],
+                OtherNameValue::Utf8String(u.clone()),
+            )),
+        }];
+        p.custom_extensions = vec![if opts.legacy_issuer_extension {
+            CustomExtension::from_oid_content(
+                &[1, 3, 6, 1, 4, 1, 57264, 1, 1],
+                opts.oidc_issuer.as_bytes().to_vec(),
+            )
+        } else {
+            CustomExtension::from_oid_content(
+                &[1, 3, 6, 1, 4, 1, 57264, 1, 8],
+                der::asn1::Utf8StringRef::new(&opts.oidc_issuer)
+                    .unwrap()
+                    .to_der()
+                    .unwrap(),
+            )
+        }];
+        p
+    }
+
+    /// A Fulcio-like leaf; with `SctMode::Valid` it embeds an SCT from the test CT log over
+    /// the precertificate (this TBS without the SCT extension).
+    pub fn leaf(&self, opts: &SignOpts) -> TestLeaf {
+        let key = TestKey::generate();
+        let serial = self.serial.get() + 1;
+        self.serial.set(serial);
+        let issuer = if opts.rogue_issuer {
+            &self.rogue
+        } else {
+            &self.intermediate
+        };
+        let mut params = self.leaf_params(opts, serial);
+        if opts.sct != SctMode::Missing {
+            let pre = params.signed_by(&key.rcgen, issuer).unwrap();
+            let pre = x509_cert::Certificate::from_der(pre.der()).unwrap();
+            let tbs = pre.tbs_certificate.to_der().unwrap();
+            let timestamp_ms = u64::try_from(opts.not_before).unwrap() * 1000 + 1;
+            let issuer_spki = issuer.key().subject_public_key_info();
+            let mut signed = vec![0u8, 0u8];
+            signed.extend_from_slice(&timestamp_ms.to_be_bytes());
+            signed.extend_from_slice(&[0, 1]);
+            signed.extend_from_slice(&Sha256::digest(&issuer_spki));
+            let n = tbs.len();
+            signed.extend_from_slice(&[(n >> 16) as u8, (n >> 8) as u8, n as u8]);
+            signed.extend_from_slice(&tbs);
+            signed.extend_from_slice(&[0, 0]);
+            if opts.sct == SctMode::BadSignature {
+                signed.push(0xff);
+            }
+            let sig = self.ctlog.sign(&signed);
+            let mut sct = vec![0u8];
+            sct.extend_from_slice(&self.ctlog.log_id());
+            sct.extend_from_slice(&timestamp_ms.to_be_bytes());
+            sct.extend_from_slice(&[0, 0, 4, 3]);
+            sct.extend_from_slice(&(sig.len() as u16).to_be_bytes());
+            sct.extend_from_slice(&sig);
+            let mut list_body = (sct.len() as u16).to_be_bytes().to_vec();
+            list_body.extend_from_slice(&sct);
+            let mut list = (list_body.len() as u16).to_be_bytes().to_vec();
+            list.extend_from_slice(&list_body);
+            params
+                .custom_extensions
+                .push(CustomExtension::from_oid_content(
+                    &[1, 3, 6, 1, 4, 1, 11129, 2, 4, 2],
+                    der::asn1::OctetString::new(list).unwrap().to_der().unwrap(),
+                ));
+        }
+        let cert = params.signed_by(&key.rcgen, issuer).unwrap();
+        TestLeaf {
+            der: cert.der().to_vec(),
+            pem: pem(cert.der()),
+            key,
+        }
+    }
+
+    pub fn hashedrekord_body(&self, sha256: &[u8], sig: &[u8], cert_pem: &str) -> Vec<u8> {
+        serde_json::to_vec(&json!({
+            "apiVersion": "0.0.1",
+            "kind": "hashedrekord",
+            "spec": {
+                "data": {"hash": {"algorithm": "sha256", "value": hex(sha256)}},
+                "signature": {"content": b64(sig), "publicKey": {"content": b64(cert_pem.as_bytes())}}
+            }
+        }))
+        .unwrap()
+    }
+
+    pub fn dsse_body(&self, payload: &[u8], sig: &[u8], cert_pem: &str) -> Vec<u8> {
+        serde_json::to_vec(&json!({
+            "apiVersion": "0.0.1",
+            "kind": "dsse",
+            "spec": {
+                "envelopeHash": {"algorithm": "sha256", "value": hex(&Sha256::digest(b"not checked"))},
+                "payloadHash": {"algorithm": "sha256", "value": hex(&Sha256::digest(payload))},
+                "signatures": [{"signature": b64(sig), "verifier": b64(cert_pem.as_bytes())}]
+            }
+        }))
+        .unwrap()
+    }
+
+    /// The SET over `{body, integratedTime, logID, logIndex}`, canonical JSON.
+    pub fn set(&self, body: &[u8], integrated_time: i64, key: SetKey) -> Vec<u8> {
+        let msg = serde_json::to_vec(&json!({
+            "body": b64(body),
+            "integratedTime": integrated_time,
+            "logID": hex(&self.rekor.log_id()),
+            "logIndex": LOG_INDEX,
+        }))
+        .unwrap(); // serde_json's map is sorted and compact: the canonical form here
+        match key {
+            SetKey::Rekor => self.rekor.sign(&msg),
+            SetKey::Other => self.other.sign(&msg),
+        }
+    }
+
+    /// An inclusion proof for `body` at index 3 of a 7-leaf tree, with a signed checkpoint.
+    pub fn inclusion_proof(&self, body: &[u8]) -> Value {
+        let mut leaf = vec![0u8];
+        leaf.extend_from_slice(body);
+        let leaves: Vec<Vec<u8>> = (0..TREE_SIZE)
+            .map(|i| {
+                if i as i64 == LOG_INDEX {
+                    Sha256::digest(&leaf).to_vec()
+                } else {
+                    let mut l = vec![0u8];
+                    l.extend_from_slice(format!("other entry {i}").as_bytes());
+                    Sha256::digest(&l).to_vec()
+                }
+            })
+            .collect();
+        let root = merkle_root(&leaves);
+        let path = merkle_path(&leaves, LOG_INDEX as usize);
+        let text = format!("{ORIGIN}\n{TREE_SIZE}\n{}\n", b64(&root));
+        let mut sig = self.rekor.log_id()[..4].to_vec();
+        sig.extend_from_slice(&self.rekor.sign(text.as_bytes()));
+        let envelope = format!("{text}\n\u{2014} rekor.test.invalid {}\n", b64(&sig));
+        json!({
+            "logIndex": LOG_INDEX.to_string(),
+            "rootHash": b64(&root),
+            "treeSize": TREE_SIZE.to_string(),
+            "hashes": path.iter().map(|h| b64(h)).collect::<Vec<_>>(),
+            "checkpoint": {"envelope": envelope}
+        })
+    }
+
+    fn body_sig(&self, leaf: &TestLeaf, real: &[u8], signed: &[u8], opts: &SignOpts) -> Vec<u8> {
+        if opts.body_with_other_signature {
+            let mut other = signed.to_vec();
+            other.extend_from_slice(b" (another signature)");
+            leaf.key.sign(&other)
+        } else {
+            real.to_vec()
+        }
+    }
+
+    /// A cosign legacy keyless signature of `payload`, as the `.sig` layer annotations.
+    pub fn legacy_signature(&self, payload: &[u8], opts: &SignOpts) -> LegacyAnnotations {
+        let leaf = self.leaf(opts);
+        let sig = leaf.key.sign(payload);
+        let body_sig = self.body_sig(&leaf, &sig, payload, opts);
+        let body = self.hashedrekord_body(&Sha256::digest(payload), &body_sig, &leaf.pem);
+        let set = self.set(&body, opts.integrated_time, opts.set_key);
+        let bundle = json!({
+            "SignedEntryTimestamp": b64(&set),
+            "Payload": {
+                "body": b64(&body),
+                "integratedTime": opts.integrated_time,
+                "logIndex": LOG_INDEX,
+                "logID": hex(&self.rekor.log_id()),
+            }
+        });
+        LegacyAnnotations {
+            signature_b64: b64(&sig),
+            certificate_pem: leaf.pem,
+            chain_pem: self.chain_pem(),
+            bundle_json: bundle.to_string(),
+        }
+    }
+
+    fn tlog_entries(&self, kind: &str, version: &str, body: &[u8], opts: &SignOpts) -> Value {
+        if !opts.tlog_entry {
+            return json!([]);
+        }
+        let mut entry = json!({
+            "logIndex": LOG_INDEX.to_string(),
+            "logId": {"keyId": b64(&self.rekor.log_id())},
+            "kindVersion": {"kind": kind, "version": version},
+            "integratedTime": opts.integrated_time.to_string(),
+            "inclusionPromise": {"signedEntryTimestamp": b64(&self.set(body, opts.integrated_time, opts.set_key))},
+            "canonicalizedBody": b64(body),
+        });
+        if opts.inclusion_proof {
+            entry["inclusionProof"] = self.inclusion_proof(body);
+        }
+        json!([entry])
+    }
+
+    /// A v0.3 bundle with a message signature over `artifact` (hashedrekord entry).
+    pub fn bundle_v03_message(&self, artifact: &[u8], opts: &SignOpts) -> String {
+        let leaf = self.leaf(opts);
+        let sig = leaf.key.sign(artifact);
+        let digest = Sha256::digest(artifact);
+        let body_sig = self.body_sig(&leaf, &sig, artifact, opts);
+        let body = self.hashedrekord_body(&digest, &body_sig, &leaf.pem);
+        serde_json::to_string_pretty(&json!({
+            "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+            "verificationMaterial": {
+                "certificate": {"rawBytes": b64(&leaf.der)},
+                "tlogEntries": self.tlog_entries("hashedrekord", "0.0.1", &body, opts),
+                "timestampVerificationData": {}
+            },
+            "messageSignature": {
+                "messageDigest": {"algorithm": "SHA2_256", "digest": b64(&digest)},
+                "signature": b64(&sig)
+            }
+        }))
+        .unwrap()
+    }
+
+    /// A v0.3 bundle with a DSSE envelope (dsse entry).
+    pub fn bundle_v03_dsse(&self, payload_type: &str, payload: &[u8], opts: &SignOpts) -> String {
+        let leaf = self.leaf(opts);
+        let pae = dsse_pae(payload_type, payload);
+        let sig = leaf.key.sign(&pae);
+        let body_sig = self.body_sig(&leaf, &sig, &pae, opts);
+        let body = self.dsse_body(payload, &body_sig, &leaf.pem);
+        serde_json::to_string_pretty(&json!({
+            "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+            "verificationMaterial": {
+                "certificate": {"rawBytes": b64(&leaf.der)},
+                "tlogEntries": self.tlog_entries("dsse", "0.0.1", &body, opts),
+                "timestampVerificationData": {}
+            },
+            "dsseEnvelope": {
+                "payload": b64(payload),
+                "payloadType": payload_type,
+                "signatures": [{"sig": b64(&sig), "keyid": ""}]
+            }
+        }))
+        .unwrap()
+    }
+}
+
+impl Default for Pki {
+    fn default() -> Self {
+        Pki::new()
+    }
+}
+
+/// An in-toto statement naming one subject by sha256, as cosign attest writes.
+pub fn in_toto_statement(subject_name: &str, sha256_hex: &str) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": subject_name, "digest": {"sha256": sha256_hex}}],
+        "predicateType": "https://slsa.dev/provenance/v1",
+        "predicate": {}
+    }))
+    .unwrap()
+}
