@@ -14,4 +14,5 @@ pub mod package;
 pub mod policy;
 pub mod report;
 pub mod sbom;
+pub mod verify;
 pub mod waiver;
