@@ -63,7 +63,11 @@ pub struct Args {
     pub format: VerifyFormat,
 
     /// Keyless: the exact certificate identity (not built yet).
-    #[arg(long, value_name = "IDENTITY", help_heading = "Keyless (not built yet)")]
+    #[arg(
+        long,
+        value_name = "IDENTITY",
+        help_heading = "Keyless (not built yet)"
+    )]
     pub certificate_identity: Option<String>,
 
     /// Keyless: a regular expression for the certificate identity (not built yet).
@@ -104,7 +108,9 @@ impl Args {
 /// Turns the arguments into a request: reads the keys, maps the attestation types.
 pub fn request(args: &Args) -> anyhow::Result<VerifyRequest> {
     let policy = match (args.keyless(), args.keys.is_empty()) {
-        (Some(_), false) => bail!("give either --key or the keyless --certificate-* options, not both"),
+        (Some(_), false) => {
+            bail!("give either --key or the keyless --certificate-* options, not both")
+        }
         (Some(keyless), true) => Policy::Keyless(keyless),
         (None, true) => bail!("give --key FILE (a PEM public key) to verify with"),
         (None, false) => {

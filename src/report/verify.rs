@@ -41,7 +41,11 @@ fn write_human(outcome: &VerifyOutcome, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
         "signatures  {} valid of {} checked; {} of {} key{} signed (threshold {})",
-        outcome.signatures.iter().filter(|s| !s.verified_by.is_empty()).count(),
+        outcome
+            .signatures
+            .iter()
+            .filter(|s| !s.verified_by.is_empty())
+            .count(),
         outcome.signatures.len(),
         signing.len(),
         outcome.keys.len(),
@@ -49,7 +53,11 @@ fn write_human(outcome: &VerifyOutcome, out: &mut dyn Write) -> io::Result<()> {
         outcome.threshold
     )?;
     for (fingerprint, kind) in &outcome.keys {
-        let mark = if signing.contains(fingerprint.as_str()) { "signed " } else { "       " };
+        let mark = if signing.contains(fingerprint.as_str()) {
+            "signed "
+        } else {
+            "       "
+        };
         writeln!(out, "{DIM}  {mark} {fingerprint} ({kind}){DIM:#}")?;
     }
     for att in &outcome.attestations {
@@ -63,7 +71,13 @@ fn write_human(outcome: &VerifyOutcome, out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
     for f in &outcome.findings {
-        writeln!(out, "{RED}{}{RED:#} {}: {}", f.level.as_str(), f.code.as_str(), f.message)?;
+        writeln!(
+            out,
+            "{RED}{}{RED:#} {}: {}",
+            f.level.as_str(),
+            f.code.as_str(),
+            f.message
+        )?;
     }
     match Verdict::from_findings(&outcome.findings) {
         Verdict::Pass => writeln!(out, "{GREEN}verified{GREEN:#} {}", outcome.image),

@@ -47,7 +47,10 @@ pub struct Envelope {
 
 fn b64_decode(text: &str) -> Option<Vec<u8>> {
     use base64::engine::general_purpose::{STANDARD, URL_SAFE};
-    STANDARD.decode(text).or_else(|_| URL_SAFE.decode(text)).ok()
+    STANDARD
+        .decode(text)
+        .or_else(|_| URL_SAFE.decode(text))
+        .ok()
 }
 
 impl Envelope {
@@ -89,7 +92,14 @@ impl Envelope {
 /// DSSE v1 pre-authentication encoding.
 pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(payload.len() + payload_type.len() + 32);
-    out.extend_from_slice(format!("DSSEv1 {} {payload_type} {} ", payload_type.len(), payload.len()).as_bytes());
+    out.extend_from_slice(
+        format!(
+            "DSSEv1 {} {payload_type} {} ",
+            payload_type.len(),
+            payload.len()
+        )
+        .as_bytes(),
+    );
     out.extend_from_slice(payload);
     out
 }
@@ -134,7 +144,11 @@ impl Statement {
             subjects: wire
                 .subject
                 .into_iter()
-                .filter_map(|s| s.digest.get("sha256").map(|d| (s.name, d.to_ascii_lowercase())))
+                .filter_map(|s| {
+                    s.digest
+                        .get("sha256")
+                        .map(|d| (s.name, d.to_ascii_lowercase()))
+                })
                 .collect(),
         })
     }

@@ -251,7 +251,10 @@ mod tests {
                     continue;
                 }
                 let key = PublicKey::from_pem(pem).unwrap();
-                assert!(key.verify(MESSAGE, &b64(signature)).is_err(), "{name} under {other}");
+                assert!(
+                    key.verify(MESSAGE, &b64(signature)).is_err(),
+                    "{name} under {other}"
+                );
             }
         }
     }
@@ -275,13 +278,21 @@ mod tests {
         let key = PublicKey::from_pem(VECTORS[0].1).unwrap();
         let fp = key.fingerprint();
         assert!(fp.starts_with("sha256:") && fp.len() == 71, "{fp}");
-        assert_eq!(fp, PublicKey::from_spki_der(&key.spki_der).unwrap().fingerprint());
+        assert_eq!(
+            fp,
+            PublicKey::from_spki_der(&key.spki_der)
+                .unwrap()
+                .fingerprint()
+        );
         assert!(!format!("{key:?}").is_empty());
     }
 
     #[test]
     fn rejects_what_it_cannot_check() {
-        assert!(matches!(PublicKey::from_pem("hello"), Err(KeyError::Pem(_))));
+        assert!(matches!(
+            PublicKey::from_pem("hello"),
+            Err(KeyError::Pem(_))
+        ));
         assert!(matches!(
             PublicKey::from_pem(PRIVATE_KEY_PEM),
             Err(KeyError::PemLabel(_))

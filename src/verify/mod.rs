@@ -232,7 +232,10 @@ pub fn verify(req: &VerifyRequest) -> Result<VerifyOutcome, Error> {
     }
     let mut distinct: Vec<&PublicKey> = Vec::new();
     for key in keys {
-        if !distinct.iter().any(|k| k.fingerprint() == key.fingerprint()) {
+        if !distinct
+            .iter()
+            .any(|k| k.fingerprint() == key.fingerprint())
+        {
             distinct.push(key);
         }
     }
@@ -352,7 +355,8 @@ fn check_signatures(
             verified_by: Vec::new(),
             problem: None,
         };
-        check.problem = check_signature_layer(client, layer, keys, &expected, &mut check.verified_by)?;
+        check.problem =
+            check_signature_layer(client, layer, keys, &expected, &mut check.verified_by)?;
         outcome.signatures.push(check);
     }
     let signing = outcome.signing_keys().len();
@@ -362,7 +366,11 @@ fn check_signatures(
     let problems: Vec<String> = outcome
         .signatures
         .iter()
-        .filter_map(|s| s.problem.as_ref().map(|p| format!("{}: {p}", short_layer(&s.layer))))
+        .filter_map(|s| {
+            s.problem
+                .as_ref()
+                .map(|p| format!("{}: {p}", short_layer(&s.layer)))
+        })
         .collect();
     let message = if outcome.signatures.is_empty() {
         format!("{}: the signature manifest has no layers", outcome.image)
@@ -399,16 +407,23 @@ fn check_signature_layer(
     verified_by: &mut Vec<String>,
 ) -> Result<Option<String>, Error> {
     if layer.media_type != SIMPLE_SIGNING_MEDIA_TYPE {
-        return Ok(Some(format!("layer media type {:?} is not simple signing", layer.media_type)));
+        return Ok(Some(format!(
+            "layer media type {:?} is not simple signing",
+            layer.media_type
+        )));
     }
     let Some(signature_b64) = layer.annotations.get(SIGNATURE_ANNOTATION) else {
         return Ok(Some(format!("no {SIGNATURE_ANNOTATION} annotation")));
     };
-    let Ok(signature) = base64::engine::general_purpose::STANDARD.decode(signature_b64.trim()) else {
+    let Ok(signature) = base64::engine::general_purpose::STANDARD.decode(signature_b64.trim())
+    else {
         return Ok(Some("the signature annotation is not base64".into()));
     };
     let Some(layer_digest) = Digest::parse(&layer.digest) else {
-        return Ok(Some(format!("layer digest {:?} is not sha256", layer.digest)));
+        return Ok(Some(format!(
+            "layer digest {:?} is not sha256",
+            layer.digest
+        )));
     };
     let payload = client.blob(&layer_digest)?;
     let mut problem = Some("the signature does not verify under any given key".to_string());
@@ -458,7 +473,12 @@ fn check_attestations(
         }
         let mut layer = Layer {
             digest: desc.digest.clone(),
-            claims: desc.annotations.get("predicateType").cloned().into_iter().collect(),
+            claims: desc
+                .annotations
+                .get("predicateType")
+                .cloned()
+                .into_iter()
+                .collect(),
             signed_by: Vec::new(),
             statement: None,
             problem: None,
@@ -482,12 +502,17 @@ fn check_attestations(
         }
         let pae = envelope.pae();
         for key in keys {
-            if envelope.signatures.iter().any(|sig| key.verify(&pae, sig).is_ok()) {
+            if envelope
+                .signatures
+                .iter()
+                .any(|sig| key.verify(&pae, sig).is_ok())
+            {
                 layer.signed_by.push(key.fingerprint());
             }
         }
         if layer.signed_by.is_empty() {
-            layer.problem = Some("the envelope's signature does not verify under any given key".into());
+            layer.problem =
+                Some("the envelope's signature does not verify under any given key".into());
         } else {
             layer.statement = Some(envelope.statement().map_err(|e| e.to_string()));
         }

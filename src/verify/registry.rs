@@ -115,8 +115,11 @@ impl Digest {
     /// Parses `sha256:<64 lowercase hex>`.
     pub fn parse(text: &str) -> Option<Digest> {
         let hex = text.strip_prefix("sha256:")?;
-        (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
-            .then(|| Digest { hex: hex.into() })
+        (hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+        .then(|| Digest { hex: hex.into() })
     }
 
     pub fn of(bytes: &[u8]) -> Digest {
@@ -156,15 +159,16 @@ impl Reference {
         if text.is_empty() || text.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(bad("empty or contains whitespace"));
         }
-        let (name_tag, digest) = match text.split_once('@') {
-            Some((left, digest)) => (
-                left,
-                Some(Digest::parse(digest).ok_or_else(|| {
-                    bad("the digest must be sha256:<64 lowercase hex digits>")
-                })?),
-            ),
-            None => (text, None),
-        };
+        let (name_tag, digest) =
+            match text.split_once('@') {
+                Some((left, digest)) => (
+                    left,
+                    Some(Digest::parse(digest).ok_or_else(|| {
+                        bad("the digest must be sha256:<64 lowercase hex digits>")
+                    })?),
+                ),
+                None => (text, None),
+            };
         // A tag follows the last ':' after the last '/' (a ':' before it is a port).
         let last_slash = name_tag.rfind('/').map_or(0, |i| i + 1);
         let (name, tag) = match name_tag[last_slash..].rfind(':') {
@@ -196,9 +200,8 @@ impl Reference {
         };
         let component_ok = |c: &str| {
             !c.is_empty()
-                && c.bytes().all(|b| {
-                    b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b)
-                })
+                && c.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
         };
         if repository.is_empty() || !repository.split('/').all(component_ok) {
             return Err(bad(
@@ -331,7 +334,10 @@ fn host_of(host_port: &str) -> &str {
 impl Client {
     /// Connects to the registry of `reference`: picks the scheme, pings `/v2/`, and
     /// authenticates for pulling from its repository.
-    pub fn connect(reference: &Reference, options: &RegistryOptions) -> Result<Client, RegistryError> {
+    pub fn connect(
+        reference: &Reference,
+        options: &RegistryOptions,
+    ) -> Result<Client, RegistryError> {
         let host = reference.api_host().to_string();
         let http_allowed = is_loopback(&host)
             || options
@@ -359,14 +365,22 @@ impl Client {
                     }
                     Ok(resp) => {
                         return Err(RegistryError::Unreachable {
-                            url: format!("{plain}/v2/"),
-                            cause: format!("answered {} (and over HTTPS: {https_err})", resp.status()),
+                            url: format!("{https}/v2/"),
+                            cause: format!(
+                                "{} (and {plain}/v2/ answered {})",
+                                cause_of(&https_err),
+                                resp.status().as_u16()
+                            ),
                         });
                     }
                     Err(e) => {
                         return Err(RegistryError::Unreachable {
-                            url: format!("{plain}/v2/"),
-                            cause: format!("{e} (and over HTTPS: {https_err})"),
+                            url: format!("{https}/v2/"),
+                            cause: format!(
+                                "{} (and over plain HTTP: {})",
+                                cause_of(&https_err),
+                                cause_of(&e)
+                            ),
                         });
                     }
                 }
@@ -392,7 +406,8 @@ impl Client {
                     .and_then(|v| v.to_str().ok())
                     .map(Challenge::parse)
                     .ok_or_else(|| client.auth_error("401 without a WWW-Authenticate challenge"))?;
-                client.authorization = Some(client.authenticate(&challenge, credentials.as_ref(), http_allowed)?);
+                client.authorization =
+                    Some(client.authenticate(&challenge, credentials.as_ref(), http_allowed)?);
                 client.check_auth()?;
             }
             status => {
@@ -437,11 +452,16 @@ impl Client {
                 if realm_url.scheme() != "https"
                     && !(realm_url.scheme() == "http" && (http_allowed || is_loopback(&realm_host)))
                 {
-                    return Err(self.auth_error("the token realm is not HTTPS; refusing to send credentials to it"));
+                    return Err(self.auth_error(
+                        "the token realm is not HTTPS; refusing to send credentials to it",
+                    ));
                 }
                 let scope = format!("repository:{}:pull", self.repository);
                 let build = || {
-                    let mut req = self.http.get(realm_url.clone()).query(&[("scope", scope.as_str())]);
+                    let mut req = self
+                        .http
+                        .get(realm_url.clone())
+                        .query(&[("scope", scope.as_str())]);
                     if let Some(service) = service {
                         req = req.query(&[("service", service.as_str())]);
                     }
@@ -456,12 +476,19 @@ impl Client {
                     StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
                         return Err(self.auth_error(&format!(
                             "the token service refused {} (status {})",
-                            if credentials.is_some() { "the configured credentials" } else { "anonymous access" },
+                            if credentials.is_some() {
+                                "the configured credentials"
+                            } else {
+                                "anonymous access"
+                            },
                             resp.status().as_u16()
                         )));
                     }
                     status => {
-                        return Err(self.auth_error(&format!("the token service answered {}", status.as_u16())));
+                        return Err(self.auth_error(&format!(
+                            "the token service answered {}",
+                            status.as_u16()
+                        )));
                     }
                 }
                 let body = read_capped(resp, 64 * 1024, "token response", realm)?;
@@ -479,9 +506,9 @@ impl Client {
                     .ok_or_else(|| self.auth_error("the token service's answer has no token"))?;
                 Ok(Secret(format!("Bearer {token}")))
             }
-            Challenge::Other(scheme) => Err(self.auth_error(&format!(
-                "unsupported authentication scheme {scheme:?}"
-            ))),
+            Challenge::Other(scheme) => {
+                Err(self.auth_error(&format!("unsupported authentication scheme {scheme:?}")))
+            }
         }
     }
 
@@ -491,9 +518,10 @@ impl Client {
         let resp = send(&self.http, || self.get("/v2/"))?;
         match resp.status() {
             StatusCode::OK => Ok(()),
-            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-                Err(self.auth_error(&format!("the registry refused the credentials (status {})", resp.status().as_u16())))
-            }
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(self.auth_error(&format!(
+                "the registry refused the credentials (status {})",
+                resp.status().as_u16()
+            ))),
             status => Err(RegistryError::Status {
                 url: format!("{}/v2/", self.base),
                 status: status.as_u16(),
@@ -514,7 +542,9 @@ impl Client {
     pub fn manifest(&self, reference: &str) -> Result<Option<Manifest>, RegistryError> {
         let path = format!("/v2/{}/manifests/{reference}", self.repository);
         let url = format!("{}{path}", self.base);
-        let resp = send(&self.http, || self.get(&path).header(ACCEPT, MANIFEST_ACCEPT))?;
+        let resp = send(&self.http, || {
+            self.get(&path).header(ACCEPT, MANIFEST_ACCEPT)
+        })?;
         let resp = match self.check_status(resp, &url)? {
             Some(resp) => resp,
             None => return Ok(None),
@@ -547,10 +577,12 @@ impl Client {
         let path = format!("/v2/{}/blobs/{digest}", self.repository);
         let url = format!("{}{path}", self.base);
         let resp = send(&self.http, || self.get(&path))?;
-        let resp = self.check_status(resp, &url)?.ok_or(RegistryError::Status {
-            url: url.clone(),
-            status: 404,
-        })?;
+        let resp = self
+            .check_status(resp, &url)?
+            .ok_or(RegistryError::Status {
+                url: url.clone(),
+                status: 404,
+            })?;
         let bytes = read_capped(resp, self.max_blob, "blob", &url)?;
         let actual = Digest::of(&bytes);
         if &actual != digest {
@@ -567,15 +599,22 @@ impl Client {
         match resp.status() {
             s if s.is_success() => Ok(Some(resp)),
             StatusCode::NOT_FOUND => Ok(None),
-            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(self.auth_error(&format!(
-                "{url} answered {}",
-                resp.status().as_u16()
-            ))),
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                Err(self.auth_error(&format!("{url} answered {}", resp.status().as_u16())))
+            }
             s => Err(RegistryError::Status {
                 url: url.into(),
                 status: s.as_u16(),
             }),
         }
+    }
+}
+
+/// The cause of an error without the URL it names.
+fn cause_of(e: &RegistryError) -> String {
+    match e {
+        RegistryError::Unreachable { cause, .. } => cause.clone(),
+        other => other.to_string(),
     }
 }
 
@@ -622,10 +661,14 @@ fn build_http(options: &RegistryOptions, http_allowed: bool) -> Result<Http, Reg
 }
 
 fn load_ca(path: &Path) -> Result<Vec<reqwest::Certificate>, RegistryError> {
-    let pem = std::fs::read(path)
-        .map_err(|e| RegistryError::Config(format!("cannot read --ca-file {}: {e}", path.display())))?;
+    let pem = std::fs::read(path).map_err(|e| {
+        RegistryError::Config(format!("cannot read --ca-file {}: {e}", path.display()))
+    })?;
     let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-        RegistryError::Config(format!("--ca-file {} is not PEM certificates: {e}", path.display()))
+        RegistryError::Config(format!(
+            "--ca-file {} is not PEM certificates: {e}",
+            path.display()
+        ))
     })?;
     if certs.is_empty() {
         return Err(RegistryError::Config(format!(
@@ -643,9 +686,9 @@ fn send(http: &Http, build: impl Fn() -> RequestBuilder) -> Result<Response, Reg
         if attempt > 0 {
             std::thread::sleep(Duration::from_millis(250 * u64::from(attempt)));
         }
-        let request = build()
-            .build()
-            .map_err(|e| RegistryError::Config(format!("cannot build a request: {}", error_chain(&e))))?;
+        let request = build().build().map_err(|e| {
+            RegistryError::Config(format!("cannot build a request: {}", error_chain(&e)))
+        })?;
         let url = strip_query(request.url());
         match http.execute(request) {
             Ok(resp) if resp.status().is_server_error() && attempt + 1 < ATTEMPTS => {
@@ -706,7 +749,12 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// Reads at most `cap` bytes; more is an error, whatever Content-Length said.
-fn read_capped(resp: Response, cap: u64, what: &'static str, url: &str) -> Result<Vec<u8>, RegistryError> {
+fn read_capped(
+    resp: Response,
+    cap: u64,
+    what: &'static str,
+    url: &str,
+) -> Result<Vec<u8>, RegistryError> {
     let too_large = || RegistryError::TooLarge {
         what,
         url: url.to_string(),
@@ -872,13 +920,18 @@ pub mod docker_config {
 
     /// Credentials for `registry`, if the Docker config has any. A config file that
     /// exists but cannot be read or parsed is an error (never silently anonymous).
-    pub fn lookup(registry: &str, explicit: Option<&Path>) -> Result<Option<Credentials>, RegistryError> {
+    pub fn lookup(
+        registry: &str,
+        explicit: Option<&Path>,
+    ) -> Result<Option<Credentials>, RegistryError> {
         let Some(path) = path(explicit) else {
             return Ok(None);
         };
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && explicit.is_none() => return Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && explicit.is_none() => {
+                return Ok(None);
+            }
             Err(e) => {
                 return Err(RegistryError::Config(format!(
                     "cannot read the Docker config {}: {e}",
@@ -888,7 +941,10 @@ pub mod docker_config {
         };
         // serde_json's message names line and column, never the value.
         let config: ConfigFile = serde_json::from_str(&text).map_err(|e| {
-            RegistryError::Config(format!("the Docker config {} is not valid: {e}", path.display()))
+            RegistryError::Config(format!(
+                "the Docker config {} is not valid: {e}",
+                path.display()
+            ))
         })?;
         let wanted = normalize(registry);
         let server = if wanted == "docker.io" {
@@ -896,7 +952,11 @@ pub mod docker_config {
         } else {
             registry.to_string()
         };
-        if let Some((_, helper)) = config.cred_helpers.iter().find(|(k, _)| normalize(k) == wanted) {
+        if let Some((_, helper)) = config
+            .cred_helpers
+            .iter()
+            .find(|(k, _)| normalize(k) == wanted)
+        {
             return run_helper(helper, &server);
         }
         if let Some(store) = &config.creds_store
@@ -935,11 +995,18 @@ pub mod docker_config {
     }
 
     fn run_helper(name: &str, server: &str) -> Result<Option<Credentials>, RegistryError> {
-        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) {
-            return Err(RegistryError::Config(format!("invalid credential helper name {name:?}")));
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        {
+            return Err(RegistryError::Config(format!(
+                "invalid credential helper name {name:?}"
+            )));
         }
         let program = format!("docker-credential-{name}");
-        let failed = |why: String| RegistryError::Config(format!("credential helper {program}: {why}"));
+        let failed =
+            |why: String| RegistryError::Config(format!("credential helper {program}: {why}"));
         let mut child = Command::new(&program)
             .arg("get")
             .stdin(Stdio::piped())
@@ -996,7 +1063,13 @@ pub mod docker_config {
             assert_eq!(creds.username, "user");
             assert_eq!(creds.password, Secret::new("pa:ss"));
             assert!(!format!("{creds:?}").contains("pa:ss"));
-            assert_eq!(lookup("other.example", Some(&path)).unwrap().unwrap().username, "u2");
+            assert_eq!(
+                lookup("other.example", Some(&path))
+                    .unwrap()
+                    .unwrap()
+                    .username,
+                "u2"
+            );
             assert!(lookup("third.example", Some(&path)).unwrap().is_none());
         }
 
@@ -1004,7 +1077,11 @@ pub mod docker_config {
         fn malformed_config_is_an_error_without_the_secret() {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("config.json");
-            std::fs::write(&path, r#"{"auths":{"r.example":{"auth":"not base64 hunter2"}}}"#).unwrap();
+            std::fs::write(
+                &path,
+                r#"{"auths":{"r.example":{"auth":"not base64 hunter2"}}}"#,
+            )
+            .unwrap();
             let err = lookup("r.example", Some(&path)).unwrap_err().to_string();
             assert!(!err.contains("hunter2"), "{err}");
             std::fs::write(&path, r#"{"auths": hunter2"#).unwrap();
@@ -1022,13 +1099,19 @@ mod tests {
     fn references() {
         let d = "sha256:".to_string() + &"ab".repeat(32);
         let r = Reference::parse(&format!("127.0.0.1:5000/a/b@{d}")).unwrap();
-        assert_eq!((r.registry.as_str(), r.repository.as_str()), ("127.0.0.1:5000", "a/b"));
+        assert_eq!(
+            (r.registry.as_str(), r.repository.as_str()),
+            ("127.0.0.1:5000", "a/b")
+        );
         assert_eq!(r.digest.unwrap().to_string(), d);
         let r = Reference::parse("localhost:5000/app:v1.2").unwrap();
         assert_eq!(r.tag.as_deref(), Some("v1.2"));
         assert_eq!(r.registry, "localhost:5000");
         let r = Reference::parse("alpine:3").unwrap();
-        assert_eq!((r.registry.as_str(), r.repository.as_str()), ("docker.io", "library/alpine"));
+        assert_eq!(
+            (r.registry.as_str(), r.repository.as_str()),
+            ("docker.io", "library/alpine")
+        );
         for bad in [
             "",
             "reg.example/app",
@@ -1045,17 +1128,31 @@ mod tests {
 
     #[test]
     fn loopback_hosts() {
-        for h in ["127.0.0.1:5000", "127.1.2.3", "localhost:80", "[::1]:5000", "::1"] {
+        for h in [
+            "127.0.0.1:5000",
+            "127.1.2.3",
+            "localhost:80",
+            "[::1]:5000",
+            "::1",
+        ] {
             assert!(is_loopback(h), "{h}");
         }
-        for h in ["10.0.0.1:5000", "example.com", "localhost.example.com", "[::2]:1"] {
+        for h in [
+            "10.0.0.1:5000",
+            "example.com",
+            "localhost.example.com",
+            "[::2]:1",
+        ] {
             assert!(!is_loopback(h), "{h}");
         }
     }
 
     #[test]
     fn challenges() {
-        assert_eq!(Challenge::parse(r#"Basic realm="Registry Realm""#), Challenge::Basic);
+        assert_eq!(
+            Challenge::parse(r#"Basic realm="Registry Realm""#),
+            Challenge::Basic
+        );
         assert_eq!(
             Challenge::parse(
                 r#"Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull,push""#
@@ -1065,7 +1162,10 @@ mod tests {
                 service: Some("registry.example".into())
             }
         );
-        assert_eq!(Challenge::parse("Negotiate"), Challenge::Other("Negotiate".into()));
+        assert_eq!(
+            Challenge::parse("Negotiate"),
+            Challenge::Other("Negotiate".into())
+        );
     }
 
     #[test]

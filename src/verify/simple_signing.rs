@@ -82,7 +82,10 @@ mod tests {
     #[test]
     fn binds_the_digest() {
         let signed = check(PAYLOAD.as_bytes(), DIGEST).unwrap();
-        assert_eq!(signed.docker_reference.as_deref(), Some("127.0.0.1:5055/repo"));
+        assert_eq!(
+            signed.docker_reference.as_deref(),
+            Some("127.0.0.1:5055/repo")
+        );
         let other = format!("sha256:{}", "0".repeat(64));
         assert!(matches!(
             check(PAYLOAD.as_bytes(), &other),
@@ -92,9 +95,21 @@ mod tests {
 
     #[test]
     fn rejects_other_types_and_garbage() {
-        let other_type = PAYLOAD.replace("cosign container image signature", "atomic container signature");
-        assert!(matches!(check(other_type.as_bytes(), DIGEST), Err(PayloadError::WrongType(_))));
-        assert!(matches!(check(b"{}", DIGEST), Err(PayloadError::Malformed(_))));
-        assert!(matches!(check(b"\xff", DIGEST), Err(PayloadError::Malformed(_))));
+        let other_type = PAYLOAD.replace(
+            "cosign container image signature",
+            "atomic container signature",
+        );
+        assert!(matches!(
+            check(other_type.as_bytes(), DIGEST),
+            Err(PayloadError::WrongType(_))
+        ));
+        assert!(matches!(
+            check(b"{}", DIGEST),
+            Err(PayloadError::Malformed(_))
+        ));
+        assert!(matches!(
+            check(b"\xff", DIGEST),
+            Err(PayloadError::Malformed(_))
+        ));
     }
 }

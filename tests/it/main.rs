@@ -15,5 +15,7 @@ mod json_contract;
 mod npm;
 mod osv;
 mod python;
+mod registry;
 mod sbom;
+mod verify;
 mod waivers;
