@@ -188,6 +188,7 @@ fn a_tampered_payload_is_signature_invalid() {
     let at = payload.len() / 2;
     payload[at] ^= 0x01;
     let new_digest = registry::layout_put_blob(layout.path(), &payload);
+    let new_digest_text = new_digest.clone();
     manifest["layers"][0]["digest"] = new_digest.into();
     manifest["layers"][0]["size"] = payload.len().into();
     registry::set_manifest(layout.path(), "t", manifest.to_string().as_bytes());
@@ -196,6 +197,10 @@ fn a_tampered_payload_is_signature_invalid() {
     let out = verify(&["--key", key_arg(&key), "--format", "json", &image]);
     assert_exit(&out, 1);
     assert_eq!(codes(&out), ["signature-invalid"]);
+    let json = common::json(&out);
+    assert_eq!(json["signatures"][0]["layer"], new_digest_text);
+    let problem = json["signatures"][0]["problem"].as_str().unwrap();
+    assert!(problem.contains("does not verify"), "{problem}");
 }
 
 #[test]
@@ -610,4 +615,150 @@ fn bad_references_and_keyless_are_errors() {
         "{}",
         text(&out)
     );
+}
+
+/// cosign cannot import P-384 or RSA keys here (`cosign import-key-pair` of 2.5 says
+/// "unsupported public key type"), so these signatures are made the way cosign's own
+/// EXAMPLES.md shows: `cosign generate` the payload, sign it with openssl, and
+/// `cosign attach signature`. Then the real `cosign verify --key` and vouch must agree:
+/// both take ECDSA P-384 with SHA-256 (cosign's default digest for `--key`) and RSA
+/// PKCS#1 v1.5, and both refuse P-384 with SHA-384.
+#[test]
+fn cosign_and_vouch_agree_on_openssl_p384_and_rsa_signatures() {
+    let Some(()) = registry::tools() else { return };
+    let reg = Registry::start();
+    let dir = common::tempdir();
+    let d = dir.path();
+    let openssl = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(d)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "openssl {args:?}: {}", text(&out));
+    };
+    openssl(&[
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-384",
+        "-out",
+        "p384.key",
+    ]);
+    openssl(&["pkey", "-in", "p384.key", "-pubout", "-out", "p384.pub"]);
+    openssl(&[
+        "genpkey",
+        "-algorithm",
+        "RSA",
+        "-pkeyopt",
+        "rsa_keygen_bits:3072",
+        "-out",
+        "rsa.key",
+    ]);
+    openssl(&["pkey", "-in", "rsa.key", "-pubout", "-out", "rsa.pub"]);
+
+    for (name, key, hash, expected) in [
+        ("p384-sha256", "p384", "-sha256", 0),
+        ("p384-sha384", "p384", "-sha384", 1),
+        ("rsa-sha256", "rsa", "-sha256", 0),
+    ] {
+        let digest = reg.push_image(name, "v1");
+        let image = format!("{}@{digest}", reg.repo(name));
+        let payload = reg.cosign(&["generate", &image]).stdout;
+        std::fs::write(d.join("payload.json"), &payload).unwrap();
+        openssl(&[
+            "dgst",
+            hash,
+            "-sign",
+            &format!("{key}.key"),
+            "-out",
+            "sig.bin",
+            "payload.json",
+        ]);
+        let sig = base64::engine::general_purpose::STANDARD
+            .encode(std::fs::read(d.join("sig.bin")).unwrap());
+        std::fs::write(d.join("sig.b64"), sig).unwrap();
+        let payload_path = d.join("payload.json");
+        let sig_path = d.join("sig.b64");
+        reg.cosign(&[
+            "attach",
+            "signature",
+            "--payload",
+            payload_path.to_str().unwrap(),
+            "--signature",
+            sig_path.to_str().unwrap(),
+            &image,
+        ]);
+        let public = d.join(format!("{key}.pub"));
+        let cosign = std::process::Command::new("cosign")
+            .args([
+                "verify",
+                "--key",
+                public.to_str().unwrap(),
+                "--insecure-ignore-tlog=true",
+                &image,
+            ])
+            .env("HOME", d)
+            .output()
+            .unwrap();
+        assert_eq!(
+            cosign.status.success(),
+            expected == 0,
+            "cosign on {name}: {}",
+            text(&cosign)
+        );
+        let out = verify(&["--key", public.to_str().unwrap(), &image]);
+        assert_exit(&out, expected);
+    }
+}
+
+/// An Ed25519 key made by openssl and imported with `cosign import-key-pair`, signing
+/// with `cosign sign` itself.
+#[test]
+fn a_cosign_ed25519_signature_verifies() {
+    let Some(()) = registry::tools() else { return };
+    let reg = Registry::start();
+    let dir = common::tempdir();
+    let d = dir.path();
+    let status = std::process::Command::new("openssl")
+        .args(["genpkey", "-algorithm", "ed25519", "-out", "ed.pem"])
+        .current_dir(d)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = std::process::Command::new("cosign")
+        .args([
+            "import-key-pair",
+            "--key",
+            "ed.pem",
+            "--output-key-prefix",
+            "ed",
+        ])
+        .env("COSIGN_PASSWORD", "")
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let digest = reg.push_image("ed", "v1");
+    let image = format!("{}@{digest}", reg.repo("ed"));
+    let private = d.join("ed.key");
+    reg.cosign(&[
+        "sign",
+        "--key",
+        private.to_str().unwrap(),
+        "--tlog-upload=false",
+        "-y",
+        &image,
+    ]);
+    let public = d.join("ed.pub");
+    let out = verify(&[
+        "--key",
+        public.to_str().unwrap(),
+        "--format",
+        "json",
+        &image,
+    ]);
+    assert_exit(&out, 0);
+    assert_eq!(common::json(&out)["policy"]["keys"][0]["kind"], "Ed25519");
 }
