@@ -96,7 +96,7 @@ impl PublicKey {
             .find("-----END ")
             .and_then(|end| block[end..].find("\n").map(|nl| end + nl + 1))
             .unwrap_or(block.len());
-        let (label, der) = der::pem::decode_vec(block[..end_marker].as_bytes())
+        let (label, der) = der::pem::decode_vec(&block.as_bytes()[..end_marker])
             .map_err(|e| KeyError::Pem(e.to_string()))?;
         if label != "PUBLIC KEY" {
             return Err(KeyError::PemLabel(label.to_string()));

@@ -762,3 +762,149 @@ fn a_cosign_ed25519_signature_verifies() {
     assert_exit(&out, 0);
     assert_eq!(common::json(&out)["policy"]["keys"][0]["kind"], "Ed25519");
 }
+
+/// An independent model of `vouch.verify/1` (docs/json-report.md) that rejects unknown
+/// fields: the wire format cannot drift without this test and the doc changing with it.
+mod contract {
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Report {
+        pub schema: String,
+        pub verdict: String,
+        pub image: Image,
+        pub policy: Policy,
+        pub signatures: Vec<Signature>,
+        pub attestations: Vec<Attestation>,
+        pub findings: Vec<Finding>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Image {
+        pub requested: String,
+        pub reference: String,
+        pub digest: String,
+        pub resolved_from_tag: Option<String>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Policy {
+        pub kind: String,
+        pub threshold: usize,
+        pub keys: Vec<Key>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Key {
+        pub fingerprint: String,
+        pub kind: String,
+        pub signed: bool,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Signature {
+        pub layer: String,
+        pub verified_by: Vec<String>,
+        pub problem: Option<String>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Attestation {
+        pub predicate_type: String,
+        pub status: String,
+        pub verified_by: Vec<String>,
+        pub problems: Vec<String>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Finding {
+        pub code: String,
+        pub level: String,
+        pub message: String,
+    }
+}
+
+#[test]
+fn the_json_report_matches_its_documented_model() {
+    let Some(()) = registry::tools() else { return };
+    let (reg, k1, image) = signed_image("contract");
+    reg.attest(&k1, &image, "slsaprovenance");
+    let k2 = Key::generate();
+    let out = verify(&[
+        "--key",
+        key_arg(&k1),
+        "--key",
+        key_arg(&k2),
+        "--attestation-type",
+        "slsaprovenance",
+        "--attestation-type",
+        "spdxjson",
+        "--format",
+        "json",
+        &format!("{}:v1", reg.repo("contract")),
+    ]);
+    assert_exit(&out, 1);
+    let report: contract::Report = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report.schema, "vouch.verify/1");
+    assert_eq!(report.verdict, "fail");
+    assert_eq!(report.image.reference, image);
+    assert_eq!(
+        report.image.requested,
+        format!("{}:v1", reg.repo("contract"))
+    );
+    assert_eq!(report.image.resolved_from_tag.as_deref(), Some("v1"));
+    assert!(report.image.digest.starts_with("sha256:"));
+    assert_eq!(
+        (report.policy.kind.as_str(), report.policy.threshold),
+        ("keys", 1)
+    );
+    let signed: Vec<bool> = report.policy.keys.iter().map(|k| k.signed).collect();
+    assert_eq!(signed, [true, false]);
+    assert!(
+        report
+            .policy
+            .keys
+            .iter()
+            .all(|k| k.fingerprint.len() == 71 && k.kind == "ECDSA P-256")
+    );
+    assert_eq!(report.signatures.len(), 1);
+    assert_eq!(
+        report.signatures[0].verified_by,
+        [report.policy.keys[0].fingerprint.clone()]
+    );
+    assert!(
+        report.signatures[0].problem.is_none() && report.signatures[0].layer.starts_with("sha256:")
+    );
+    let statuses: Vec<(&str, &str)> = report
+        .attestations
+        .iter()
+        .map(|a| (a.predicate_type.as_str(), a.status.as_str()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("https://slsa.dev/provenance/v0.2", "verified"),
+            ("https://spdx.dev/Document", "missing")
+        ]
+    );
+    assert!(report.attestations.iter().all(|a| a.problems.is_empty()));
+    assert_eq!(report.attestations[0].verified_by.len(), 1);
+    let findings: Vec<(&str, &str)> = report
+        .findings
+        .iter()
+        .map(|f| (f.code.as_str(), f.level.as_str()))
+        .collect();
+    assert_eq!(findings, [("attestation-missing", "error")]);
+    assert!(
+        report.findings[0]
+            .message
+            .contains("https://spdx.dev/Document")
+    );
+}
