@@ -317,6 +317,15 @@ pub fn is_loopback(host_port: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// Plain HTTP is allowed to loopback hosts and to hosts named (as `host` or `host:port`)
+/// with `--allow-insecure-registry`; never otherwise.
+pub fn plain_http_allowed(host_port: &str, insecure_hosts: &[String]) -> bool {
+    is_loopback(host_port)
+        || insecure_hosts.iter().any(|h| {
+            h.eq_ignore_ascii_case(host_port) || h.eq_ignore_ascii_case(host_of(host_port))
+        })
+}
+
 /// The host of `host[:port]` (brackets kept off an IPv6 literal's port).
 fn host_of(host_port: &str) -> &str {
     if host_port.parse::<IpAddr>().is_ok() {
@@ -339,11 +348,7 @@ impl Client {
         options: &RegistryOptions,
     ) -> Result<Client, RegistryError> {
         let host = reference.api_host().to_string();
-        let http_allowed = is_loopback(&host)
-            || options
-                .insecure_hosts
-                .iter()
-                .any(|h| h.eq_ignore_ascii_case(&host) || h.eq_ignore_ascii_case(host_of(&host)));
+        let http_allowed = plain_http_allowed(&host, &options.insecure_hosts);
         let http = build_http(options, http_allowed)?;
         let credentials = crate::verify::registry::docker_config::lookup(
             &reference.registry,
@@ -352,41 +357,45 @@ impl Client {
 
         // HTTPS first; plain HTTP only where allowed, and only when HTTPS did not connect.
         let https = format!("https://{host}");
-        let (base, ping) = match send(&http, || http.get(format!("{https}/v2/"))) {
-            Ok(resp) => (https, resp),
-            Err(https_err) if http_allowed => {
-                let plain = format!("http://{host}");
-                match send(&http, || http.get(format!("{plain}/v2/"))) {
-                    Ok(resp)
-                        if resp.status() == StatusCode::OK
-                            || resp.status() == StatusCode::UNAUTHORIZED =>
-                    {
-                        (plain, resp)
-                    }
-                    Ok(resp) => {
-                        return Err(RegistryError::Unreachable {
-                            url: format!("{https}/v2/"),
-                            cause: format!(
-                                "{} (and {plain}/v2/ answered {})",
-                                cause_of(&https_err),
-                                resp.status().as_u16()
-                            ),
-                        });
-                    }
-                    Err(e) => {
-                        return Err(RegistryError::Unreachable {
-                            url: format!("{https}/v2/"),
-                            cause: format!(
-                                "{} (and over plain HTTP: {})",
-                                cause_of(&https_err),
-                                cause_of(&e)
-                            ),
-                        });
+        // Where plain HTTP may follow, a failed HTTPS handshake is an answer, not a hiccup:
+        // one try (a plain-HTTP server on loopback would otherwise cost every retry).
+        let https_attempts = if http_allowed { 1 } else { ATTEMPTS };
+        let (base, ping) =
+            match send_tries(&http, https_attempts, || http.get(format!("{https}/v2/"))) {
+                Ok(resp) => (https, resp),
+                Err(https_err) if http_allowed => {
+                    let plain = format!("http://{host}");
+                    match send(&http, || http.get(format!("{plain}/v2/"))) {
+                        Ok(resp)
+                            if resp.status() == StatusCode::OK
+                                || resp.status() == StatusCode::UNAUTHORIZED =>
+                        {
+                            (plain, resp)
+                        }
+                        Ok(resp) => {
+                            return Err(RegistryError::Unreachable {
+                                url: format!("{https}/v2/"),
+                                cause: format!(
+                                    "{} (and {plain}/v2/ answered {})",
+                                    cause_of(&https_err),
+                                    resp.status().as_u16()
+                                ),
+                            });
+                        }
+                        Err(e) => {
+                            return Err(RegistryError::Unreachable {
+                                url: format!("{https}/v2/"),
+                                cause: format!(
+                                    "{} (and over plain HTTP: {})",
+                                    cause_of(&https_err),
+                                    cause_of(&e)
+                                ),
+                            });
+                        }
                     }
                 }
-            }
-            Err(e) => return Err(e),
-        };
+                Err(e) => return Err(e),
+            };
 
         let mut client = Client {
             http,
@@ -681,8 +690,16 @@ fn load_ca(path: &Path) -> Result<Vec<reqwest::Certificate>, RegistryError> {
 
 /// Sends a request, retrying connection errors, timeouts and 5xx answers.
 fn send(http: &Http, build: impl Fn() -> RequestBuilder) -> Result<Response, RegistryError> {
+    send_tries(http, ATTEMPTS, build)
+}
+
+fn send_tries(
+    http: &Http,
+    attempts: u32,
+    build: impl Fn() -> RequestBuilder,
+) -> Result<Response, RegistryError> {
     let mut last = None;
-    for attempt in 0..ATTEMPTS {
+    for attempt in 0..attempts {
         if attempt > 0 {
             std::thread::sleep(Duration::from_millis(250 * u64::from(attempt)));
         }
@@ -691,7 +708,7 @@ fn send(http: &Http, build: impl Fn() -> RequestBuilder) -> Result<Response, Reg
         })?;
         let url = strip_query(request.url());
         match http.execute(request) {
-            Ok(resp) if resp.status().is_server_error() && attempt + 1 < ATTEMPTS => {
+            Ok(resp) if resp.status().is_server_error() && attempt + 1 < attempts => {
                 last = Some(RegistryError::Status {
                     url,
                     status: resp.status().as_u16(),
@@ -1145,6 +1162,21 @@ mod tests {
         ] {
             assert!(!is_loopback(h), "{h}");
         }
+    }
+
+    #[test]
+    fn plain_http_only_for_loopback_or_when_asked() {
+        let asked = vec![
+            "reg.internal:5000".to_string(),
+            "other.internal".to_string(),
+        ];
+        assert!(plain_http_allowed("127.0.0.1:5000", &[]));
+        assert!(plain_http_allowed("localhost", &[]));
+        assert!(!plain_http_allowed("reg.internal:5000", &[]));
+        assert!(plain_http_allowed("reg.internal:5000", &asked));
+        assert!(!plain_http_allowed("reg.internal:5001", &asked));
+        assert!(plain_http_allowed("other.internal:443", &asked));
+        assert!(!plain_http_allowed("evil.example", &asked));
     }
 
     #[test]

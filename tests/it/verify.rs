@@ -407,6 +407,7 @@ fn tls_and_basic_auth_with_the_docker_config() {
         .output()
         .unwrap();
     assert_exit(&out, 2);
+    assert!(text(&out).contains("certificate"), "{}", text(&out));
 
     // A wrong password: an authentication error, and no secret in any output.
     let wrong_password = "wr0ng-Pa55word-77ab";
