@@ -156,12 +156,12 @@ impl PublicKey {
         self.kind
     }
 
-    /// `sha256:<hex>` of the SubjectPublicKeyInfo DER: stable across PEM formatting, and
-    /// what `--threshold` counts distinct keys by.
+    /// The lowercase hex SHA-256 of the SubjectPublicKeyInfo DER (64 characters): stable
+    /// across PEM formatting, what `--threshold` counts distinct keys by, and the same
+    /// value as a Rekor/CT log ID of that key.
     pub fn fingerprint(&self) -> String {
         let digest = Sha256::digest(&self.spki_der);
-        let mut hex = String::with_capacity(71);
-        hex.push_str("sha256:");
+        let mut hex = String::with_capacity(64);
         for b in digest {
             hex.push_str(&format!("{b:02x}"));
         }
@@ -277,7 +277,10 @@ mod tests {
         );
         let key = PublicKey::from_pem(VECTORS[0].1).unwrap();
         let fp = key.fingerprint();
-        assert!(fp.starts_with("sha256:") && fp.len() == 71, "{fp}");
+        assert!(
+            fp.len() == 64 && fp.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{fp}"
+        );
         assert_eq!(
             fp,
             PublicKey::from_spki_der(&key.spki_der)

@@ -326,9 +326,7 @@ fn fetch_attached(
 }
 
 fn short(fingerprint: &str) -> &str {
-    fingerprint
-        .get(..("sha256:".len() + 12))
-        .unwrap_or(fingerprint)
+    fingerprint.get(..16).unwrap_or(fingerprint)
 }
 
 fn check_signatures(

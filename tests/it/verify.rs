@@ -873,7 +873,7 @@ fn the_json_report_matches_its_documented_model() {
             .policy
             .keys
             .iter()
-            .all(|k| k.fingerprint.len() == 71 && k.kind == "ECDSA P-256")
+            .all(|k| k.fingerprint.len() == 64 && k.kind == "ECDSA P-256")
     );
     assert_eq!(report.signatures.len(), 1);
     assert_eq!(
