@@ -190,6 +190,17 @@ fn purl_escape(segment: &str) -> String {
     out
 }
 
+/// Lower-case hex of `bytes` (checksums, digests).
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 0xf)] as char);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,5 +243,11 @@ mod tests {
     #[test]
     fn pypi_names_normalise_per_pep_503() {
         assert_eq!(normalize_pypi_name("Foo.__Bar-baz"), "foo-bar-baz");
+    }
+
+    #[test]
+    fn hex_is_lower_case_two_digits_per_byte() {
+        assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+        assert_eq!(hex(&[]), "");
     }
 }

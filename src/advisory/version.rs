@@ -172,11 +172,11 @@ mod properties {
                 let mut s = format!("{a}.{b}.{c}");
                 if let Some(pre) = pre {
                     s.push('-');
-                    s.push_str(&pre);
+                    s.push_str(pre);
                 }
                 if let Some(build) = build {
                     s.push('+');
-                    s.push_str(&build);
+                    s.push_str(build);
                 }
                 s
             })
@@ -184,12 +184,17 @@ mod properties {
 
     /// PEP 440's sort key for `X.Y[.Z][{a|b|rc}N][.postN][.devN]`, written from the
     /// spec's ordering rules independently of `pep440_rs`.
+    /// A PEP 440 version's parts: release, pre-release (phase, n), post, dev.
+    type Pep440Parts = (Vec<u64>, Option<(u8, u64)>, Option<u64>, Option<u64>);
+    /// Its sort key: release without trailing zeros, then (rank, n) for pre, post, dev.
+    type Pep440Key = (Vec<u64>, (i8, u64), (i8, u64), (i8, u64));
+
     fn pep440_key(
         release: &[u64],
         pre: Option<(u8, u64)>,
         post: Option<u64>,
         dev: Option<u64>,
-    ) -> (Vec<u64>, (i8, u64), (i8, u64), (i8, u64)) {
+    ) -> Pep440Key {
         let mut release = release.to_vec();
         while release.last() == Some(&0) {
             release.pop();
@@ -204,8 +209,7 @@ mod properties {
         (release, pre_key, post_key, dev_key)
     }
 
-    fn pep440_parts()
-    -> impl Strategy<Value = (Vec<u64>, Option<(u8, u64)>, Option<u64>, Option<u64>)> {
+    fn pep440_parts() -> impl Strategy<Value = Pep440Parts> {
         (
             proptest::collection::vec(0u64..3, 1..4),
             proptest::option::of((0u8..3, 0u64..3)),
@@ -214,7 +218,7 @@ mod properties {
         )
     }
 
-    fn pep440_text(parts: &(Vec<u64>, Option<(u8, u64)>, Option<u64>, Option<u64>)) -> String {
+    fn pep440_text(parts: &Pep440Parts) -> String {
         let (release, pre, post, dev) = parts;
         let mut s = release
             .iter()

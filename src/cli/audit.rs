@@ -154,11 +154,7 @@ pub(crate) fn build_report(args: Args, extra: Extra) -> anyhow::Result<AuditRepo
     }
 
     let found = lockfile::discover(&paths)?;
-    let mut lockfiles = Vec::with_capacity(found.len());
-    for (path, format) in found {
-        let root = lockfile::scan_root(&paths, &path);
-        lockfiles.push(lockfile::load_within(&path, format, &root)?);
-    }
+    let lockfiles = lockfile::load_all(&paths, &found)?;
 
     let waiver_path = match args.waivers {
         Some(path) => Some(path),

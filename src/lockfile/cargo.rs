@@ -9,6 +9,7 @@ use super::{ParseError, Parsed};
 use crate::package::{Checksum, Ecosystem, HashAlgorithm, Package, Source};
 
 pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
+    refuse_non_ascii_checksums(text)?;
     let lockfile = cargo_lock::Lockfile::from_str(text).map_err(to_parse_error)?;
     let lines = package_lines(text);
 
@@ -29,7 +30,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
             if let Some(cargo_lock::package::Checksum::Sha256(bytes)) = &p.checksum {
                 pkg.checksums.push(Checksum {
                     algorithm: HashAlgorithm::Sha256,
-                    hex: bytes.iter().map(|b| format!("{b:02x}")).collect(),
+                    hex: crate::package::hex(bytes.as_slice()),
                 });
             }
             pkg.line = lines.get(&(name, version.as_str())).copied();
@@ -75,6 +76,44 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
         packages,
         notes: Vec::new(),
     })
+}
+
+/// cargo-lock 11 slices a checksum two bytes at a time, which panics when the string
+/// holds a multi-byte character (found by fuzz/lockfile_cargo). A checksum can only hold
+/// one when the file has a non-ASCII byte or an escape, so only then is the TOML read
+/// twice to look at every checksum first.
+fn refuse_non_ascii_checksums(text: &str) -> Result<(), ParseError> {
+    if text.is_ascii() && !text.contains('\\') {
+        return Ok(());
+    }
+    let value: toml::Table =
+        toml::from_str(text).map_err(|e| super::python::toml_error(text, &e, "Cargo.lock"))?;
+    let bad = |v: &toml::Value| v.as_str().is_some_and(|s| !s.is_ascii());
+    let in_packages = value
+        .get("package")
+        .and_then(toml::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p.get("checksum"))
+        .any(bad);
+    let in_metadata = value
+        .get("metadata")
+        .and_then(toml::Value::as_table)
+        .into_iter()
+        .flatten()
+        .any(|(key, v)| key.starts_with("checksum ") && bad(v));
+    if in_packages || in_metadata {
+        let line = text
+            .lines()
+            .position(|l| l.contains("checksum") && !l.is_ascii())
+            .map_or(1, |i| i + 1);
+        return Err(ParseError::new(
+            line,
+            1,
+            "invalid checksum: expected 64 hex digits",
+        ));
+    }
+    Ok(())
 }
 
 /// Maps each `(name, version)` to the line of its `[[package]]` header, for locations in
@@ -172,5 +211,14 @@ checksum = "c4488ae950c49d403731982257768f48fada354a5203fe81f9bb6f43ca9002be"
         let err = parse(text).unwrap_err();
         assert!(err.message.contains("resolve dependency: b"), "{err:?}");
         assert!(!err.message.contains("parse error: parse error"), "{err:?}");
+    }
+
+    #[test]
+    fn a_checksum_with_a_multi_byte_character_is_an_error_not_a_panic() {
+        let raw = "version = 3\n\n[[package]]\nname = \"a\"\nversion = \"1.0.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\nchecksum = \"1a5\u{2de}a5f3b68e41c979bf8c46a6f1da892ca4db8f94023ce0bd32407573b1ac0\"\n";
+        let err = parse(raw).unwrap_err();
+        assert_eq!(err.line, 7, "{err:?}");
+        let escaped = raw.replace('\u{2de}', "\\u02de");
+        assert!(parse(&escaped).is_err());
     }
 }

@@ -179,7 +179,7 @@ pub(crate) fn parse_sum(text: &str) -> Result<SumMap, ParseError> {
                 ),
             ));
         }
-        let hex = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = crate::package::hex(&bytes);
         sums.insert((path.to_string(), version.to_string()), hex);
     }
     Ok(sums)

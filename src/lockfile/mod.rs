@@ -316,6 +316,54 @@ pub fn scan_root(scanned: &[PathBuf], lockfile: &Path) -> PathBuf {
         })
 }
 
+/// Reads and parses every discovered lockfile, each within its scan root, spread over the
+/// cores (a monorepo's lockfiles are independent). Results keep discovery order, and the
+/// first error in that order is the one reported, so output never depends on timing.
+pub fn load_all(scanned: &[PathBuf], found: &[(PathBuf, Format)]) -> Result<Vec<Lockfile>, Error> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(found.len());
+    if workers <= 1 {
+        return found
+            .iter()
+            .map(|(path, format)| load_within(path, *format, &scan_root(scanned, path)))
+            .collect();
+    }
+    let next = AtomicUsize::new(0);
+    let slots: Vec<Mutex<Option<Result<Lockfile, Error>>>> =
+        found.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((path, format)) = found.get(i) else {
+                        break;
+                    };
+                    let result = load_within(path, *format, &scan_root(scanned, path));
+                    if let Ok(mut slot) = slots[i].lock() {
+                        *slot = Some(result);
+                    }
+                }
+            });
+        }
+    });
+    slots
+        .into_iter()
+        .zip(found)
+        .map(|(slot, (path, _))| {
+            slot.into_inner().ok().flatten().unwrap_or_else(|| {
+                Err(Error::Io {
+                    path: path.clone(),
+                    source: std::io::Error::other("the parser thread stopped without a result"),
+                })
+            })
+        })
+        .collect()
+}
+
 /// Reads and parses one lockfile that belongs to the tree under `root`: files it includes
 /// must resolve (symlinks followed) inside `root`.
 pub fn load_within(path: &Path, format: Format, root: &Path) -> Result<Lockfile, Error> {
@@ -353,6 +401,42 @@ pub fn load_within(path: &Path, format: Format, root: &Path) -> Result<Lockfile,
         packages: parsed.packages,
         notes: parsed.notes,
     })
+}
+
+/// One parser, for [`parse_detached`].
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub enum Parser {
+    Lockfile(Format),
+    GoSum,
+}
+
+/// Parses text with one parser and no file system access (a requirements include is
+/// refused): the entry point of the fuzz targets in `fuzz/`. Returns the package count,
+/// or the error as `line:column: message`.
+#[doc(hidden)]
+pub fn parse_detached(parser: Parser, text: &str) -> Result<usize, String> {
+    let located = |e: ParseError| format!("{}:{}: {}", e.line, e.column, e.message);
+    let parsed = match parser {
+        Parser::GoSum => return go::parse_sum(text).map(|sums| sums.len()).map_err(located),
+        Parser::Lockfile(format) => match format {
+            Format::CargoLock => cargo::parse(text),
+            Format::NpmLock | Format::NpmShrinkwrap => npm::parse(text),
+            Format::YarnLock => yarn::parse(text),
+            Format::PnpmLock => pnpm::parse(text),
+            Format::RequirementsTxt => python::requirements::parse_with(
+                text,
+                Path::new("requirements.txt"),
+                &mut |_, target| Err(format!("`{target}`: no includes in a detached parse")),
+            ),
+            Format::PoetryLock => python::poetry::parse(text),
+            Format::UvLock => python::uv::parse(text),
+            Format::PipfileLock => python::pipfile::parse(text),
+            Format::GoMod => go::parse(text, None),
+        },
+    }
+    .map_err(located)?;
+    Ok(parsed.packages.len())
 }
 
 /// Reads a UTF-8 text file, refusing files over `limit` bytes without reading them whole.
@@ -398,6 +482,31 @@ pub(crate) fn line_column(prefix: &[u8]) -> (usize, usize) {
     let line = prefix.iter().filter(|&&b| b == b'\n').count() + 1;
     let column = prefix.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
     (line, column)
+}
+
+/// Line starts of a text, for locating many offsets without rescanning from the top
+/// (once per package was quadratic on large lockfiles).
+pub(crate) struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub(crate) fn new(text: &str) -> Self {
+        let starts = std::iter::once(0)
+            .chain(
+                text.bytes()
+                    .enumerate()
+                    .filter(|&(_, b)| b == b'\n')
+                    .map(|(i, _)| i + 1),
+            )
+            .collect();
+        LineIndex { starts }
+    }
+
+    /// 1-based line of byte offset `offset`.
+    pub(crate) fn line(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&start| start <= offset).max(1)
+    }
 }
 
 /// 1-based line and column of byte offset `offset` in `text`.
@@ -494,6 +603,19 @@ mod tests {
     fn line_column_counts_from_one() {
         assert_eq!(offset_to_line_column("ab\ncd", 0), (1, 1));
         assert_eq!(offset_to_line_column("ab\ncd", 4), (2, 2));
+    }
+
+    #[test]
+    fn line_index_agrees_with_counting() {
+        let text = "a\n\nbc\nd\n";
+        let index = LineIndex::new(text);
+        for offset in 0..=text.len() + 2 {
+            assert_eq!(
+                index.line(offset),
+                offset_to_line_column(text, offset).0,
+                "offset {offset}"
+            );
+        }
     }
 
     #[test]

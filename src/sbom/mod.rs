@@ -114,9 +114,7 @@ impl Sbom {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+use crate::package::hex;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -248,3 +248,86 @@ fn a_corrupt_export_is_an_error() {
         .code(2)
         .stderr(predicates::str::is_match(r"PYSEC-0000-1\.json.*line 1, column \d+").unwrap());
 }
+
+#[test]
+fn an_export_changed_under_its_cached_index_is_an_error_not_a_different_answer() {
+    // The cached index records where each advisory sits in the zip; a warm run reads
+    // only those bytes. Damage one advisory's bytes while keeping the file's size and
+    // modification time, so the index still looks current: the CRC check must catch it.
+    let osv = tempdir();
+    let cache = tempdir();
+    fs::create_dir(osv.path().join("PyPI")).unwrap();
+    let zip_path = osv.path().join("PyPI/all.zip");
+    fs::copy(osv_db().join("PyPI/all.zip"), &zip_path).unwrap();
+    let run = || {
+        vouch()
+            .env("VOUCH_CACHE_DIR", cache.path())
+            .args(["audit", "--format", "json", "--osv"])
+            .arg(osv.path())
+            .arg(fixture("python/poetry"))
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    assert_eq!(
+        first.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let report = json(&first);
+    let ids: BTreeSet<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["advisory"].is_object())
+        .flat_map(|f| {
+            let mut ids = vec![f["advisory"]["id"].as_str().unwrap().to_string()];
+            ids.extend(
+                f["advisory"]["aliases"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|a| a.as_str().map(String::from)),
+            );
+            ids
+        })
+        .collect();
+    assert!(
+        cache.path().join("osv-index").read_dir().unwrap().count() > 0,
+        "the first run caches the index"
+    );
+
+    let mut archive = zip::ZipArchive::new(fs::File::open(&zip_path).unwrap()).unwrap();
+    let (start, len) = (0..archive.len())
+        .find_map(|i| {
+            let file = archive.by_index(i).unwrap();
+            let id = file.name().unwrap().trim_end_matches(".json").to_string();
+            ids.contains(&id)
+                .then(|| (file.data_start().unwrap(), file.compressed_size()))
+        })
+        .expect("an entry for one of the findings");
+    let modified = fs::metadata(&zip_path).unwrap().modified().unwrap();
+    let mut bytes = fs::read(&zip_path).unwrap();
+    bytes[(start + len / 2) as usize] ^= 0x55;
+    fs::write(&zip_path, &bytes).unwrap();
+    fs::File::options()
+        .write(true)
+        .open(&zip_path)
+        .unwrap()
+        .set_modified(modified)
+        .unwrap();
+
+    let second = run();
+    assert_eq!(
+        second.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&second.stdout)
+    );
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        stderr.contains("all.zip") && stderr.contains("run `vouch db update`"),
+        "{stderr}"
+    );
+}

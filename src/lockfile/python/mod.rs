@@ -54,11 +54,6 @@ pub(crate) fn toml_error(text: &str, err: &toml::de::Error, what: &str) -> Parse
     )
 }
 
-/// 1-based line of byte offset `offset`.
-pub(crate) fn line_of(text: &str, offset: usize) -> u32 {
-    offset_to_line_column(text, offset).0 as u32
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{line_of, parse_hash, push_unique, toml_error};
-use crate::lockfile::{ParseError, Parsed};
+use super::{parse_hash, push_unique, toml_error};
+use crate::lockfile::{LineIndex, ParseError, Parsed};
 use crate::package::{Ecosystem, Package, Source, normalize_pypi_name};
 
 #[derive(Deserialize)]
@@ -68,9 +68,10 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
 
     let mut packages = Vec::with_capacity(lock.package.len());
     let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+    let lines = LineIndex::new(text);
     for (i, spanned) in lock.package.iter().enumerate() {
         let entry = spanned.get_ref();
-        let line = header_line(text, spanned.span().start);
+        let line = header_line(text, &lines, spanned.span().start);
         let name = normalize_pypi_name(&entry.name);
         let mut pkg = Package::new(Ecosystem::PyPI, &name, &entry.version);
         pkg.line = Some(line);
@@ -145,13 +146,14 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
 
 /// The line of the `[[package]]` header that opens the table spanning from `offset`
 /// (toml's span starts at the header or just after it).
-pub(crate) fn header_line(text: &str, offset: usize) -> u32 {
+pub(crate) fn header_line(text: &str, lines: &LineIndex, offset: usize) -> u32 {
     const HEADER: &str = "[[package]]";
     let end = (offset + HEADER.len()).min(text.len());
-    match text.get(..end).and_then(|before| before.rfind(HEADER)) {
-        Some(header) => line_of(text, header),
-        None => line_of(text, offset),
-    }
+    let at = text
+        .get(..end)
+        .and_then(|before| before.rfind(HEADER))
+        .unwrap_or(offset);
+    lines.line(at) as u32
 }
 
 #[cfg(test)]

@@ -73,10 +73,11 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
         ));
     }
     let entries: Vec<&Entry> = lock.package.iter().map(Spanned::get_ref).collect();
+    let line_index = crate::lockfile::LineIndex::new(text);
     let lines: Vec<u32> = lock
         .package
         .iter()
-        .map(|p| header_line(text, p.span().start))
+        .map(|p| header_line(text, &line_index, p.span().start))
         .collect();
 
     let resolve = |from: usize, deps: &[Dep]| -> Result<Vec<Edge>, ParseError> {
