@@ -30,13 +30,198 @@ pub struct Registry {
     pub dir: tempfile::TempDir,
     /// TLS + basic auth: the CA certificate that signed the server's certificate.
     pub ca: Option<PathBuf>,
+    /// Credentials are required (basic auth, or the token server).
+    pub auth: bool,
+    token_server: Option<TokenServer>,
 }
 
 impl Drop for Registry {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        drop(self.token_server.take());
     }
+}
+
+/// A hand-written token server (no real one is packaged for Debian): the Docker token
+/// protocol's issuer side. It checks basic credentials ([`USER`]/[`PASSWORD`]), grants
+/// every requested `repository:NAME:ACTIONS` scope, and answers `{"token": JWT}`: an
+/// ES256 JWT signed (with `ring`) by a key whose certificate the real registry trusts
+/// (`rootcertbundle`) and carries in the `x5c` header. The registry, not this server,
+/// decides whether a token is good. It counts the tokens it issued.
+pub struct TokenServer {
+    pub port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    pub issued: std::sync::Arc<AtomicU64>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for TokenServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl TokenServer {
+    fn start(key_pem: &Path, cert_pem: &Path) -> TokenServer {
+        let (_, pkcs8) = der_pem(&std::fs::read(key_pem).unwrap());
+        let (_, cert_der) = der_pem(&std::fs::read(cert_pem).unwrap());
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let issued = std::sync::Arc::new(AtomicU64::new(0));
+        let (stop2, issued2) = (stop.clone(), issued.clone());
+        let thread = std::thread::spawn(move || {
+            let rng = ring::rand::SystemRandom::new();
+            let key = ring::signature::EcdsaKeyPair::from_pkcs8(
+                &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                &pkcs8,
+                &rng,
+            )
+            .unwrap();
+            for stream in listener.incoming() {
+                if stop2.load(Ordering::SeqCst) {
+                    return;
+                }
+                let Ok(stream) = stream else { continue };
+                if serve_token(stream, &key, &rng, &cert_der) {
+                    issued2.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        });
+        TokenServer {
+            port,
+            stop,
+            issued,
+            thread: Some(thread),
+        }
+    }
+}
+
+fn der_pem(bytes: &[u8]) -> (String, Vec<u8>) {
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    let start = text.find("-----BEGIN").unwrap();
+    let (label, der) = der::pem::decode_vec(&text.as_bytes()[start..]).unwrap();
+    (label.to_string(), der)
+}
+
+fn b64url(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("00");
+                out.push(u8::from_str_radix(hex, 16).unwrap_or(b'?'));
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Answers one token request; true if a token was issued.
+fn serve_token(
+    mut stream: TcpStream,
+    key: &ring::signature::EcdsaKeyPair,
+    rng: &ring::rand::SystemRandom,
+    cert_der: &[u8],
+) -> bool {
+    use std::io::{BufRead, BufReader};
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).is_err() {
+        return false;
+    }
+    let mut authorization = None;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':')
+            && name.eq_ignore_ascii_case("authorization")
+        {
+            authorization = Some(value.trim().to_string());
+        }
+    }
+    use base64::Engine as _;
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"))
+    );
+    if authorization.as_deref() != Some(expected.as_str()) {
+        let _ = stream.write_all(
+            b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        );
+        return false;
+    }
+    let target = request_line.split_whitespace().nth(1).unwrap_or("");
+    let query = target.split_once('?').map(|(_, q)| q).unwrap_or("");
+    let mut access = Vec::new();
+    for pair in query.split('&') {
+        let Some((k, v)) = pair.split_once('=') else {
+            continue;
+        };
+        if k != "scope" {
+            continue;
+        }
+        let scope = percent_decode(v);
+        let mut parts = scope.splitn(3, ':');
+        if let (Some(kind), Some(name), Some(actions)) = (parts.next(), parts.next(), parts.next())
+        {
+            let actions: Vec<&str> = actions.split(',').collect();
+            access.push(serde_json::json!({"type": kind, "name": name, "actions": actions}));
+        }
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    use base64::engine::general_purpose::STANDARD;
+    let header =
+        serde_json::json!({"typ": "JWT", "alg": "ES256", "x5c": [STANDARD.encode(cert_der)]});
+    let claims = serde_json::json!({
+        "iss": "vouch-test-issuer", "sub": USER, "aud": "vouch-test",
+        "exp": now + 300, "nbf": now - 10, "iat": now, "jti": format!("{now}-{}", unique()),
+        "access": access,
+    });
+    let signing_input = format!(
+        "{}.{}",
+        b64url(header.to_string().as_bytes()),
+        b64url(claims.to_string().as_bytes())
+    );
+    let signature = key.sign(rng, signing_input.as_bytes()).unwrap();
+    let token = format!("{signing_input}.{}", b64url(signature.as_ref()));
+    let body =
+        serde_json::json!({"token": token, "access_token": token, "expires_in": 300}).to_string();
+    let _ = stream.write_all(
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
+    );
+    true
 }
 
 fn free_port() -> u16 {
@@ -71,7 +256,17 @@ impl Registry {
         Registry::start_with(true)
     }
 
+    /// A plain-HTTP (loopback) registry with token authentication: the registry itself
+    /// validates the bearer tokens (ES256 JWTs) that a [`TokenServer`] issues.
+    pub fn start_token_auth() -> Registry {
+        Registry::start_with_mode(false, true)
+    }
+
     fn start_with(secure: bool) -> Registry {
+        Registry::start_with_mode(secure, false)
+    }
+
+    fn start_with_mode(secure: bool, token: bool) -> Registry {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let store = dir.path().join("store");
@@ -140,6 +335,33 @@ impl Registry {
             std::fs::copy(d.join("ca.crt"), d.join("certs.d/ca.crt")).unwrap();
             ca = Some(d.join("ca.crt"));
         }
+        let mut token_server = None;
+        if token {
+            let d = dir.path();
+            run(Command::new("openssl")
+                .args([
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "ec",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:P-256",
+                    "-nodes",
+                    "-days",
+                    "2",
+                ])
+                .args(["-subj", "/CN=vouch test token issuer", "-keyout"])
+                .arg(d.join("token.key"))
+                .arg("-out")
+                .arg(d.join("token.crt")));
+            let server = TokenServer::start(&d.join("token.key"), &d.join("token.crt"));
+            config.push_str(&format!(
+                "auth:\n  token:\n    realm: http://127.0.0.1:{}/token\n    service: vouch-test\n    issuer: vouch-test-issuer\n    rootcertbundle: {}\n",
+                server.port,
+                d.join("token.crt").display()
+            ));
+            token_server = Some(server);
+        }
         let config_path = dir.path().join("config.yml");
         std::fs::write(&config_path, config).unwrap();
         let child = Command::new("docker-registry")
@@ -153,7 +375,9 @@ impl Registry {
             child,
             port,
             dir,
+            auth: secure || token,
             ca,
+            token_server,
         };
         registry.wait_ready();
         registry
@@ -182,6 +406,13 @@ impl Registry {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// How many tokens the token server issued (0 without one).
+    pub fn tokens_issued(&self) -> u64 {
+        self.token_server
+            .as_ref()
+            .map_or(0, |t| t.issued.load(Ordering::SeqCst))
     }
 
     pub fn host(&self) -> String {
@@ -219,16 +450,17 @@ impl Registry {
 
     /// skopeo's TLS and credential flags for this registry, `dest` or `src`.
     fn skopeo_flags(&self, side: &str) -> Vec<String> {
-        match &self.ca {
+        let mut flags = match &self.ca {
             None => vec![format!("--{side}-tls-verify=false")],
-            Some(_) => vec![
-                format!(
-                    "--{side}-cert-dir={}",
-                    self.dir.path().join("certs.d").display()
-                ),
-                format!("--{side}-creds={USER}:{PASSWORD}"),
-            ],
+            Some(_) => vec![format!(
+                "--{side}-cert-dir={}",
+                self.dir.path().join("certs.d").display()
+            )],
+        };
+        if self.auth {
+            flags.push(format!("--{side}-creds={USER}:{PASSWORD}"));
         }
+        flags
     }
 
     /// Pushes a fresh, unique image as `repo:tag`; returns its digest (`sha256:...`).
@@ -296,10 +528,12 @@ impl Registry {
             .env("COSIGN_YES", "true")
             .current_dir(home.path());
         let config;
-        if let Some(ca) = &self.ca {
+        if self.auth {
             config = self.docker_config(PASSWORD);
-            cmd.env("DOCKER_CONFIG", config.path())
-                .env("SSL_CERT_FILE", ca);
+            cmd.env("DOCKER_CONFIG", config.path());
+        }
+        if let Some(ca) = &self.ca {
+            cmd.env("SSL_CERT_FILE", ca);
         }
         run(&mut cmd)
     }

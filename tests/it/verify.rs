@@ -909,3 +909,61 @@ fn the_json_report_matches_its_documented_model() {
             .contains("https://spdx.dev/Document")
     );
 }
+
+/// The bearer-token flow (WWW-Authenticate: Bearer realm=...): credentials from the
+/// Docker config go to the token service, the real registry validates the token.
+#[test]
+fn the_bearer_token_flow_with_a_real_registry() {
+    let Some(()) = registry::tools() else { return };
+    let reg = Registry::start_token_auth();
+    let key = Key::generate();
+    let digest = reg.push_image("tokened", "v1");
+    let image = format!("{}@{digest}", reg.repo("tokened"));
+    reg.sign(&key, &image);
+    reg.attest(&key, &image, "slsaprovenance");
+
+    let good = reg.docker_config(PASSWORD);
+    let before = reg.tokens_issued();
+    let out = vouch()
+        .args([
+            "verify",
+            "--key",
+            key_arg(&key),
+            "--attestation-type",
+            "slsaprovenance",
+            &image,
+        ])
+        .env("DOCKER_CONFIG", good.path())
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    assert_eq!(
+        reg.tokens_issued(),
+        before + 1,
+        "one token for the whole verification"
+    );
+
+    let wrong_password = "t0ken-Wr0ng-5e3d";
+    let bad = reg.docker_config(wrong_password);
+    let out = vouch()
+        .args(["verify", "--key", key_arg(&key), &image])
+        .env("DOCKER_CONFIG", bad.path())
+        .output()
+        .unwrap();
+    assert_exit(&out, 2);
+    let all = text(&out);
+    assert!(all.contains("token service refused"), "{all}");
+    assert!(
+        !all.contains(wrong_password) && !all.contains(PASSWORD),
+        "{all}"
+    );
+
+    // Anonymous: the token service refuses, and so must vouch.
+    let empty = tempfile::tempdir().unwrap();
+    let out = vouch()
+        .args(["verify", "--key", key_arg(&key), &image])
+        .env("DOCKER_CONFIG", empty.path())
+        .output()
+        .unwrap();
+    assert_exit(&out, 2);
+}
