@@ -967,3 +967,153 @@ fn the_bearer_token_flow_with_a_real_registry() {
         .unwrap();
     assert_exit(&out, 2);
 }
+
+/// Credentials from a credential helper named in `credHelpers`: vouch runs
+/// `docker-credential-<name> get` with the registry on stdin. The helper here is a
+/// hand-written script (Debian's helpers need a desktop keyring or gpg/pass set up); it
+/// answers only for the registry it was asked about.
+#[test]
+fn credentials_from_a_docker_credential_helper() {
+    let Some(()) = registry::tools() else { return };
+    let reg = Registry::start_tls_auth();
+    let key = Key::generate();
+    let digest = reg.push_image("helped", "v1");
+    let image = format!("{}@{digest}", reg.repo("helped"));
+    reg.sign(&key, &image);
+    let ca = reg.ca.clone().unwrap();
+
+    let bin = common::tempdir();
+    let helper = bin.path().join("docker-credential-vouchtest");
+    std::fs::write(
+        &helper,
+        format!(
+            "#!/bin/sh\n[ \"$1\" = get ] || exit 1\nread server\n[ \"$server\" = \"{}\" ] || {{ echo 'credentials not found in native keychain'; exit 1; }}\nprintf '{{\"ServerURL\":\"%s\",\"Username\":\"{USER}\",\"Secret\":\"{PASSWORD}\"}}' \"$server\"\n",
+            reg.host()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let config = common::tempdir();
+    std::fs::write(
+        config.path().join("config.json"),
+        format!(r#"{{"credHelpers":{{"{}":"vouchtest"}}}}"#, reg.host()),
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = vouch()
+        .args([
+            "verify",
+            "--key",
+            key_arg(&key),
+            "--ca-file",
+            ca.to_str().unwrap(),
+            &image,
+        ])
+        .env("DOCKER_CONFIG", config.path())
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    assert!(!text(&out).contains(PASSWORD));
+
+    // A helper that is named but missing is an error, not anonymous access.
+    std::fs::write(
+        config.path().join("config.json"),
+        format!(r#"{{"credHelpers":{{"{}":"nosuchhelper"}}}}"#, reg.host()),
+    )
+    .unwrap();
+    let out = vouch()
+        .args([
+            "verify",
+            "--key",
+            key_arg(&key),
+            "--ca-file",
+            ca.to_str().unwrap(),
+            &image,
+        ])
+        .env("DOCKER_CONFIG", config.path())
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    assert_exit(&out, 2);
+    assert!(
+        text(&out).contains("docker-credential-nosuchhelper"),
+        "{}",
+        text(&out)
+    );
+}
+
+/// A hand-written server (a real registry cannot be made to fail on cue) that answers the
+/// first `failures` requests with 503 and then `/v2/` with 200 and everything else with
+/// 404; it returns its port and a request counter.
+fn serve_flaky(failures: usize) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let count = std::sync::Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(32) {
+            let Ok(mut stream) = stream else { return };
+            let _ = stream.set_read_timeout(Some(std::time::Duration::from_millis(500)));
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            if reader.read_line(&mut request_line).is_err() || !request_line.starts_with("GET ") {
+                continue; // a TLS handshake
+            }
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+            }
+            let n = seen.fetch_add(1, Ordering::SeqCst);
+            let status = if n < failures {
+                "503 Service Unavailable"
+            } else if request_line.starts_with("GET /v2/ ") {
+                "200 OK"
+            } else {
+                "404 Not Found"
+            };
+            let _ = stream.write_all(
+                format!("HTTP/1.1 {status}\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}")
+                    .as_bytes(),
+            );
+        }
+    });
+    (port, count)
+}
+
+#[test]
+fn server_errors_are_retried_a_bounded_number_of_times() {
+    use std::sync::atomic::Ordering;
+    let dir = common::tempdir();
+    let key = dir.path().join("k.pub");
+    std::fs::write(&key, ED25519_PUB).unwrap();
+    let image = |port: u16| format!("127.0.0.1:{port}/flaky@sha256:{}", "c".repeat(64));
+
+    // Two 503s, then the registry answers: the third try gets through (and the image is
+    // not there: an error, after the retries worked).
+    let (port, count) = serve_flaky(2);
+    let out = verify(&["--key", key.to_str().unwrap(), &image(port)]);
+    assert_exit(&out, 2);
+    assert!(text(&out).contains("was not found"), "{}", text(&out));
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        4,
+        "3 pings (2 failed) + 1 manifest"
+    );
+
+    // Always 503: three tries, then an error that says so.
+    let (port, count) = serve_flaky(usize::MAX);
+    let out = verify(&["--key", key.to_str().unwrap(), &image(port)]);
+    assert_exit(&out, 2);
+    assert!(text(&out).contains("answered 503"), "{}", text(&out));
+    assert_eq!(count.load(Ordering::SeqCst), 3);
+}
