@@ -1117,3 +1117,50 @@ fn server_errors_are_retried_a_bounded_number_of_times() {
     assert!(text(&out).contains("answered 503"), "{}", text(&out));
     assert_eq!(count.load(Ordering::SeqCst), 3);
 }
+
+/// What a person sees: the human report of a verification with a signature and an
+/// attestation finding (registry port, digests and fingerprints replaced by names).
+#[test]
+fn the_human_report() {
+    let Some(()) = registry::tools() else { return };
+    let (reg, k1, image) = signed_image("human");
+    let k2 = Key::generate();
+    let out = verify(&[
+        "--key",
+        key_arg(&k1),
+        "--key",
+        key_arg(&k2),
+        "--threshold",
+        "2",
+        "--attestation-type",
+        "spdxjson",
+        &format!("{}:v1", reg.repo("human")),
+    ]);
+    assert_exit(&out, 1);
+    let json = common::json(&verify(&[
+        "--key",
+        key_arg(&k1),
+        "--key",
+        key_arg(&k2),
+        "--format",
+        "json",
+        &image,
+    ]));
+    let mut report = String::from_utf8(out.stdout).unwrap();
+    let digest = image.rsplit(':').next().unwrap();
+    report = report
+        .replace(digest, "<DIGEST>")
+        .replace(&reg.host(), "<REGISTRY>");
+    for (i, key) in json["policy"]["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+    {
+        report = report.replace(
+            key["fingerprint"].as_str().unwrap(),
+            &format!("<KEY{}>", i + 1),
+        );
+    }
+    insta::assert_snapshot!(report);
+}
