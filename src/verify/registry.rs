@@ -350,10 +350,8 @@ impl Client {
         let host = reference.api_host().to_string();
         let http_allowed = plain_http_allowed(&host, &options.insecure_hosts);
         let http = build_http(options, http_allowed)?;
-        let credentials = crate::verify::registry::docker_config::lookup(
-            &reference.registry,
-            options.docker_config.as_deref(),
-        )?;
+        let credentials =
+            docker_config::lookup(&reference.registry, options.docker_config.as_deref())?;
 
         // HTTPS first; plain HTTP only where allowed, and only when HTTPS did not connect.
         let https = format!("https://{host}");
