@@ -14,7 +14,8 @@
 //! - Connect and total timeouts; at most [`ATTEMPTS`] tries, and only on connection
 //!   errors and 5xx answers.
 //! - Manifests and blobs are read up to a cap while streaming, never beyond it.
-//! - Content fetched by digest must hash to that digest (sha256 only); a mismatch is an
+//! - Content fetched by digest must hash to that digest (sha256 only), and a manifest
+//!   fetched by tag to the `Docker-Content-Digest` the registry announces; a mismatch is an
 //!   error (a registry that serves wrong bytes is hostile or broken: nothing it says can be
 //!   checked).
 //! - Credentials live in [`Secret`], whose `Debug` and `Display` print `<redacted>`;
@@ -561,9 +562,15 @@ impl Client {
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
+        // By tag, the registry's own Docker-Content-Digest is the expectation (when sent).
+        let announced = resp
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+            .and_then(Digest::parse);
         let bytes = read_capped(resp, self.max_manifest, "manifest", &url)?;
         let digest = Digest::of(&bytes);
-        if let Some(expected) = Digest::parse(reference)
+        if let Some(expected) = Digest::parse(reference).or(announced)
             && expected != digest
         {
             return Err(RegistryError::DigestMismatch {

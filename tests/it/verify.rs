@@ -1164,3 +1164,40 @@ fn the_human_report() {
     }
     insta::assert_snapshot!(report);
 }
+
+/// Manifests the registry serves with bytes that do not hash to their digest (edited in
+/// its storage): by digest (the image) and by tag (the .sig manifest, checked against the
+/// registry's own Docker-Content-Digest). Both are errors, like a bad blob.
+#[test]
+fn manifests_that_do_not_match_their_digest_are_errors() {
+    let Some(()) = registry::tools() else { return };
+    let (reg, key, image) = signed_image("badmanifest");
+    let hex = image.rsplit(':').next().unwrap();
+
+    // The .sig manifest: change one base64 character of the signature (still valid JSON).
+    let layout = reg.pull_layout(&format!("badmanifest:sha256-{hex}.sig"));
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(layout.path().join("index.json")).unwrap()).unwrap();
+    let sig_manifest = reg.blob_file(index["manifests"][0]["digest"].as_str().unwrap());
+    let original = std::fs::read(&sig_manifest).unwrap();
+    let manifest_text = String::from_utf8(original.clone()).unwrap();
+    let at =
+        manifest_text.find("cosign/signature\":\"").unwrap() + "cosign/signature\":\"".len() + 5;
+    let mut edited = original.clone();
+    edited[at] = if edited[at] == b'A' { b'B' } else { b'A' };
+    std::fs::write(&sig_manifest, &edited).unwrap();
+    let out = verify(&["--key", key_arg(&key), &image]);
+    assert_exit(&out, 2);
+    assert!(text(&out).contains("not the requested"), "{}", text(&out));
+    std::fs::write(&sig_manifest, &original).unwrap();
+    assert_exit(&verify(&["--key", key_arg(&key), &image]), 0);
+
+    // The image manifest, fetched by its digest: add a space.
+    let image_manifest = reg.blob_file(image.rsplit('@').next().unwrap());
+    let mut bytes = std::fs::read(&image_manifest).unwrap();
+    bytes.push(b' ');
+    std::fs::write(&image_manifest, bytes).unwrap();
+    let out = verify(&["--key", key_arg(&key), &image]);
+    assert_exit(&out, 2);
+    assert!(text(&out).contains("not the requested"), "{}", text(&out));
+}
