@@ -397,6 +397,12 @@ fn short_layer(layer: &str) -> &str {
 
 /// Checks one `.sig` layer; returns why it does not count (or `None`), and records the
 /// keys it verified under.
+///
+/// Keyless seam: a keyless policy checks the same layers, with the signature verified
+/// under the Fulcio certificate of the layer's `dev.sigstore.cosign/certificate`
+/// annotation (chain: `dev.sigstore.cosign/chain`, Rekor: `dev.sigstore.cosign/bundle`)
+/// instead of a `--key`, and the same `simple_signing::check` afterwards; an identity
+/// that does not match becomes `Code::IdentityMismatch`.
 fn check_signature_layer(
     client: &Client,
     layer: &Descriptor,
