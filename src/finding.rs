@@ -30,6 +30,16 @@ pub enum Code {
     /// A lockfile entry that names no exact released version (an unpinned requirement,
     /// an editable or VCS dependency): it cannot be matched against advisories.
     PackageNotAudited,
+    /// The image has no signature at all.
+    ImageNotSigned,
+    /// Signatures exist, but none (or too few) verify under the policy for this digest.
+    SignatureInvalid,
+    /// A keyless signature verified, but its certificate names another identity/issuer.
+    IdentityMismatch,
+    /// No attestation of a required predicate type.
+    AttestationMissing,
+    /// Attestations of the type exist, but none (or too few) verify for this digest.
+    AttestationInvalid,
 }
 
 impl Code {
@@ -48,6 +58,11 @@ impl Code {
         Code::LicenseNotAllowed,
         Code::LicenseUnknown,
         Code::PackageNotAudited,
+        Code::ImageNotSigned,
+        Code::SignatureInvalid,
+        Code::IdentityMismatch,
+        Code::AttestationMissing,
+        Code::AttestationInvalid,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -66,6 +81,11 @@ impl Code {
             Code::LicenseNotAllowed => "license-not-allowed",
             Code::LicenseUnknown => "license-unknown",
             Code::PackageNotAudited => "package-not-audited",
+            Code::ImageNotSigned => "image-not-signed",
+            Code::SignatureInvalid => "signature-invalid",
+            Code::IdentityMismatch => "identity-mismatch",
+            Code::AttestationMissing => "attestation-missing",
+            Code::AttestationInvalid => "attestation-invalid",
         }
     }
 }

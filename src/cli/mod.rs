@@ -7,6 +7,7 @@ mod check;
 mod db;
 mod init;
 mod sbom;
+mod verify;
 mod waivers;
 
 use std::io::Write;
@@ -41,6 +42,8 @@ pub enum Command {
     /// List, check and add waivers.
     #[command(subcommand)]
     Waivers(waivers::Command),
+    /// Verify cosign signatures and attestations on an image digest (keyed).
+    Verify(verify::Args),
     /// Write a starter vouch.toml, an empty waiver file and a CI workflow.
     Init(init::Args),
 }
@@ -85,6 +88,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result
         Command::Waivers(command) => waivers::run(command, out),
         Command::Init(args) => init::run(args, out),
         Command::Sbom(args) => sbom::run(args, out, err),
+        Command::Verify(args) => verify::run(args, out),
     }
 }
 

@@ -8,6 +8,7 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod sarif;
+pub mod verify;
 
 use std::path::PathBuf;
 
@@ -150,6 +151,33 @@ impl CheckResult {
                 report.count(Level::Info),
             ),
             findings: report.outcome.findings.clone(),
+        }
+    }
+}
+
+impl CheckResult {
+    /// One image verification as a check of `vouch check` (named `verify <image>`).
+    pub fn from_verify(outcome: &crate::verify::VerifyOutcome) -> CheckResult {
+        let status = match Verdict::from_findings(&outcome.findings) {
+            Verdict::Pass => CheckStatus::Pass,
+            _ => CheckStatus::Fail,
+        };
+        let mut summary = format!(
+            "{}: signed by {} of {} key{} (threshold {})",
+            outcome.digest,
+            outcome.signing_keys().len(),
+            outcome.keys.len(),
+            if outcome.keys.len() == 1 { "" } else { "s" },
+            outcome.threshold
+        );
+        for att in &outcome.attestations {
+            summary.push_str(&format!("; {} {}", att.predicate_type, att.status.as_str()));
+        }
+        CheckResult {
+            name: format!("verify {}", outcome.requested),
+            status,
+            summary,
+            findings: outcome.findings.clone(),
         }
     }
 }

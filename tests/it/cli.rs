@@ -28,6 +28,7 @@ fn help_texts() {
         &["waivers", "add"],
         &["init"],
         &["sbom"],
+        &["verify"],
     ];
     for args in commands {
         let name = if args.is_empty() {

@@ -23,5 +23,7 @@ mod limits;
 mod npm;
 mod osv;
 mod python;
+mod registry;
 mod sbom;
+mod verify;
 mod waivers;

@@ -1,0 +1,156 @@
+//! `vouch verify IMAGE`: cosign signatures (keyed) and attestations on an image digest.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+use crate::report::Verdict;
+use crate::report::verify::{self as report, VerifyFormat};
+use crate::verify::registry::{MAX_BLOB_BYTES, MAX_MANIFEST_BYTES, RegistryOptions};
+use crate::verify::{self, KeylessPolicy, Policy, PredicateType, PublicKey, VerifyRequest};
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Exit codes: 0 verified; 1 not signed, a signature or attestation missing or invalid; \
+2 could not verify (registry unreachable, authentication failed, bad key file, bad reference)."
+)]
+pub struct Args {
+    /// The image: REGISTRY/REPOSITORY@sha256:DIGEST, or :TAG (resolved to its digest once;
+    /// the report prints the digest that was verified).
+    #[arg(value_name = "IMAGE")]
+    pub image: String,
+
+    /// A PEM public key (ECDSA P-256/P-384, Ed25519, RSA) that may have signed; repeat for
+    /// several.
+    #[arg(long = "key", value_name = "FILE")]
+    pub keys: Vec<PathBuf>,
+
+    /// At least N distinct keys must have produced a valid signature (and a valid
+    /// attestation of each --attestation-type).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub threshold: usize,
+
+    /// Require a valid in-toto attestation of this predicate type: slsaprovenance,
+    /// slsaprovenance1, spdxjson, cyclonedx, or a predicate type URI. Repeatable.
+    #[arg(long = "attestation-type", visible_alias = "type", value_name = "TYPE")]
+    pub attestation_types: Vec<String>,
+
+    /// Refuse a tag: IMAGE must name a digest.
+    #[arg(long)]
+    pub require_digest: bool,
+
+    /// Trust the PEM CA certificates in FILE (in addition to the system's) for the
+    /// registry's TLS.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+
+    /// Allow plain HTTP to HOST (host or host:port). Loopback hosts are always allowed.
+    #[arg(long = "allow-insecure-registry", value_name = "HOST")]
+    pub insecure_registries: Vec<String>,
+
+    /// Seconds to wait for a connection to the registry.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub connect_timeout: u64,
+
+    /// Seconds one registry request may take in total.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub timeout: u64,
+
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = VerifyFormat::Human)]
+    pub format: VerifyFormat,
+
+    /// Keyless: the exact certificate identity (not built yet).
+    #[arg(
+        long,
+        value_name = "IDENTITY",
+        help_heading = "Keyless (not built yet)"
+    )]
+    pub certificate_identity: Option<String>,
+
+    /// Keyless: a regular expression for the certificate identity (not built yet).
+    #[arg(long, value_name = "REGEX", help_heading = "Keyless (not built yet)")]
+    pub certificate_identity_regexp: Option<String>,
+
+    /// Keyless: the exact OIDC issuer (not built yet).
+    #[arg(long, value_name = "URL", help_heading = "Keyless (not built yet)")]
+    pub certificate_oidc_issuer: Option<String>,
+
+    /// Keyless: a regular expression for the OIDC issuer (not built yet).
+    #[arg(long, value_name = "REGEX", help_heading = "Keyless (not built yet)")]
+    pub certificate_oidc_issuer_regexp: Option<String>,
+
+    /// Keyless: the Sigstore trusted_root.json (not built yet).
+    #[arg(long, value_name = "FILE", help_heading = "Keyless (not built yet)")]
+    pub trusted_root: Option<PathBuf>,
+}
+
+impl Args {
+    fn keyless(&self) -> Option<KeylessPolicy> {
+        let policy = KeylessPolicy {
+            identity: self.certificate_identity.clone(),
+            identity_regexp: self.certificate_identity_regexp.clone(),
+            oidc_issuer: self.certificate_oidc_issuer.clone(),
+            oidc_issuer_regexp: self.certificate_oidc_issuer_regexp.clone(),
+            trusted_root: self.trusted_root.clone(),
+        };
+        let any = policy.identity.is_some()
+            || policy.identity_regexp.is_some()
+            || policy.oidc_issuer.is_some()
+            || policy.oidc_issuer_regexp.is_some()
+            || policy.trusted_root.is_some();
+        any.then_some(policy)
+    }
+}
+
+/// Turns the arguments into a request: reads the keys, maps the attestation types.
+pub fn request(args: &Args) -> anyhow::Result<VerifyRequest> {
+    let policy = match (args.keyless(), args.keys.is_empty()) {
+        (Some(_), false) => {
+            bail!("give either --key or the keyless --certificate-* options, not both")
+        }
+        (Some(keyless), true) => Policy::Keyless(keyless),
+        (None, true) => bail!("give --key FILE (a PEM public key) to verify with"),
+        (None, false) => {
+            let mut keys = Vec::new();
+            for path in &args.keys {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read the key file {}", path.display()))?;
+                let key = PublicKey::from_pem(&text)
+                    .with_context(|| format!("bad key file {}", path.display()))?;
+                keys.push(key);
+            }
+            Policy::Keys(keys)
+        }
+    };
+    let attestations = args
+        .attestation_types
+        .iter()
+        .map(|t| PredicateType::parse(t))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(VerifyRequest {
+        image: args.image.clone(),
+        policy,
+        attestations,
+        threshold: args.threshold,
+        require_digest: args.require_digest,
+        registry: RegistryOptions {
+            ca_file: args.ca_file.clone(),
+            insecure_hosts: args.insecure_registries.clone(),
+            connect_timeout: Duration::from_secs(args.connect_timeout.max(1)),
+            timeout: Duration::from_secs(args.timeout.max(1)),
+            max_manifest_bytes: MAX_MANIFEST_BYTES,
+            max_blob_bytes: MAX_BLOB_BYTES,
+            docker_config: None,
+        },
+    })
+}
+
+pub fn run(args: Args, out: &mut dyn Write) -> anyhow::Result<Verdict> {
+    let req = request(&args)?;
+    let outcome = verify::verify(&req).with_context(|| format!("cannot verify {}", args.image))?;
+    report::write(&outcome, args.format, out)?;
+    Ok(Verdict::from_findings(&outcome.findings))
+}

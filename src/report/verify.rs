@@ -1,0 +1,205 @@
+//! The `vouch verify` report: human (what was verified, by which keys, then the findings)
+//! and JSON (`"schema": "vouch.verify/1"`, documented in docs/json-report.md).
+
+use std::io::{self, Write};
+
+use anstyle::{AnsiColor, Style};
+use serde::Serialize;
+
+use super::Verdict;
+use crate::verify::VerifyOutcome;
+
+const RED: Style = AnsiColor::Red.on_default().bold();
+const GREEN: Style = AnsiColor::Green.on_default().bold();
+const DIM: Style = Style::new().dimmed();
+
+pub const VERIFY_SCHEMA: &str = "vouch.verify/1";
+
+/// Report formats of `vouch verify`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum VerifyFormat {
+    /// Lines for people.
+    Human,
+    /// The versioned JSON report (see docs/json-report.md).
+    Json,
+}
+
+pub fn write(outcome: &VerifyOutcome, format: VerifyFormat, out: &mut dyn Write) -> io::Result<()> {
+    match format {
+        VerifyFormat::Human => write_human(outcome, out),
+        VerifyFormat::Json => write_json(outcome, out),
+    }
+}
+
+fn write_human(outcome: &VerifyOutcome, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "image       {}", outcome.image)?;
+    if let Some(tag) = &outcome.resolved_tag {
+        writeln!(out, "{DIM}            resolved from tag {tag}{DIM:#}")?;
+    }
+    writeln!(out, "digest      {}", outcome.digest)?;
+    let signing = outcome.signing_keys();
+    writeln!(
+        out,
+        "signatures  {} valid of {} checked; {} of {} key{} signed (threshold {})",
+        outcome
+            .signatures
+            .iter()
+            .filter(|s| !s.verified_by.is_empty())
+            .count(),
+        outcome.signatures.len(),
+        signing.len(),
+        outcome.keys.len(),
+        if outcome.keys.len() == 1 { "" } else { "s" },
+        outcome.threshold
+    )?;
+    for (fingerprint, kind) in &outcome.keys {
+        let mark = if signing.contains(fingerprint.as_str()) {
+            "signed "
+        } else {
+            "       "
+        };
+        writeln!(out, "{DIM}  {mark} {fingerprint} ({kind}){DIM:#}")?;
+    }
+    for att in &outcome.attestations {
+        writeln!(
+            out,
+            "attestation {} {} ({} key{})",
+            att.predicate_type,
+            att.status.as_str(),
+            att.verified_by.len(),
+            if att.verified_by.len() == 1 { "" } else { "s" }
+        )?;
+    }
+    for f in &outcome.findings {
+        writeln!(
+            out,
+            "{RED}{}{RED:#} {}: {}",
+            f.level.as_str(),
+            f.code.as_str(),
+            f.message
+        )?;
+    }
+    match Verdict::from_findings(&outcome.findings) {
+        Verdict::Pass => writeln!(out, "{GREEN}verified{GREEN:#} {}", outcome.image),
+        _ => writeln!(
+            out,
+            "{RED}FAILED{RED:#} {}: {} finding{}",
+            outcome.image,
+            outcome.findings.len(),
+            if outcome.findings.len() == 1 { "" } else { "s" }
+        ),
+    }
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    schema: &'static str,
+    verdict: &'static str,
+    image: Image<'a>,
+    policy: PolicyJson<'a>,
+    signatures: Vec<Signature<'a>>,
+    attestations: Vec<Attestation<'a>>,
+    findings: Vec<FindingJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct Image<'a> {
+    requested: &'a str,
+    reference: &'a str,
+    digest: String,
+    resolved_from_tag: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct PolicyJson<'a> {
+    kind: &'static str,
+    threshold: usize,
+    keys: Vec<Key<'a>>,
+}
+
+#[derive(Serialize)]
+struct Key<'a> {
+    fingerprint: &'a str,
+    kind: &'a str,
+    signed: bool,
+}
+
+#[derive(Serialize)]
+struct Signature<'a> {
+    layer: &'a str,
+    verified_by: &'a [String],
+    problem: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct Attestation<'a> {
+    predicate_type: &'a str,
+    status: &'static str,
+    verified_by: &'a [String],
+    problems: &'a [String],
+}
+
+#[derive(Serialize)]
+struct FindingJson<'a> {
+    code: &'static str,
+    level: &'static str,
+    message: &'a str,
+}
+
+fn write_json(outcome: &VerifyOutcome, out: &mut dyn Write) -> io::Result<()> {
+    let signing = outcome.signing_keys();
+    let mut findings: Vec<_> = outcome.findings.iter().collect();
+    findings.sort_by(|a, b| (a.level, a.code, &a.message).cmp(&(b.level, b.code, &b.message)));
+    let report = Report {
+        schema: VERIFY_SCHEMA,
+        verdict: Verdict::from_findings(&outcome.findings).as_str(),
+        image: Image {
+            requested: &outcome.requested,
+            reference: &outcome.image,
+            digest: outcome.digest.to_string(),
+            resolved_from_tag: outcome.resolved_tag.as_deref(),
+        },
+        policy: PolicyJson {
+            kind: "keys",
+            threshold: outcome.threshold,
+            keys: outcome
+                .keys
+                .iter()
+                .map(|(fingerprint, kind)| Key {
+                    fingerprint,
+                    kind,
+                    signed: signing.contains(fingerprint.as_str()),
+                })
+                .collect(),
+        },
+        signatures: outcome
+            .signatures
+            .iter()
+            .map(|s| Signature {
+                layer: &s.layer,
+                verified_by: &s.verified_by,
+                problem: s.problem.as_deref(),
+            })
+            .collect(),
+        attestations: outcome
+            .attestations
+            .iter()
+            .map(|a| Attestation {
+                predicate_type: &a.predicate_type,
+                status: a.status.as_str(),
+                verified_by: &a.verified_by,
+                problems: &a.problems,
+            })
+            .collect(),
+        findings: findings
+            .into_iter()
+            .map(|f| FindingJson {
+                code: f.code.as_str(),
+                level: f.level.as_str(),
+                message: &f.message,
+            })
+            .collect(),
+    };
+    serde_json::to_writer_pretty(&mut *out, &report)?;
+    writeln!(out)
+}

@@ -1,0 +1,675 @@
+//! A real OCI registry for the verify tests: Debian's `docker-registry` (the CNCF
+//! distribution registry) on 127.0.0.1, with images pushed by `skopeo` and signed by the
+//! real `cosign`. Each test starts its own registry (storage in a temp dir) and the
+//! registry is stopped by its PID when the handle drops.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::common;
+
+pub const USER: &str = "vouch-tester";
+/// A password no output may ever contain.
+pub const PASSWORD: &str = "s3cret-Pa55word-9f1c";
+
+/// The tools these tests need; `None` (skip) locally when one is missing.
+pub fn tools() -> Option<()> {
+    for tool in ["docker-registry", "skopeo", "cosign", "htpasswd", "openssl"] {
+        common::require_tool(tool)?;
+    }
+    Some(())
+}
+
+pub struct Registry {
+    child: Child,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    /// TLS + basic auth: the CA certificate that signed the server's certificate.
+    pub ca: Option<PathBuf>,
+    /// Credentials are required (basic auth, or the token server).
+    pub auth: bool,
+    token_server: Option<TokenServer>,
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        drop(self.token_server.take());
+    }
+}
+
+/// A hand-written token server (no real one is packaged for Debian): the Docker token
+/// protocol's issuer side. It checks basic credentials ([`USER`]/[`PASSWORD`]), grants
+/// every requested `repository:NAME:ACTIONS` scope, and answers `{"token": JWT}`: an
+/// ES256 JWT signed (with `ring`) by a key whose certificate the real registry trusts
+/// (`rootcertbundle`) and carries in the `x5c` header. The registry, not this server,
+/// decides whether a token is good. It counts the tokens it issued.
+pub struct TokenServer {
+    pub port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    pub issued: std::sync::Arc<AtomicU64>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for TokenServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl TokenServer {
+    fn start(key_pem: &Path, cert_pem: &Path) -> TokenServer {
+        let (_, pkcs8) = der_pem(&std::fs::read(key_pem).unwrap());
+        let (_, cert_der) = der_pem(&std::fs::read(cert_pem).unwrap());
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let issued = std::sync::Arc::new(AtomicU64::new(0));
+        let (stop2, issued2) = (stop.clone(), issued.clone());
+        let thread = std::thread::spawn(move || {
+            let rng = ring::rand::SystemRandom::new();
+            let key = ring::signature::EcdsaKeyPair::from_pkcs8(
+                &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                &pkcs8,
+                &rng,
+            )
+            .unwrap();
+            for stream in listener.incoming() {
+                if stop2.load(Ordering::SeqCst) {
+                    return;
+                }
+                let Ok(stream) = stream else { continue };
+                if serve_token(stream, &key, &rng, &cert_der) {
+                    issued2.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        });
+        TokenServer {
+            port,
+            stop,
+            issued,
+            thread: Some(thread),
+        }
+    }
+}
+
+fn der_pem(bytes: &[u8]) -> (String, Vec<u8>) {
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    let start = text.find("-----BEGIN").unwrap();
+    let (label, der) = der::pem::decode_vec(&text.as_bytes()[start..]).unwrap();
+    (label.to_string(), der)
+}
+
+fn b64url(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("00");
+                out.push(u8::from_str_radix(hex, 16).unwrap_or(b'?'));
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Answers one token request; true if a token was issued.
+fn serve_token(
+    mut stream: TcpStream,
+    key: &ring::signature::EcdsaKeyPair,
+    rng: &ring::rand::SystemRandom,
+    cert_der: &[u8],
+) -> bool {
+    use std::io::{BufRead, BufReader};
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).is_err() {
+        return false;
+    }
+    let mut authorization = None;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':')
+            && name.eq_ignore_ascii_case("authorization")
+        {
+            authorization = Some(value.trim().to_string());
+        }
+    }
+    use base64::Engine as _;
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"))
+    );
+    if authorization.as_deref() != Some(expected.as_str()) {
+        let _ = stream.write_all(
+            b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        );
+        return false;
+    }
+    let target = request_line.split_whitespace().nth(1).unwrap_or("");
+    let query = target.split_once('?').map(|(_, q)| q).unwrap_or("");
+    let mut access = Vec::new();
+    for pair in query.split('&') {
+        let Some((k, v)) = pair.split_once('=') else {
+            continue;
+        };
+        if k != "scope" {
+            continue;
+        }
+        let scope = percent_decode(v);
+        let mut parts = scope.splitn(3, ':');
+        if let (Some(kind), Some(name), Some(actions)) = (parts.next(), parts.next(), parts.next())
+        {
+            let actions: Vec<&str> = actions.split(',').collect();
+            access.push(serde_json::json!({"type": kind, "name": name, "actions": actions}));
+        }
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    use base64::engine::general_purpose::STANDARD;
+    let header =
+        serde_json::json!({"typ": "JWT", "alg": "ES256", "x5c": [STANDARD.encode(cert_der)]});
+    let claims = serde_json::json!({
+        "iss": "vouch-test-issuer", "sub": USER, "aud": "vouch-test",
+        "exp": now + 300, "nbf": now - 10, "iat": now, "jti": format!("{now}-{}", unique()),
+        "access": access,
+    });
+    let signing_input = format!(
+        "{}.{}",
+        b64url(header.to_string().as_bytes()),
+        b64url(claims.to_string().as_bytes())
+    );
+    let signature = key.sign(rng, signing_input.as_bytes()).unwrap();
+    let token = format!("{signing_input}.{}", b64url(signature.as_ref()));
+    let body =
+        serde_json::json!({"token": token, "access_token": token, "expires_in": 300}).to_string();
+    let _ = stream.write_all(
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
+    );
+    true
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+impl Registry {
+    /// An anonymous plain-HTTP registry.
+    pub fn start() -> Registry {
+        Registry::start_with(false)
+    }
+
+    /// A registry behind TLS (a test CA made here with openssl) and htpasswd basic auth.
+    pub fn start_tls_auth() -> Registry {
+        Registry::start_with(true)
+    }
+
+    /// A plain-HTTP (loopback) registry with token authentication: the registry itself
+    /// validates the bearer tokens (ES256 JWTs) that a [`TokenServer`] issues.
+    pub fn start_token_auth() -> Registry {
+        Registry::start_with_mode(false, true)
+    }
+
+    fn start_with(secure: bool) -> Registry {
+        Registry::start_with_mode(secure, false)
+    }
+
+    fn start_with_mode(secure: bool, token: bool) -> Registry {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let store = dir.path().join("store");
+        let mut config = format!(
+            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            store.display()
+        );
+        let mut ca = None;
+        if secure {
+            let d = dir.path();
+            run(Command::new("openssl")
+                .args([
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "ec",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:P-256",
+                    "-nodes",
+                    "-days",
+                    "2",
+                ])
+                .args(["-subj", "/CN=vouch test CA", "-keyout"])
+                .arg(d.join("ca.key"))
+                .arg("-out")
+                .arg(d.join("ca.crt")));
+            run(Command::new("openssl")
+                .args([
+                    "req",
+                    "-newkey",
+                    "ec",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:P-256",
+                    "-nodes",
+                ])
+                .args(["-subj", "/CN=127.0.0.1", "-keyout"])
+                .arg(d.join("server.key"))
+                .arg("-out")
+                .arg(d.join("server.csr")));
+            std::fs::write(
+                d.join("ext.cnf"),
+                "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+            )
+            .unwrap();
+            run(Command::new("openssl")
+                .args(["x509", "-req", "-days", "2", "-in"])
+                .arg(d.join("server.csr"))
+                .arg("-CA")
+                .arg(d.join("ca.crt"))
+                .arg("-CAkey")
+                .arg(d.join("ca.key"))
+                .args(["-CAcreateserial", "-extfile"])
+                .arg(d.join("ext.cnf"))
+                .arg("-out")
+                .arg(d.join("server.crt")));
+            let htpasswd = run(Command::new("htpasswd").args(["-Bbn", USER, PASSWORD]));
+            std::fs::write(d.join("htpasswd"), &htpasswd.stdout).unwrap();
+            config.push_str(&format!(
+                "  tls:\n    certificate: {}\n    key: {}\nauth:\n  htpasswd:\n    realm: vouch-test\n    path: {}\n",
+                d.join("server.crt").display(),
+                d.join("server.key").display(),
+                d.join("htpasswd").display()
+            ));
+            // skopeo's --dest-cert-dir wants the CA as *.crt in a directory of its own.
+            std::fs::create_dir_all(d.join("certs.d")).unwrap();
+            std::fs::copy(d.join("ca.crt"), d.join("certs.d/ca.crt")).unwrap();
+            ca = Some(d.join("ca.crt"));
+        }
+        let mut token_server = None;
+        if token {
+            let d = dir.path();
+            run(Command::new("openssl")
+                .args([
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "ec",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:P-256",
+                    "-nodes",
+                    "-days",
+                    "2",
+                ])
+                .args(["-subj", "/CN=vouch test token issuer", "-keyout"])
+                .arg(d.join("token.key"))
+                .arg("-out")
+                .arg(d.join("token.crt")));
+            let server = TokenServer::start(&d.join("token.key"), &d.join("token.crt"));
+            config.push_str(&format!(
+                "auth:\n  token:\n    realm: http://127.0.0.1:{}/token\n    service: vouch-test\n    issuer: vouch-test-issuer\n    rootcertbundle: {}\n",
+                server.port,
+                d.join("token.crt").display()
+            ));
+            token_server = Some(server);
+        }
+        let config_path = dir.path().join("config.yml");
+        std::fs::write(&config_path, config).unwrap();
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config_path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start docker-registry");
+        let registry = Registry {
+            child,
+            port,
+            dir,
+            auth: secure || token,
+            ca,
+            token_server,
+        };
+        registry.wait_ready();
+        registry
+    }
+
+    /// Waits until `/v2/` answers (a TCP connect for the TLS one).
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) {
+                if self.ca.is_some() {
+                    return;
+                }
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+                let _ = stream.write_all(b"GET /v2/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+                let mut answer = String::new();
+                let _ = stream.read_to_string(&mut answer);
+                if answer.starts_with("HTTP/1.") {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "docker-registry did not come up on port {}",
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// How many tokens the token server issued (0 without one).
+    pub fn tokens_issued(&self) -> u64 {
+        self.token_server
+            .as_ref()
+            .map_or(0, |t| t.issued.load(Ordering::SeqCst))
+    }
+
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// `127.0.0.1:PORT/repo`.
+    pub fn repo(&self, name: &str) -> String {
+        format!("{}/{name}", self.host())
+    }
+
+    /// The on-disk file of a blob in the registry's storage.
+    pub fn blob_file(&self, digest: &str) -> PathBuf {
+        let hex = digest.trim_start_matches("sha256:");
+        self.dir
+            .path()
+            .join("store/docker/registry/v2/blobs/sha256")
+            .join(&hex[..2])
+            .join(hex)
+            .join("data")
+    }
+
+    /// A Docker config dir with credentials for this registry.
+    pub fn docker_config(&self, password: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        use base64::Engine as _;
+        let auth = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{password}"));
+        std::fs::write(
+            dir.path().join("config.json"),
+            format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, self.host()),
+        )
+        .unwrap();
+        dir
+    }
+
+    /// skopeo's TLS and credential flags for this registry, `dest` or `src`.
+    fn skopeo_flags(&self, side: &str) -> Vec<String> {
+        let mut flags = match &self.ca {
+            None => vec![format!("--{side}-tls-verify=false")],
+            Some(_) => vec![format!(
+                "--{side}-cert-dir={}",
+                self.dir.path().join("certs.d").display()
+            )],
+        };
+        if self.auth {
+            flags.push(format!("--{side}-creds={USER}:{PASSWORD}"));
+        }
+        flags
+    }
+
+    /// Pushes a fresh, unique image as `repo:tag`; returns its digest (`sha256:...`).
+    pub fn push_image(&self, repo: &str, tag: &str) -> String {
+        let layout = tempfile::tempdir().unwrap();
+        let layer = format!("vouch test layer {} {:?}\n", unique(), Instant::now());
+        write_layout(
+            layout.path(),
+            tag,
+            "application/vnd.oci.image.layer.v1.tar",
+            layer.as_bytes(),
+            None,
+        );
+        self.push_layout(layout.path(), tag, &format!("{repo}:{tag}"))
+    }
+
+    /// Pushes the OCI layout `dir` (its `tag`) to `target` (`repo:tag`); returns the
+    /// digest the registry stored.
+    pub fn push_layout(&self, dir: &Path, tag: &str, target: &str) -> String {
+        let digest_file = dir.join("pushed.digest");
+        run(Command::new("skopeo")
+            .arg("copy")
+            .arg("-q")
+            .args(self.skopeo_flags("dest"))
+            .arg("--digestfile")
+            .arg(&digest_file)
+            .arg(format!("oci:{}:{tag}", dir.display()))
+            .arg(format!("docker://{}/{target}", self.host())));
+        std::fs::read_to_string(&digest_file)
+            .unwrap()
+            .trim()
+            .to_string()
+    }
+
+    /// Copies `src` to `dst` inside the registry (both `repo:tag`).
+    pub fn copy(&self, src: &str, dst: &str) {
+        run(Command::new("skopeo")
+            .arg("copy")
+            .arg("-q")
+            .args(self.skopeo_flags("src"))
+            .args(self.skopeo_flags("dest"))
+            .arg(format!("docker://{}/{src}", self.host()))
+            .arg(format!("docker://{}/{dst}", self.host())));
+    }
+
+    /// Fetches `repo:tag` into an OCI layout directory (tag `t`).
+    pub fn pull_layout(&self, src: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        run(Command::new("skopeo")
+            .arg("copy")
+            .arg("-q")
+            .args(self.skopeo_flags("src"))
+            .arg(format!("docker://{}/{src}", self.host()))
+            .arg(format!("oci:{}:t", dir.path().display())));
+        dir
+    }
+
+    /// Runs the real cosign against this registry.
+    pub fn cosign(&self, args: &[&str]) -> Output {
+        let home = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new("cosign");
+        cmd.args(args)
+            .env("COSIGN_PASSWORD", "")
+            .env("HOME", home.path())
+            .env("COSIGN_YES", "true")
+            .current_dir(home.path());
+        let config;
+        if self.auth {
+            config = self.docker_config(PASSWORD);
+            cmd.env("DOCKER_CONFIG", config.path());
+        }
+        if let Some(ca) = &self.ca {
+            cmd.env("SSL_CERT_FILE", ca);
+        }
+        run(&mut cmd)
+    }
+
+    /// `cosign sign --key KEY IMAGE@DIGEST` without a transparency log.
+    pub fn sign(&self, key: &Key, image: &str) {
+        self.cosign(&[
+            "sign",
+            "--key",
+            key.private.to_str().unwrap(),
+            "--tlog-upload=false",
+            "-y",
+            image,
+        ]);
+    }
+
+    /// `cosign attest --type TYPE` with a small predicate.
+    pub fn attest(&self, key: &Key, image: &str, kind: &str) {
+        let dir = tempfile::tempdir().unwrap();
+        let predicate = dir.path().join("predicate.json");
+        std::fs::write(
+            &predicate,
+            r#"{"builder":{"id":"https://vouch.test/builder"},"buildType":"https://vouch.test/build"}"#,
+        )
+        .unwrap();
+        self.cosign(&[
+            "attest",
+            "--key",
+            key.private.to_str().unwrap(),
+            "--type",
+            kind,
+            "--predicate",
+            predicate.to_str().unwrap(),
+            "--tlog-upload=false",
+            "-y",
+            image,
+        ]);
+    }
+}
+
+/// A cosign key pair (empty password), made by `cosign generate-key-pair`.
+pub struct Key {
+    _dir: tempfile::TempDir,
+    pub private: PathBuf,
+    pub public: PathBuf,
+}
+
+impl Key {
+    pub fn generate() -> Key {
+        let dir = tempfile::tempdir().unwrap();
+        run(Command::new("cosign")
+            .args(["generate-key-pair", "--output-key-prefix"])
+            .arg(dir.path().join("k"))
+            .env("COSIGN_PASSWORD", "")
+            .current_dir(dir.path()));
+        Key {
+            private: dir.path().join("k.key"),
+            public: dir.path().join("k.pub"),
+            _dir: dir,
+        }
+    }
+}
+
+fn unique() -> u64 {
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::SeqCst) * 1_000_003 + std::process::id() as u64
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn put_blob(dir: &Path, bytes: &[u8]) -> String {
+    let hex = sha256_hex(bytes);
+    let blobs = dir.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    std::fs::write(blobs.join(&hex), bytes).unwrap();
+    format!("sha256:{hex}")
+}
+
+/// Writes an OCI layout with one manifest (tag `tag`): a tiny config and one layer of
+/// `media_type` holding `layer`, with optional layer annotations (JSON object text).
+pub fn write_layout(
+    dir: &Path,
+    tag: &str,
+    media_type: &str,
+    layer: &[u8],
+    annotations: Option<&str>,
+) {
+    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    let config =
+        br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+    let config_digest = put_blob(dir, config);
+    let layer_digest = put_blob(dir, layer);
+    let annotations = annotations
+        .map(|a| format!(r#","annotations":{a}"#))
+        .unwrap_or_default();
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{config_digest}","size":{}}},"layers":[{{"mediaType":"{media_type}","digest":"{layer_digest}","size":{}{annotations}}}]}}"#,
+        config.len(),
+        layer.len()
+    );
+    set_manifest(dir, tag, manifest.as_bytes());
+}
+
+/// Stores `manifest` in the layout and points `index.json` (tag `tag`) at it.
+pub fn set_manifest(dir: &Path, tag: &str, manifest: &[u8]) {
+    let digest = put_blob(dir, manifest);
+    let index = format!(
+        r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{digest}","size":{},"annotations":{{"org.opencontainers.image.ref.name":"{tag}"}}}}]}}"#,
+        manifest.len()
+    );
+    std::fs::write(dir.join("index.json"), index).unwrap();
+}
+
+/// The manifest a layout's index points at, as JSON.
+pub fn layout_manifest(dir: &Path) -> serde_json::Value {
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    let digest = index["manifests"][0]["digest"].as_str().unwrap();
+    serde_json::from_slice(&layout_blob(dir, digest)).unwrap()
+}
+
+pub fn layout_blob(dir: &Path, digest: &str) -> Vec<u8> {
+    std::fs::read(
+        dir.join("blobs/sha256")
+            .join(digest.trim_start_matches("sha256:")),
+    )
+    .unwrap()
+}
+
+/// Adds a blob to a layout; returns its digest.
+pub fn layout_put_blob(dir: &Path, bytes: &[u8]) -> String {
+    put_blob(dir, bytes)
+}

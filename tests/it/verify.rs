@@ -1,0 +1,1203 @@
+//! `vouch verify` against a real registry (docker-registry on 127.0.0.1), images pushed
+//! by skopeo and signed/attested by the real cosign 2.5 (see tests/it/registry.rs).
+//!
+//! Decision recorded here: a registry that serves bytes which do not hash to the digest
+//! they were asked for is broken or hostile; nothing it says can be checked, so that is an
+//! error (exit 2), for manifests and blobs alike — never a pass, and not a finding about
+//! the image.
+
+use std::process::Output;
+
+use base64::Engine as _;
+
+use crate::common::{self, vouch};
+use crate::registry::{self, Key, PASSWORD, Registry, USER};
+
+fn verify(args: &[&str]) -> Output {
+    vouch().arg("verify").args(args).output().unwrap()
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[track_caller]
+fn assert_exit(out: &Output, code: i32) {
+    assert_eq!(out.status.code(), Some(code), "{}", text(out));
+}
+
+/// The finding codes of a JSON report.
+fn codes(out: &Output) -> Vec<String> {
+    let json = common::json(out);
+    assert_eq!(json["schema"], "vouch.verify/1");
+    json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn key_arg(key: &Key) -> &str {
+    key.public.to_str().unwrap()
+}
+
+/// A registry with one signed image; returns (registry, key, image@digest).
+fn signed_image(repo: &str) -> (Registry, Key, String) {
+    let reg = Registry::start();
+    let key = Key::generate();
+    let digest = reg.push_image(repo, "v1");
+    let image = format!("{}@{digest}", reg.repo(repo));
+    reg.sign(&key, &image);
+    (reg, key, image)
+}
+
+#[test]
+fn a_valid_keyed_signature_verifies_and_prints_the_digest() {
+    let Some(()) = registry::tools() else { return };
+    let (_reg, key, image) = signed_image("app");
+    let out = verify(&["--key", key_arg(&key), &image]);
+    assert_exit(&out, 0);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let digest = image.split('@').nth(1).unwrap();
+    assert!(stdout.contains(digest), "{stdout}");
+    assert!(stdout.contains("verified"), "{stdout}");
+
+    let out = verify(&["--key", key_arg(&key), "--format", "json", &image]);
+    assert_exit(&out, 0);
+    let json = common::json(&out);
+    assert_eq!(json["verdict"], "pass");
+    assert_eq!(json["image"]["digest"], digest);
+    assert_eq!(json["policy"]["keys"][0]["signed"], true);
+}
+
+#[test]
+fn a_tag_is_resolved_to_its_digest_and_reported() {
+    let Some(()) = registry::tools() else { return };
+    let (reg, key, image) = signed_image("tagged");
+    let digest = image.split('@').nth(1).unwrap();
+    let out = verify(&[
+        "--key",
+        key_arg(&key),
+        "--format",
+        "json",
+        &format!("{}:v1", reg.repo("tagged")),
+    ]);
+    assert_exit(&out, 0);
+    let json = common::json(&out);
+    assert_eq!(json["image"]["digest"], digest);
+    assert_eq!(json["image"]["resolved_from_tag"], "v1");
+    assert_eq!(json["image"]["reference"], image);
+    let out = verify(&[
+        "--key",
+        key_arg(&key),
+        &format!("{}:v1", reg.repo("tagged")),
+    ]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("digest      {digest}")));
+}
+
+#[test]
+fn require_digest_refuses_a_tag() {
+    let Some(()) = registry::tools() else { return };
+    let (reg, key, _) = signed_image("strict");
+    let out = verify(&[
+        "--key",
+        key_arg(&key),
+        "--require-digest",
+        &format!("{}:v1", reg.repo("strict")),
+    ]);
+    assert_exit(&out, 2);
+    assert!(text(&out).contains("--require-digest"), "{}", text(&out));
+}
+
+#[test]
+fn threshold_counts_distinct_keys() {
+    let Some(()) = registry::tools() else { return };
+    let (reg, k1, image) = signed_image("multi");
+    let k2 = Key::generate();
+    let k3 = Key::generate();
+    reg.sign(&k2, &image);
+    let out = verify(&[
+        "--key",
+        key_arg(&k1),
+        "--key",
+        key_arg(&k2),
+        "--threshold",
+        "2",
+        &image,
+    ]);
+    assert_exit(&out, 0);
+    // k3 never signed: two of {k1, k3} cannot be met.
+    let out = verify(&[
+        "--key",
+        key_arg(&k1),
+        "--key",
+        key_arg(&k3),
+        "--threshold",
+        "2",
+        "--format",
+        "json",
+        &image,
+    ]);
+    assert_exit(&out, 1);
+    assert_eq!(codes(&out), ["signature-invalid"]);
+    // The same key twice is one key.
+    let out = verify(&[
+        "--key",
+        key_arg(&k1),
+        "--key",
+        key_arg(&k1),
+        "--threshold",
+        "2",
+        &image,
+    ]);
+    assert_exit(&out, 2);
+    // cosign's rule (any one key) is the default.
+    let out = verify(&["--key", key_arg(&k3), "--key", key_arg(&k1), &image]);
+    assert_exit(&out, 0);
+}
+
+#[test]
+fn another_key_is_signature_invalid() {
+    let Some(()) = registry::tools() else { return };
+    let (_reg, _key, image) = signed_image("otherkey");
+    let other = Key::generate();
+    let out = verify(&["--key", key_arg(&other), "--format", "json", &image]);
+    assert_exit(&out, 1);
+    assert_eq!(codes(&out), ["signature-invalid"]);
+}
+
+#[test]
+fn a_tampered_payload_is_signature_invalid() {
+    let Some(()) = registry::tools() else { return };
+    let (reg, key, image) = signed_image("tampered");
+    let hex = image.rsplit(':').next().unwrap();
+    let sig_tag = format!("sha256-{hex}.sig");
+    // Fetch the real .sig manifest, flip one byte of the payload, re-upload it.
+    let layout = reg.pull_layout(&format!("tampered:{sig_tag}"));
+    let mut manifest = registry::layout_manifest(layout.path());
+    let layer_digest = manifest["layers"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut payload = registry::layout_blob(layout.path(), &layer_digest);
+    let at = payload.len() / 2;
+    payload[at] ^= 0x01;
+    let new_digest = registry::layout_put_blob(layout.path(), &payload);
+    let new_digest_text = new_digest.clone();
+    manifest["layers"][0]["digest"] = new_digest.into();
+    manifest["layers"][0]["size"] = payload.len().into();
+    registry::set_manifest(layout.path(), "t", manifest.to_string().as_bytes());
+    reg.push_layout(layout.path(), "t", &format!("tampered:{sig_tag}"));
+
+    let out = verify(&["--key", key_arg(&key), "--format", "json", &image]);
+    assert_exit(&out, 1);
+    assert_eq!(codes(&out), ["signature-invalid"]);
+    let json = common::json(&out);
+    assert_eq!(json["signatures"][0]["layer"], new_digest_text);
+    let problem = json["signatures"][0]["problem"].as_str().unwrap();
+    assert!(problem.contains("does not verify"), "{problem}");
+}
+
+#[test]
+fn a_signature_replayed_onto_another_digest_is_invalid() {
+    let Some(()) = registry::tools() else { return };
+    let (reg, key, image_a) = signed_image("replay");
+    let digest_b = reg.push_image("replay", "v2");
+    let hex_a = image_a.rsplit(':').next().unwrap();
+    let hex_b = digest_b.trim_start_matches("sha256:");
+    reg.copy(
+        &format!("replay:sha256-{hex_a}.sig"),
+        &format!("replay:sha256-{hex_b}.sig"),
+    );
+    let out = verify(&[
+        "--key",
+        key_arg(&key),
+        "--format",
+        "json",
+        &format!("{}@{digest_b}", reg.repo("replay")),
+    ]);
+    assert_exit(&out, 1);
+    assert_eq!(codes(&out), ["signature-invalid"]);
+    let json = common::json(&out);
+    let message = json["findings"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains(hex_a),
+        "names the image it really signs: {message}"
+    );
+}
+
+#[test]
+fn a_blob_that_does_not_match_its_digest_is_an_error() {
+    let Some(()) = registry::tools() else { return };
+    let (reg, key, image) = signed_image("bitflip");
+    let hex = image.rsplit(':').next().unwrap();
+    let layout = reg.pull_layout(&format!("bitflip:sha256-{hex}.sig"));
+    let manifest = registry::layout_manifest(layout.path());
+    let layer_digest = manifest["layers"][0]["digest"].as_str().unwrap();
+    // The registry checks digests on upload, so flip a bit in its storage instead.
+    let file = reg.blob_file(layer_digest);
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes[10] ^= 0x04;
+    std::fs::write(&file, bytes).unwrap();
+    let out = verify(&["--key", key_arg(&key), &image]);
+    assert_exit(&out, 2);
+    assert!(text(&out).contains("not the requested"), "{}", text(&out));
+}
+
+#[test]
+fn an_unsigned_image_is_not_signed() {
+    let Some(()) = registry::tools() else { return };
+    let reg = Registry::start();
+    let key = Key::generate();
+    let digest = reg.push_image("plain", "v1");
+    let out = verify(&[
+        "--key",
+        key_arg(&key),
+        "--format",
+        "json",
+        &format!("{}@{digest}", reg.repo("plain")),
+    ]);
+    assert_exit(&out, 1);
+    assert_eq!(codes(&out), ["image-not-signed"]);
+}
+
+#[test]
+fn a_valid_attestation_verifies() {
+    let Some(()) = registry::tools() else { return };
+    let (reg, key, image) = signed_image("attested");
+    reg.attest(&key, &image, "slsaprovenance");
+    let out = verify(&[
+        "--key",
+        key_arg(&key),
+        "--attestation-type",
+        "slsaprovenance",
+        "--format",
+        "json",
+        &image,
+    ]);
+    assert_exit(&out, 0);
+    let json = common::json(&out);
+    assert_eq!(
+        json["attestations"][0]["predicate_type"],
+        "https://slsa.dev/provenance/v0.2"
+    );
+    assert_eq!(json["attestations"][0]["status"], "verified");
+    // The same attestation under another key does not count.
+    let other = Key::generate();
+    reg.sign(&other, &image);
+    let out = verify(&[
+        "--key",
+        key_arg(&other),
+        "--attestation-type",
+        "slsaprovenance",
+        "--format",
+        "json",
+        &image,
+    ]);
+    assert_exit(&out, 1);
+    assert_eq!(codes(&out), ["attestation-invalid"]);
+}
+
+#[test]
+fn an_attestation_of_another_type_is_missing() {
+    let Some(()) = registry::tools() else { return };
+    let (reg, key, image) = signed_image("sbomless");
+    let out = verify(&[
+        "--key",
+        key_arg(&key),
+        "--attestation-type",
+        "spdxjson",
+        "--format",
+        "json",
+        &image,
+    ]);
+    assert_exit(&out, 1);
+    assert_eq!(codes(&out), ["attestation-missing"]);
+    reg.attest(&key, &image, "slsaprovenance");
+    let out = verify(&[
+        "--key",
+        key_arg(&key),
+        "--attestation-type",
+        "cyclonedx",
+        "--format",
+        "json",
+        &image,
+    ]);
+    assert_exit(&out, 1);
+    assert_eq!(codes(&out), ["attestation-missing"]);
+}
+
+#[test]
+fn an_attestation_about_another_subject_is_invalid() {
+    let Some(()) = registry::tools() else { return };
+    let (reg, key, image_a) = signed_image("subject");
+    reg.attest(&key, &image_a, "slsaprovenance");
+    let digest_b = reg.push_image("subject", "v2");
+    let image_b = format!("{}@{digest_b}", reg.repo("subject"));
+    reg.sign(&key, &image_b);
+    let hex_a = image_a.rsplit(':').next().unwrap();
+    let hex_b = digest_b.trim_start_matches("sha256:");
+    reg.copy(
+        &format!("subject:sha256-{hex_a}.att"),
+        &format!("subject:sha256-{hex_b}.att"),
+    );
+    let out = verify(&[
+        "--key",
+        key_arg(&key),
+        "--attestation-type",
+        "slsaprovenance",
+        "--format",
+        "json",
+        &image_b,
+    ]);
+    assert_exit(&out, 1);
+    assert_eq!(codes(&out), ["attestation-invalid"]);
+}
+
+#[test]
+fn a_registry_that_is_down_is_an_error() {
+    let Some(()) = registry::tools() else { return };
+    let key = Key::generate();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let image = format!("127.0.0.1:{port}/gone@sha256:{}", "a".repeat(64));
+    let out = verify(&["--key", key_arg(&key), "--connect-timeout", "2", &image]);
+    assert_exit(&out, 2);
+    assert!(text(&out).contains("cannot reach"), "{}", text(&out));
+}
+
+#[test]
+fn tls_and_basic_auth_with_the_docker_config() {
+    let Some(()) = registry::tools() else { return };
+    let reg = Registry::start_tls_auth();
+    let key = Key::generate();
+    let digest = reg.push_image("private", "v1");
+    let image = format!("{}@{digest}", reg.repo("private"));
+    reg.sign(&key, &image);
+    let ca = reg.ca.clone().unwrap();
+    let good = reg.docker_config(PASSWORD);
+
+    // Right password from $DOCKER_CONFIG/config.json, CA from --ca-file.
+    let out = vouch()
+        .args([
+            "verify",
+            "--key",
+            key_arg(&key),
+            "--ca-file",
+            ca.to_str().unwrap(),
+            &image,
+        ])
+        .env("DOCKER_CONFIG", good.path())
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+
+    // Without the CA the server's certificate is not trusted (and no plain-HTTP answer
+    // from a TLS server passes either).
+    let out = vouch()
+        .args(["verify", "--key", key_arg(&key), &image])
+        .env("DOCKER_CONFIG", good.path())
+        .output()
+        .unwrap();
+    assert_exit(&out, 2);
+    assert!(text(&out).contains("certificate"), "{}", text(&out));
+
+    // A wrong password: an authentication error, and no secret in any output.
+    let wrong_password = "wr0ng-Pa55word-77ab";
+    let bad = reg.docker_config(wrong_password);
+    for format in ["human", "json"] {
+        let out = vouch()
+            .args([
+                "verify",
+                "--key",
+                key_arg(&key),
+                "--ca-file",
+                ca.to_str().unwrap(),
+                "--format",
+                format,
+                &image,
+            ])
+            .env("DOCKER_CONFIG", bad.path())
+            .output()
+            .unwrap();
+        assert_exit(&out, 2);
+        let all = text(&out);
+        assert!(all.contains("authentication"), "{all}");
+        let b64 = base64::engine::general_purpose::STANDARD;
+        for secret in [
+            wrong_password.to_string(),
+            PASSWORD.to_string(),
+            b64.encode(format!("{USER}:{wrong_password}")),
+        ] {
+            assert!(!all.contains(&secret), "secret leaked: {all}");
+        }
+    }
+
+    // No credentials at all: an authentication error too.
+    let empty = tempfile::tempdir().unwrap();
+    let out = vouch()
+        .args([
+            "verify",
+            "--key",
+            key_arg(&key),
+            "--ca-file",
+            ca.to_str().unwrap(),
+            &image,
+        ])
+        .env("DOCKER_CONFIG", empty.path())
+        .output()
+        .unwrap();
+    assert_exit(&out, 2);
+    assert!(
+        text(&out).contains("requires credentials"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn an_oversized_blob_is_refused_while_streaming() {
+    let Some(()) = registry::tools() else { return };
+    let reg = Registry::start();
+    let key = Key::generate();
+    let digest = reg.push_image("huge", "v1");
+    let hex = digest.trim_start_matches("sha256:");
+    // A "signature" whose payload layer is 17 MiB, over the 16 MiB blob cap.
+    let layout = tempfile::tempdir().unwrap();
+    let payload = vec![b' '; 17 * 1024 * 1024];
+    registry::write_layout(
+        layout.path(),
+        "t",
+        "application/vnd.dev.cosign.simplesigning.v1+json",
+        &payload,
+        Some(r#"{"dev.cosignproject.cosign/signature":"AAAA"}"#),
+    );
+    reg.push_layout(layout.path(), "t", &format!("huge:sha256-{hex}.sig"));
+    let out = verify(&[
+        "--key",
+        key_arg(&key),
+        &format!("{}@{digest}", reg.repo("huge")),
+    ]);
+    assert_exit(&out, 2);
+    assert!(
+        text(&out).contains("larger than the 16777216-byte cap"),
+        "{}",
+        text(&out)
+    );
+}
+
+/// A hand-written fake registry, because the real one refuses to store or serve a
+/// manifest over 4 MiB: it answers `/v2/` with 200 and every manifest with an 8 MiB body
+/// streamed without a Content-Length (so only a cap while reading can stop it). It serves
+/// at most `connections` connections, then its thread ends.
+fn serve_endless_manifests(connections: usize) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(connections) {
+            let Ok(stream) = stream else { return };
+            std::thread::spawn(move || answer(stream));
+        }
+    });
+    port
+}
+
+fn answer(mut stream: std::net::TcpStream) {
+    use std::io::{BufRead, BufReader, Write};
+    // A TLS handshake never sends a line: give up on it.
+    let _ = stream.set_read_timeout(Some(std::time::Duration::from_millis(500)));
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).is_err() {
+        return;
+    }
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            break;
+        }
+    }
+    if request_line.starts_with("GET /v2/ ") {
+        let _ = stream
+            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
+        return;
+    }
+    let _ = stream.write_all(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/vnd.oci.image.manifest.v1+json\r\nConnection: close\r\n\r\n",
+    );
+    let chunk = vec![b' '; 64 * 1024];
+    for _ in 0..128 {
+        if stream.write_all(&chunk).is_err() {
+            break;
+        }
+    }
+}
+
+#[test]
+fn an_oversized_manifest_is_refused_while_streaming() {
+    let dir = common::tempdir();
+    let key = dir.path().join("k.pub");
+    std::fs::write(&key, ED25519_PUB).unwrap();
+    let port = serve_endless_manifests(8);
+    let out = verify(&[
+        "--key",
+        key.to_str().unwrap(),
+        &format!("127.0.0.1:{port}/big:v1"),
+    ]);
+    assert_exit(&out, 2);
+    assert!(
+        text(&out).contains("manifest from")
+            && text(&out).contains("larger than the 4194304-byte cap"),
+        "{}",
+        text(&out)
+    );
+}
+
+/// An Ed25519 public key made by openssl.
+const ED25519_PUB: &str = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAZnITBX8U7pg1G96owJhC6iULZcQUkg7sezUg0+Uo4AM=\n-----END PUBLIC KEY-----\n";
+
+#[test]
+fn a_bad_key_file_is_an_error() {
+    let dir = common::tempdir();
+    let key = dir.path().join("bad.pub");
+    std::fs::write(
+        &key,
+        "-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----\n",
+    )
+    .unwrap();
+    let image = format!("127.0.0.1:1/x@sha256:{}", "a".repeat(64));
+    let out = verify(&["--key", key.to_str().unwrap(), &image]);
+    assert_exit(&out, 2);
+    assert!(text(&out).contains("bad key file"), "{}", text(&out));
+    let out = verify(&[
+        "--key",
+        dir.path().join("missing.pub").to_str().unwrap(),
+        &image,
+    ]);
+    assert_exit(&out, 2);
+}
+
+#[test]
+fn bad_references_and_keyless_are_errors() {
+    let dir = common::tempdir();
+    let key = dir.path().join("k.pub");
+    std::fs::write(&key, ED25519_PUB).unwrap();
+    for bad in [
+        "127.0.0.1:1/x@sha256:abc",
+        "127.0.0.1:1/X:v1",
+        "127.0.0.1:1/x",
+    ] {
+        let out = verify(&["--key", key.to_str().unwrap(), bad]);
+        assert_exit(&out, 2);
+        assert!(
+            text(&out).contains("invalid image reference"),
+            "{}",
+            text(&out)
+        );
+    }
+    let image = format!("127.0.0.1:1/x@sha256:{}", "a".repeat(64));
+    let out = verify(&[
+        "--certificate-identity",
+        "me@example.com",
+        "--certificate-oidc-issuer",
+        "https://issuer.example",
+        &image,
+    ]);
+    assert_exit(&out, 2);
+    assert!(
+        text(&out).contains("keyless verification"),
+        "{}",
+        text(&out)
+    );
+}
+
+/// cosign cannot import P-384 or RSA keys here (`cosign import-key-pair` of 2.5 says
+/// "unsupported public key type"), so these signatures are made the way cosign's own
+/// EXAMPLES.md shows: `cosign generate` the payload, sign it with openssl, and
+/// `cosign attach signature`. Then the real `cosign verify --key` and vouch must agree:
+/// both take ECDSA P-384 with SHA-256 (cosign's default digest for `--key`) and RSA
+/// PKCS#1 v1.5, and both refuse P-384 with SHA-384.
+#[test]
+fn cosign_and_vouch_agree_on_openssl_p384_and_rsa_signatures() {
+    let Some(()) = registry::tools() else { return };
+    let reg = Registry::start();
+    let dir = common::tempdir();
+    let d = dir.path();
+    let openssl = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(d)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "openssl {args:?}: {}", text(&out));
+    };
+    openssl(&[
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-384",
+        "-out",
+        "p384.key",
+    ]);
+    openssl(&["pkey", "-in", "p384.key", "-pubout", "-out", "p384.pub"]);
+    openssl(&[
+        "genpkey",
+        "-algorithm",
+        "RSA",
+        "-pkeyopt",
+        "rsa_keygen_bits:3072",
+        "-out",
+        "rsa.key",
+    ]);
+    openssl(&["pkey", "-in", "rsa.key", "-pubout", "-out", "rsa.pub"]);
+
+    for (name, key, hash, expected) in [
+        ("p384-sha256", "p384", "-sha256", 0),
+        ("p384-sha384", "p384", "-sha384", 1),
+        ("rsa-sha256", "rsa", "-sha256", 0),
+    ] {
+        let digest = reg.push_image(name, "v1");
+        let image = format!("{}@{digest}", reg.repo(name));
+        let payload = reg.cosign(&["generate", &image]).stdout;
+        std::fs::write(d.join("payload.json"), &payload).unwrap();
+        openssl(&[
+            "dgst",
+            hash,
+            "-sign",
+            &format!("{key}.key"),
+            "-out",
+            "sig.bin",
+            "payload.json",
+        ]);
+        let sig = base64::engine::general_purpose::STANDARD
+            .encode(std::fs::read(d.join("sig.bin")).unwrap());
+        std::fs::write(d.join("sig.b64"), sig).unwrap();
+        let payload_path = d.join("payload.json");
+        let sig_path = d.join("sig.b64");
+        reg.cosign(&[
+            "attach",
+            "signature",
+            "--payload",
+            payload_path.to_str().unwrap(),
+            "--signature",
+            sig_path.to_str().unwrap(),
+            &image,
+        ]);
+        let public = d.join(format!("{key}.pub"));
+        let cosign = std::process::Command::new("cosign")
+            .args([
+                "verify",
+                "--key",
+                public.to_str().unwrap(),
+                "--insecure-ignore-tlog=true",
+                &image,
+            ])
+            .env("HOME", d)
+            .output()
+            .unwrap();
+        assert_eq!(
+            cosign.status.success(),
+            expected == 0,
+            "cosign on {name}: {}",
+            text(&cosign)
+        );
+        let out = verify(&["--key", public.to_str().unwrap(), &image]);
+        assert_exit(&out, expected);
+    }
+}
+
+/// An Ed25519 key made by openssl and imported with `cosign import-key-pair`, signing
+/// with `cosign sign` itself.
+#[test]
+fn a_cosign_ed25519_signature_verifies() {
+    let Some(()) = registry::tools() else { return };
+    let reg = Registry::start();
+    let dir = common::tempdir();
+    let d = dir.path();
+    let status = std::process::Command::new("openssl")
+        .args(["genpkey", "-algorithm", "ed25519", "-out", "ed.pem"])
+        .current_dir(d)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = std::process::Command::new("cosign")
+        .args([
+            "import-key-pair",
+            "--key",
+            "ed.pem",
+            "--output-key-prefix",
+            "ed",
+        ])
+        .env("COSIGN_PASSWORD", "")
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let digest = reg.push_image("ed", "v1");
+    let image = format!("{}@{digest}", reg.repo("ed"));
+    let private = d.join("ed.key");
+    reg.cosign(&[
+        "sign",
+        "--key",
+        private.to_str().unwrap(),
+        "--tlog-upload=false",
+        "-y",
+        &image,
+    ]);
+    let public = d.join("ed.pub");
+    let out = verify(&[
+        "--key",
+        public.to_str().unwrap(),
+        "--format",
+        "json",
+        &image,
+    ]);
+    assert_exit(&out, 0);
+    assert_eq!(common::json(&out)["policy"]["keys"][0]["kind"], "Ed25519");
+}
+
+/// An independent model of `vouch.verify/1` (docs/json-report.md) that rejects unknown
+/// fields: the wire format cannot drift without this test and the doc changing with it.
+mod contract {
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Report {
+        pub schema: String,
+        pub verdict: String,
+        pub image: Image,
+        pub policy: Policy,
+        pub signatures: Vec<Signature>,
+        pub attestations: Vec<Attestation>,
+        pub findings: Vec<Finding>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Image {
+        pub requested: String,
+        pub reference: String,
+        pub digest: String,
+        pub resolved_from_tag: Option<String>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Policy {
+        pub kind: String,
+        pub threshold: usize,
+        pub keys: Vec<Key>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Key {
+        pub fingerprint: String,
+        pub kind: String,
+        pub signed: bool,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Signature {
+        pub layer: String,
+        pub verified_by: Vec<String>,
+        pub problem: Option<String>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Attestation {
+        pub predicate_type: String,
+        pub status: String,
+        pub verified_by: Vec<String>,
+        pub problems: Vec<String>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Finding {
+        pub code: String,
+        pub level: String,
+        pub message: String,
+    }
+}
+
+#[test]
+fn the_json_report_matches_its_documented_model() {
+    let Some(()) = registry::tools() else { return };
+    let (reg, k1, image) = signed_image("contract");
+    reg.attest(&k1, &image, "slsaprovenance");
+    let k2 = Key::generate();
+    let out = verify(&[
+        "--key",
+        key_arg(&k1),
+        "--key",
+        key_arg(&k2),
+        "--attestation-type",
+        "slsaprovenance",
+        "--attestation-type",
+        "spdxjson",
+        "--format",
+        "json",
+        &format!("{}:v1", reg.repo("contract")),
+    ]);
+    assert_exit(&out, 1);
+    let report: contract::Report = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report.schema, "vouch.verify/1");
+    assert_eq!(report.verdict, "fail");
+    assert_eq!(report.image.reference, image);
+    assert_eq!(
+        report.image.requested,
+        format!("{}:v1", reg.repo("contract"))
+    );
+    assert_eq!(report.image.resolved_from_tag.as_deref(), Some("v1"));
+    assert!(report.image.digest.starts_with("sha256:"));
+    assert_eq!(
+        (report.policy.kind.as_str(), report.policy.threshold),
+        ("keys", 1)
+    );
+    let signed: Vec<bool> = report.policy.keys.iter().map(|k| k.signed).collect();
+    assert_eq!(signed, [true, false]);
+    assert!(
+        report
+            .policy
+            .keys
+            .iter()
+            .all(|k| k.fingerprint.len() == 64 && k.kind == "ECDSA P-256")
+    );
+    assert_eq!(report.signatures.len(), 1);
+    assert_eq!(
+        report.signatures[0].verified_by,
+        [report.policy.keys[0].fingerprint.clone()]
+    );
+    assert!(
+        report.signatures[0].problem.is_none() && report.signatures[0].layer.starts_with("sha256:")
+    );
+    let statuses: Vec<(&str, &str)> = report
+        .attestations
+        .iter()
+        .map(|a| (a.predicate_type.as_str(), a.status.as_str()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("https://slsa.dev/provenance/v0.2", "verified"),
+            ("https://spdx.dev/Document", "missing")
+        ]
+    );
+    assert!(report.attestations.iter().all(|a| a.problems.is_empty()));
+    assert_eq!(report.attestations[0].verified_by.len(), 1);
+    let findings: Vec<(&str, &str)> = report
+        .findings
+        .iter()
+        .map(|f| (f.code.as_str(), f.level.as_str()))
+        .collect();
+    assert_eq!(findings, [("attestation-missing", "error")]);
+    assert!(
+        report.findings[0]
+            .message
+            .contains("https://spdx.dev/Document")
+    );
+}
+
+/// The bearer-token flow (WWW-Authenticate: Bearer realm=...): credentials from the
+/// Docker config go to the token service, the real registry validates the token.
+#[test]
+fn the_bearer_token_flow_with_a_real_registry() {
+    let Some(()) = registry::tools() else { return };
+    let reg = Registry::start_token_auth();
+    let key = Key::generate();
+    let digest = reg.push_image("tokened", "v1");
+    let image = format!("{}@{digest}", reg.repo("tokened"));
+    reg.sign(&key, &image);
+    reg.attest(&key, &image, "slsaprovenance");
+
+    let good = reg.docker_config(PASSWORD);
+    let before = reg.tokens_issued();
+    let out = vouch()
+        .args([
+            "verify",
+            "--key",
+            key_arg(&key),
+            "--attestation-type",
+            "slsaprovenance",
+            &image,
+        ])
+        .env("DOCKER_CONFIG", good.path())
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    assert_eq!(
+        reg.tokens_issued(),
+        before + 1,
+        "one token for the whole verification"
+    );
+
+    let wrong_password = "t0ken-Wr0ng-5e3d";
+    let bad = reg.docker_config(wrong_password);
+    let out = vouch()
+        .args(["verify", "--key", key_arg(&key), &image])
+        .env("DOCKER_CONFIG", bad.path())
+        .output()
+        .unwrap();
+    assert_exit(&out, 2);
+    let all = text(&out);
+    assert!(all.contains("token service refused"), "{all}");
+    assert!(
+        !all.contains(wrong_password) && !all.contains(PASSWORD),
+        "{all}"
+    );
+
+    // Anonymous: the token service refuses, and so must vouch.
+    let empty = tempfile::tempdir().unwrap();
+    let out = vouch()
+        .args(["verify", "--key", key_arg(&key), &image])
+        .env("DOCKER_CONFIG", empty.path())
+        .output()
+        .unwrap();
+    assert_exit(&out, 2);
+}
+
+/// Credentials from a credential helper named in `credHelpers`: vouch runs
+/// `docker-credential-<name> get` with the registry on stdin. The helper here is a
+/// hand-written script (Debian's helpers need a desktop keyring or gpg/pass set up); it
+/// answers only for the registry it was asked about.
+#[test]
+fn credentials_from_a_docker_credential_helper() {
+    let Some(()) = registry::tools() else { return };
+    let reg = Registry::start_tls_auth();
+    let key = Key::generate();
+    let digest = reg.push_image("helped", "v1");
+    let image = format!("{}@{digest}", reg.repo("helped"));
+    reg.sign(&key, &image);
+    let ca = reg.ca.clone().unwrap();
+
+    let bin = common::tempdir();
+    let helper = bin.path().join("docker-credential-vouchtest");
+    std::fs::write(
+        &helper,
+        format!(
+            "#!/bin/sh\n[ \"$1\" = get ] || exit 1\nread server\n[ \"$server\" = \"{}\" ] || {{ echo 'credentials not found in native keychain'; exit 1; }}\nprintf '{{\"ServerURL\":\"%s\",\"Username\":\"{USER}\",\"Secret\":\"{PASSWORD}\"}}' \"$server\"\n",
+            reg.host()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let config = common::tempdir();
+    std::fs::write(
+        config.path().join("config.json"),
+        format!(r#"{{"credHelpers":{{"{}":"vouchtest"}}}}"#, reg.host()),
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = vouch()
+        .args([
+            "verify",
+            "--key",
+            key_arg(&key),
+            "--ca-file",
+            ca.to_str().unwrap(),
+            &image,
+        ])
+        .env("DOCKER_CONFIG", config.path())
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    assert!(!text(&out).contains(PASSWORD));
+
+    // A helper that is named but missing is an error, not anonymous access.
+    std::fs::write(
+        config.path().join("config.json"),
+        format!(r#"{{"credHelpers":{{"{}":"nosuchhelper"}}}}"#, reg.host()),
+    )
+    .unwrap();
+    let out = vouch()
+        .args([
+            "verify",
+            "--key",
+            key_arg(&key),
+            "--ca-file",
+            ca.to_str().unwrap(),
+            &image,
+        ])
+        .env("DOCKER_CONFIG", config.path())
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    assert_exit(&out, 2);
+    assert!(
+        text(&out).contains("docker-credential-nosuchhelper"),
+        "{}",
+        text(&out)
+    );
+}
+
+/// A hand-written server (a real registry cannot be made to fail on cue) that answers the
+/// first `failures` requests with 503 and then `/v2/` with 200 and everything else with
+/// 404; it returns its port and a request counter.
+fn serve_flaky(failures: usize) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let count = std::sync::Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(32) {
+            let Ok(mut stream) = stream else { return };
+            let _ = stream.set_read_timeout(Some(std::time::Duration::from_millis(500)));
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            if reader.read_line(&mut request_line).is_err() || !request_line.starts_with("GET ") {
+                continue; // a TLS handshake
+            }
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+            }
+            let n = seen.fetch_add(1, Ordering::SeqCst);
+            let status = if n < failures {
+                "503 Service Unavailable"
+            } else if request_line.starts_with("GET /v2/ ") {
+                "200 OK"
+            } else {
+                "404 Not Found"
+            };
+            let _ = stream.write_all(
+                format!("HTTP/1.1 {status}\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}")
+                    .as_bytes(),
+            );
+        }
+    });
+    (port, count)
+}
+
+#[test]
+fn server_errors_are_retried_a_bounded_number_of_times() {
+    use std::sync::atomic::Ordering;
+    let dir = common::tempdir();
+    let key = dir.path().join("k.pub");
+    std::fs::write(&key, ED25519_PUB).unwrap();
+    let image = |port: u16| format!("127.0.0.1:{port}/flaky@sha256:{}", "c".repeat(64));
+
+    // Two 503s, then the registry answers: the third try gets through (and the image is
+    // not there: an error, after the retries worked).
+    let (port, count) = serve_flaky(2);
+    let out = verify(&["--key", key.to_str().unwrap(), &image(port)]);
+    assert_exit(&out, 2);
+    assert!(text(&out).contains("was not found"), "{}", text(&out));
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        4,
+        "3 pings (2 failed) + 1 manifest"
+    );
+
+    // Always 503: three tries, then an error that says so.
+    let (port, count) = serve_flaky(usize::MAX);
+    let out = verify(&["--key", key.to_str().unwrap(), &image(port)]);
+    assert_exit(&out, 2);
+    assert!(text(&out).contains("answered 503"), "{}", text(&out));
+    assert_eq!(count.load(Ordering::SeqCst), 3);
+}
+
+/// What a person sees: the human report of a verification with a signature and an
+/// attestation finding (registry port, digests and fingerprints replaced by names).
+#[test]
+fn the_human_report() {
+    let Some(()) = registry::tools() else { return };
+    let (reg, k1, image) = signed_image("human");
+    let k2 = Key::generate();
+    let out = verify(&[
+        "--key",
+        key_arg(&k1),
+        "--key",
+        key_arg(&k2),
+        "--threshold",
+        "2",
+        "--attestation-type",
+        "spdxjson",
+        &format!("{}:v1", reg.repo("human")),
+    ]);
+    assert_exit(&out, 1);
+    let json = common::json(&verify(&[
+        "--key",
+        key_arg(&k1),
+        "--key",
+        key_arg(&k2),
+        "--format",
+        "json",
+        &image,
+    ]));
+    let mut report = String::from_utf8(out.stdout).unwrap();
+    let digest = image.rsplit(':').next().unwrap();
+    report = report
+        .replace(digest, "<DIGEST>")
+        .replace(&reg.host(), "<REGISTRY>");
+    for (i, key) in json["policy"]["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+    {
+        report = report.replace(
+            key["fingerprint"].as_str().unwrap(),
+            &format!("<KEY{}>", i + 1),
+        );
+    }
+    insta::assert_snapshot!(report);
+}
+
+/// Manifests the registry serves with bytes that do not hash to their digest (edited in
+/// its storage): by digest (the image) and by tag (the .sig manifest, checked against the
+/// registry's own Docker-Content-Digest). Both are errors, like a bad blob.
+#[test]
+fn manifests_that_do_not_match_their_digest_are_errors() {
+    let Some(()) = registry::tools() else { return };
+    let (reg, key, image) = signed_image("badmanifest");
+    let hex = image.rsplit(':').next().unwrap();
+
+    // The .sig manifest: change one base64 character of the signature (still valid JSON).
+    let layout = reg.pull_layout(&format!("badmanifest:sha256-{hex}.sig"));
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(layout.path().join("index.json")).unwrap()).unwrap();
+    let sig_manifest = reg.blob_file(index["manifests"][0]["digest"].as_str().unwrap());
+    let original = std::fs::read(&sig_manifest).unwrap();
+    let manifest_text = String::from_utf8(original.clone()).unwrap();
+    let at =
+        manifest_text.find("cosign/signature\":\"").unwrap() + "cosign/signature\":\"".len() + 5;
+    let mut edited = original.clone();
+    edited[at] = if edited[at] == b'A' { b'B' } else { b'A' };
+    std::fs::write(&sig_manifest, &edited).unwrap();
+    let out = verify(&["--key", key_arg(&key), &image]);
+    assert_exit(&out, 2);
+    assert!(text(&out).contains("not the requested"), "{}", text(&out));
+    std::fs::write(&sig_manifest, &original).unwrap();
+    assert_exit(&verify(&["--key", key_arg(&key), &image]), 0);
+
+    // The image manifest, fetched by its digest: add a space.
+    let image_manifest = reg.blob_file(image.rsplit('@').next().unwrap());
+    let mut bytes = std::fs::read(&image_manifest).unwrap();
+    bytes.push(b' ');
+    std::fs::write(&image_manifest, bytes).unwrap();
+    let out = verify(&["--key", key_arg(&key), &image]);
+    assert_exit(&out, 2);
+    assert!(text(&out).contains("not the requested"), "{}", text(&out));
+}
