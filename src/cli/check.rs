@@ -10,6 +10,7 @@ use anyhow::{Context, bail};
 use super::OutputFormat;
 use crate::policy::{self, Action, Policy};
 use crate::report::{CheckReport, CheckResult, CheckStatus, Verdict};
+use crate::verify;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -32,6 +33,12 @@ pub struct Args {
     /// Also write the report to a file: FORMAT=PATH, e.g. sarif=vouch.sarif (repeatable).
     #[arg(long, value_name = "FORMAT=PATH", value_parser = parse_output)]
     pub output: Vec<(OutputFormat, PathBuf)>,
+
+    /// Verify this image (REGISTRY/REPOSITORY@sha256:DIGEST) with the `[[image]]` of the
+    /// policy for the same repository, in place of that entry's `reference`: the release
+    /// pipeline names the digest it built. Repeatable.
+    #[arg(long = "image", value_name = "REF")]
+    pub images: Vec<String>,
 }
 
 fn parse_output(text: &str) -> Result<(OutputFormat, PathBuf), String> {
@@ -86,8 +93,13 @@ fn run_checks(policy: &Policy, args: &Args) -> CheckReport {
     if let Some(sbom) = &policy.sbom {
         checks.push(sbom_check(policy, sbom));
     }
-    for image in &policy.images {
-        checks.push(unavailable(&format!("verify {}", image.reference)));
+    match images_to_verify(policy, &args.images) {
+        Ok(images) => {
+            for (reference, image) in images {
+                checks.push(image_check(policy, image, &reference));
+            }
+        }
+        Err(e) => checks.push(CheckResult::error("verify", &e)),
     }
     CheckReport {
         policy: Some(policy.path.clone()),
@@ -104,14 +116,97 @@ fn skipped(name: &str, why: &str) -> CheckResult {
     }
 }
 
-/// A configured check this build cannot run: an error, never a silent pass.
-fn unavailable(name: &str) -> CheckResult {
-    CheckResult::error(
-        name,
-        &anyhow::anyhow!(
-            "the policy configures this check, but this build of vouch cannot run it yet"
-        ),
-    )
+/// `registry/repo` of a reference: without `@digest` and without `:tag`.
+fn repository(reference: &str) -> &str {
+    let name = reference
+        .split_once('@')
+        .map_or(reference, |(name, _)| name);
+    match (name.rfind(':'), name.rfind('/')) {
+        (Some(colon), Some(slash)) if colon > slash => &name[..colon],
+        (Some(colon), None) => &name[..colon],
+        _ => name,
+    }
+}
+
+/// The images to verify: each `--image` with the policy entry for its repository, or,
+/// without `--image`, every entry with its own reference. An `--image` the policy has no
+/// entry for is an error: there is nothing to verify it against.
+fn images_to_verify<'p>(
+    policy: &'p Policy,
+    given: &[String],
+) -> anyhow::Result<Vec<(String, &'p policy::ImagePolicy)>> {
+    if given.is_empty() {
+        return Ok(policy
+            .images
+            .iter()
+            .map(|i| (i.reference.clone(), i))
+            .collect());
+    }
+    given
+        .iter()
+        .map(|reference| {
+            policy
+                .images
+                .iter()
+                .find(|i| repository(&i.reference) == repository(reference))
+                .map(|i| (reference.clone(), i))
+                .with_context(|| {
+                    format!(
+                        "--image {reference}: the policy has no [[image]] for {}, so there is no key or identity to verify it with",
+                        repository(reference)
+                    )
+                })
+        })
+        .collect()
+}
+
+/// Verifies one image by its policy entry; key and trusted-root paths are relative to the
+/// policy file.
+fn image_check(policy: &Policy, image: &policy::ImagePolicy, reference: &str) -> CheckResult {
+    let name = format!("verify {reference}");
+    let dir = project_dir(policy);
+    let request = || -> anyhow::Result<verify::VerifyRequest> {
+        let verify_policy = if image.keys.is_empty() {
+            verify::Policy::Keyless(verify::KeylessPolicy {
+                identity: image.identity.clone(),
+                identity_regexp: image.identity_regexp.clone(),
+                oidc_issuer: image.issuer.clone(),
+                oidc_issuer_regexp: image.issuer_regexp.clone(),
+                trusted_root: image.trusted_root.as_ref().map(|p| dir.join(p)),
+            })
+        } else {
+            let mut keys = Vec::new();
+            for path in &image.keys {
+                let path = dir.join(path);
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read the key file {}", path.display()))?;
+                keys.push(
+                    verify::PublicKey::from_pem(&text)
+                        .with_context(|| format!("bad key file {}", path.display()))?,
+                );
+            }
+            verify::Policy::Keys(keys)
+        };
+        let attestations = image
+            .attestations
+            .iter()
+            .map(|t| verify::PredicateType::parse(t))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(verify::VerifyRequest {
+            image: reference.to_string(),
+            policy: verify_policy,
+            attestations,
+            threshold: image.threshold,
+            require_digest: image.require_digest,
+            registry: verify::registry::RegistryOptions::default(),
+        })
+    };
+    match request()
+        .and_then(|req| verify::verify(&req).with_context(|| format!("cannot verify {reference}")))
+    {
+        Ok(outcome) => CheckResult::from_verify(&outcome),
+        Err(e) => CheckResult::error(&name, &e),
+    }
 }
 
 /// The directory the policy governs: where it lives.
@@ -237,4 +332,24 @@ pub(crate) fn write_atomically(
     tmp.as_file().sync_all()?;
     tmp.persist(path)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::repository;
+
+    #[test]
+    fn repository_drops_the_tag_or_digest_but_not_a_port() {
+        assert_eq!(repository("reg.example/app@sha256:00"), "reg.example/app");
+        assert_eq!(repository("reg.example/app:v1"), "reg.example/app");
+        assert_eq!(
+            repository("127.0.0.1:5000/team/app:v1"),
+            "127.0.0.1:5000/team/app"
+        );
+        assert_eq!(
+            repository("127.0.0.1:5000/team/app"),
+            "127.0.0.1:5000/team/app"
+        );
+        assert_eq!(repository("app:v1"), "app");
+    }
 }

@@ -100,14 +100,97 @@ fn a_check_that_cannot_run_is_an_error_with_the_report_still_written() {
 }
 
 #[test]
-fn a_configured_check_this_build_cannot_run_is_an_error_not_a_pass() {
+fn an_image_whose_registry_cannot_be_reached_is_an_error_not_a_pass() {
+    let Some(()) = crate::registry::tools() else {
+        return;
+    };
+    let key = crate::registry::Key::generate();
     let dir = project(
         "cargo/clean/Cargo.lock",
-        "[audit]\n\n[[image]]\nreference = \"127.0.0.1:1/app@sha256:00\"\nkey = [\"k.pub\"]\n",
+        "[audit]\n\n[[image]]\nreference = \"127.0.0.1:1/app@sha256:0000000000000000000000000000000000000000000000000000000000000000\"\nkey = [\"k.pub\"]\n",
     );
+    fs::copy(&key.public, dir.path().join("k.pub")).unwrap();
     let out = check(dir.path(), &["--format", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json(&out);
+    assert_eq!(report["checks"][1]["status"], "error");
+    assert!(
+        report["checks"][1]["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("verify 127.0.0.1:1/app@"),
+        "{report}"
+    );
+}
+
+/// A project whose policy verifies images of `repo` on a real registry with `key`.
+fn image_project(reference: &str, key: &crate::registry::Key) -> tempfile::TempDir {
+    let dir = project(
+        "cargo/clean/Cargo.lock",
+        &format!(
+            "[audit]\n\n[[image]]\nreference = \"{reference}\"\nkey = [\"keys/cosign.pub\"]\n"
+        ),
+    );
+    fs::create_dir(dir.path().join("keys")).unwrap();
+    fs::copy(&key.public, dir.path().join("keys/cosign.pub")).unwrap();
+    dir
+}
+
+#[test]
+fn an_unsigned_image_fails_the_gate_and_a_signed_one_passes() {
+    let Some(()) = crate::registry::tools() else {
+        return;
+    };
+    let reg = crate::registry::Registry::start();
+    let key = crate::registry::Key::generate();
+    let unsigned = format!("{}@{}", reg.repo("app"), reg.push_image("app", "v1"));
+
+    let dir = image_project(&unsigned, &key);
+    let out = check(dir.path(), &["--format", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json(&out);
+    assert_eq!(report["checks"][1]["status"], "fail");
+    assert_eq!(codes(&report), ["image-not-signed"]);
+
+    // The release pipeline names the digest it built with --image; the policy's entry
+    // for the same repository says how to verify it.
+    let signed = format!("{}@{}", reg.repo("app"), reg.push_image("app", "v2"));
+    reg.sign(&key, &signed);
+    let dir = image_project(&format!("{}:latest", reg.repo("app")), &key);
+    let out = check(dir.path(), &["--format", "json", "--image", &signed]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let report = json(&out);
+    assert_eq!(report["checks"][1]["name"], format!("verify {signed}"));
+    assert_eq!(report["checks"][1]["status"], "pass");
+
+    // An --image the policy has no entry for cannot be verified against anything.
+    let other = format!("{}@{}", reg.repo("other"), reg.push_image("other", "v1"));
+    let out = check(dir.path(), &["--format", "json", "--image", &other]);
     assert_eq!(out.status.code(), Some(2));
-    assert_eq!(json(&out)["checks"][1]["status"], "error");
+    let report = json(&out);
+    assert!(
+        report["checks"][1]["summary"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no [[image]]")
+            || report.to_string().contains("no [[image]]"),
+        "{report}"
+    );
 }
 
 #[test]
