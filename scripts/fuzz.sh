@@ -24,10 +24,10 @@ for target in "${targets[@]}"; do
   cargo fuzz run -O "$target" "corpus/$target" -- \
     -max_total_time="$seconds" -max_len=1048576 -rss_limit_mb=2048 -timeout=10 \
     -print_final_stats=1 >"$log" 2>&1 || status=$?
-  execs=$(grep -m1 '^stat::number_of_executed_units' "$log" | awk '{print $2}')
+  execs=$(grep -m1 '^stat::number_of_executed_units' "$log" | awk '{print $2}' || true)
   printf '%-24s %ss  %s execs  exit %s\n' "$target" "$seconds" "${execs:-?}" "$status"
   if [[ $status -ne 0 ]]; then
-    grep -E 'ERROR|panicked|SUMMARY|Test unit written' "$log" | head -20
+    grep -E "ERROR|panicked|SUMMARY|Test unit written|^error" "$log" | head -20 || true
     rm -f "$log"
     exit 1
   fi
