@@ -15,6 +15,7 @@ mod check;
 mod cli;
 mod db;
 mod db_osv;
+mod docs;
 mod fuzz_regressions;
 mod go;
 mod json_contract;
