@@ -51,25 +51,9 @@ fn check_entry_name(zip: &Path, name: &str) -> Result<(), Error> {
 /// what `vouch db update` requires before a download replaces the cached copy. Returns
 /// the number of advisories.
 pub fn validate_export(zip: &Path) -> Result<usize, Error> {
-    let mut archive = open_zip(zip)?;
-    let mut total: u64 = 0;
     let mut count = 0;
-    for i in 0..archive.len() {
-        let mut file = archive.by_index(i).map_err(|e| invalid(zip, e))?;
-        let name = file.name().map_err(|e| invalid(zip, e))?.to_string();
-        check_entry_name(zip, &name)?;
-        if !file.is_file() || !name.ends_with(".json") {
-            continue;
-        }
-        let bytes = read_capped(&mut file, zip)?;
-        total += bytes.len() as u64;
-        if total > MAX_TOTAL_BYTES {
-            return Err(invalid(
-                zip,
-                format!("entries inflate to more than {MAX_TOTAL_BYTES} bytes"),
-            ));
-        }
-        let record: IdProbe = serde_json::from_slice(&bytes).map_err(|e| {
+    each_entry(zip, |name, _, bytes| {
+        let record: IdProbe = serde_json::from_slice(bytes).map_err(|e| {
             invalid(
                 zip,
                 format!("{name}: line {}, column {}: {e}", e.line(), e.column()),
@@ -79,8 +63,56 @@ pub fn validate_export(zip: &Path) -> Result<usize, Error> {
             return Err(invalid(zip, format!("{name}: an advisory without an id")));
         }
         count += 1;
-    }
+        Ok(())
+    })?;
     Ok(count)
+}
+
+/// Reads every `.json` entry of an export once, under the limits (entry count, names,
+/// each entry's and the total inflated size), giving `visit` its name, where its bytes
+/// sit, and its inflated bytes.
+fn each_entry(
+    zip: &Path,
+    mut visit: impl FnMut(&str, ZipSpan, &[u8]) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let mut archive = open_zip(zip)?;
+    let mut total: u64 = 0;
+    for i in 0..archive.len() {
+        let mut file = archive.by_index(i).map_err(|e| invalid(zip, e))?;
+        let name = file.name().map_err(|e| invalid(zip, e))?.to_string();
+        check_entry_name(zip, &name)?;
+        if !file.is_file() || !name.ends_with(".json") {
+            continue;
+        }
+        let span = ZipSpan {
+            start: file
+                .data_start()
+                .ok_or_else(|| invalid(zip, format!("{name}: no data offset")))?,
+            compressed: file.compressed_size(),
+            size: file.size(),
+            crc32: file.crc32(),
+            deflated: match file.compression() {
+                zip::CompressionMethod::Stored => false,
+                zip::CompressionMethod::Deflated => true,
+                other => {
+                    return Err(invalid(
+                        zip,
+                        format!("{name}: unsupported compression {other}"),
+                    ));
+                }
+            },
+        };
+        let bytes = read_capped(&mut file, zip)?;
+        total += bytes.len() as u64;
+        if total > MAX_TOTAL_BYTES {
+            return Err(invalid(
+                zip,
+                format!("entries inflate to more than {MAX_TOTAL_BYTES} bytes"),
+            ));
+        }
+        visit(&name, span, &bytes)?;
+    }
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -456,54 +488,21 @@ impl OsvDb {
         {
             return Ok(index.names);
         }
-        let mut archive = open_zip(zip)?;
         let mut names: HashMap<String, Vec<EntryRef>> = HashMap::new();
-        let mut total: u64 = 0;
-        for i in 0..archive.len() {
-            let mut file = archive.by_index(i).map_err(|e| invalid(zip, e))?;
-            let entry = file.name().map_err(|e| invalid(zip, e))?.to_string();
-            check_entry_name(zip, &entry)?;
-            if !file.is_file() || !entry.ends_with(".json") {
-                continue;
-            }
-            let span = ZipSpan {
-                start: file
-                    .data_start()
-                    .ok_or_else(|| invalid(zip, format!("{entry}: no data offset")))?,
-                compressed: file.compressed_size(),
-                size: file.size(),
-                crc32: file.crc32(),
-                deflated: match file.compression() {
-                    zip::CompressionMethod::Stored => false,
-                    zip::CompressionMethod::Deflated => true,
-                    other => {
-                        return Err(invalid(
-                            zip,
-                            format!("{entry}: unsupported compression {other}"),
-                        ));
-                    }
-                },
-            };
-            let bytes = read_capped(&mut file, zip)?;
-            total += bytes.len() as u64;
-            if total > MAX_TOTAL_BYTES {
-                return Err(invalid(
-                    zip,
-                    format!("entries inflate to more than {MAX_TOTAL_BYTES} bytes"),
-                ));
-            }
-            for package in probe(&bytes, Path::new(&entry))? {
+        each_entry(zip, |entry, span, bytes| {
+            for package in probe(bytes, Path::new(entry))? {
                 if package.ecosystem == ecosystem.osv_name() {
                     names
                         .entry(normalize(ecosystem, &package.name))
                         .or_default()
                         .push(EntryRef {
-                            name: entry.clone(),
+                            name: entry.to_string(),
                             zip: Some(span),
                         });
                 }
             }
-        }
+            Ok(())
+        })?;
         if let Some(path) = &cached {
             // Best effort: a read-only cache only costs speed, never correctness.
             let index = CachedIndex { stamp, names };

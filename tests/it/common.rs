@@ -127,3 +127,24 @@ pub fn require_file(path: &str) -> Option<PathBuf> {
 pub fn osv_db() -> PathBuf {
     shared_dir().join("advisories/osv")
 }
+
+/// (package name, advisory id) of every advisory finding in a JSON audit report.
+pub fn advisory_findings(
+    report: &serde_json::Value,
+) -> std::collections::BTreeSet<(String, String)> {
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["advisory"].is_object())
+        .map(|f| {
+            (
+                f["package"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                f["advisory"]["id"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}

@@ -5,7 +5,6 @@
 //! server (`Misbehaving`), because no real server misbehaves on demand: it answers 500,
 //! closes mid-body, streams forever, never answers, or redirects in a loop.
 
-use std::collections::BTreeSet;
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
@@ -15,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use crate::common::{fixture, json, osv_db, tempdir, vouch};
+use crate::common::{advisory_findings, fixture, json, osv_db, tempdir, vouch};
 
 const ECOSYSTEMS: [&str; 4] = ["crates.io", "npm", "PyPI", "Go"];
 
@@ -158,22 +157,6 @@ fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// (package, advisory id) of every advisory finding.
-fn findings(report: &serde_json::Value) -> BTreeSet<(String, String)> {
-    report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["advisory"].is_object())
-        .map(|f| {
-            (
-                f["package"]["name"].as_str().unwrap().to_string(),
-                f["advisory"]["id"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
-
 fn audit(cache: &Path, osv: Option<&Path>, target: &Path) -> std::process::Output {
     let mut cmd = vouch();
     cmd.env("VOUCH_CACHE_DIR", cache)
@@ -236,7 +219,10 @@ fn update_downloads_every_export_and_audit_then_uses_the_cache() {
             "{target}: {}",
             stderr(&from_cache)
         );
-        let (a, b) = (findings(&json(&from_cache)), findings(&json(&in_place)));
+        let (a, b) = (
+            advisory_findings(&json(&from_cache)),
+            advisory_findings(&json(&in_place)),
+        );
         assert!(!a.is_empty(), "{target}");
         assert_eq!(a, b, "{target}");
     }
@@ -303,7 +289,10 @@ fn failed_downloads_leave_the_cached_exports_untouched() {
         );
     }
     let npm_after = audit(cache.path(), None, &fixture("npm/lock-v3"));
-    assert_eq!(findings(&json(&npm_before)), findings(&json(&npm_after)));
+    assert_eq!(
+        advisory_findings(&json(&npm_before)),
+        advisory_findings(&json(&npm_after))
+    );
 }
 
 /// Builds a zip in memory from (name, contents).

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
 
-use crate::common::{fixture, json, osv_db, tempdir, vouch};
+use crate::common::{advisory_findings, fixture, json, osv_db, tempdir, vouch};
 
 fn audit(path: &Path, extra: &[&str]) -> (Option<i32>, serde_json::Value) {
     let out = vouch()
@@ -39,21 +39,6 @@ fn expected(with_workspace: bool, with_dev: bool) -> BTreeSet<(String, String)> 
     out
 }
 
-fn found(report: &serde_json::Value) -> BTreeSet<(String, String)> {
-    report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["advisory"].is_object())
-        .map(|f| {
-            (
-                f["package"]["name"].as_str().unwrap().to_string(),
-                f["advisory"]["id"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
-
 #[test]
 fn every_lockfile_version_gives_exactly_the_expected_advisories() {
     for (dir, workspace, packages, without_dev) in [
@@ -63,7 +48,11 @@ fn every_lockfile_version_gives_exactly_the_expected_advisories() {
     ] {
         let (code, report) = audit(&fixture(&format!("npm/{dir}")), &[]);
         assert_eq!(code, Some(1), "{dir}");
-        assert_eq!(found(&report), expected(workspace, true), "{dir}");
+        assert_eq!(
+            advisory_findings(&report),
+            expected(workspace, true),
+            "{dir}"
+        );
         assert_eq!(
             report["summary"]["packages_by_ecosystem"]["npm"], packages,
             "{dir}"
@@ -71,7 +60,7 @@ fn every_lockfile_version_gives_exactly_the_expected_advisories() {
 
         let (_, report) = audit(&fixture(&format!("npm/{dir}")), &["--exclude-dev"]);
         assert_eq!(
-            found(&report),
+            advisory_findings(&report),
             expected(workspace, false),
             "{dir} --exclude-dev"
         );
@@ -185,7 +174,7 @@ fn yarn_and_pnpm_lockfiles_give_the_same_packages_and_advisories() {
     ] {
         let (code, report) = audit(&fixture(&format!("npm/{dir}")), &[]);
         assert_eq!(code, Some(1), "{dir}");
-        assert_eq!(found(&report), expected, "{dir}");
+        assert_eq!(advisory_findings(&report), expected, "{dir}");
         assert_eq!(
             report["summary"]["packages_by_ecosystem"]["npm"], 14,
             "{dir}"

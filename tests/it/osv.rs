@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
 
-use crate::common::{fixture, json, osv_db, rustsec_db, tempdir, vouch};
+use crate::common::{advisory_findings, fixture, json, osv_db, rustsec_db, tempdir, vouch};
 
 fn audit(path: &Path, extra: &[&str]) -> (Option<i32>, serde_json::Value) {
     let out = vouch()
@@ -27,21 +27,6 @@ fn audit(path: &Path, extra: &[&str]) -> (Option<i32>, serde_json::Value) {
         String::from_utf8_lossy(&out.stderr)
     );
     (code, json(&out))
-}
-
-fn found(report: &serde_json::Value) -> BTreeSet<(String, String)> {
-    report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["advisory"].is_object())
-        .map(|f| {
-            (
-                f["package"]["name"].as_str().unwrap().to_string(),
-                f["advisory"]["id"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
 }
 
 /// `| package | version | ID, ID |` rows of a fixture README table.
@@ -78,7 +63,7 @@ fn python_fixtures_match_exactly_the_expected_pypi_advisories() {
             .collect();
         let (code, report) = audit(&fixture(&format!("python/{fixture_dir}")), &[]);
         assert_eq!(code, Some(1));
-        assert_eq!(found(&report), expected, "{fixture_dir}");
+        assert_eq!(advisory_findings(&report), expected, "{fixture_dir}");
     }
 }
 
@@ -87,8 +72,8 @@ fn go_fixture_matches_exactly_the_expected_go_advisories() {
     let expected: BTreeSet<_> = readme_table("go/README.md", "GO-").into_iter().collect();
     let (code, report) = audit(&fixture("go/skopeo"), &[]);
     assert_eq!(code, Some(1));
-    assert_eq!(found(&report).len(), 81);
-    assert_eq!(found(&report), expected);
+    assert_eq!(advisory_findings(&report).len(), 81);
+    assert_eq!(advisory_findings(&report), expected);
 }
 
 #[test]
@@ -103,7 +88,7 @@ fn rustsec_and_osv_copies_of_one_vulnerability_are_one_finding() {
             .unwrap();
         json(&out)
     };
-    assert_eq!(found(&both), found(&rustsec_only));
+    assert_eq!(advisory_findings(&both), advisory_findings(&rustsec_only));
     assert_eq!(both["findings"].as_array().unwrap().len(), 9);
     let regex = both["findings"]
         .as_array()
@@ -132,7 +117,10 @@ fn osv_alone_covers_crates_io_without_rustsec() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    let ids: BTreeSet<String> = found(&json(&out)).into_iter().map(|(_, id)| id).collect();
+    let ids: BTreeSet<String> = advisory_findings(&json(&out))
+        .into_iter()
+        .map(|(_, id)| id)
+        .collect();
     assert!(
         ids.contains("RUSTSEC-2022-0013") && ids.contains("RUSTSEC-2021-0003"),
         "{ids:?}"
