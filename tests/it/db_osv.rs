@@ -804,3 +804,46 @@ fn an_osv_directory_of_files_that_are_not_osv_records_is_refused() {
         stderr(&out)
     );
 }
+
+/// Regression: `db status` required a RustSec copy, so a cache filled with
+/// `--only osv` could not be described.
+#[test]
+fn status_describes_a_cache_of_osv_exports_only_and_refuses_a_damaged_one() {
+    let (cache, _) = good_cache();
+    let out = vouch()
+        .env("VOUCH_CACHE_DIR", cache.path())
+        .args(["db", "status"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    for eco in ECOSYSTEMS {
+        let real = fs::read(osv_db().join(eco).join("all.zip")).unwrap();
+        assert!(text.contains(&format!("{eco}/all.zip")), "{text}");
+        assert!(
+            text.contains(&format!("size:       {} bytes", real.len())),
+            "{text}"
+        );
+        assert!(text.contains(&sha256_hex(&real)), "{text}");
+    }
+    assert!(text.contains("advisories: 4291"), "{text}");
+    assert!(!text.contains("rustsec"), "{text}");
+
+    fs::write(cache.path().join("osv/PyPI/vouch-db.json"), "[1,").unwrap();
+    let out = vouch()
+        .env("VOUCH_CACHE_DIR", cache.path())
+        .args(["db", "status"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("PyPI/vouch-db.json"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    vouch::package::hex(&sha2::Sha256::digest(bytes))
+}
