@@ -183,6 +183,31 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// Hides the `user:password@` of every URL inside free text (a library's error message
+/// that quoted a URL).
+pub fn redact_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (before, after) = rest.split_at(at + 3);
+        out.push_str(before);
+        let end = after
+            .find(|c: char| "/?#)\"'<>".contains(c) || c.is_whitespace())
+            .unwrap_or(after.len());
+        let authority = &after[..end];
+        match authority.rfind('@') {
+            Some(i) => {
+                out.push_str("***@");
+                out.push_str(&authority[i + 1..]);
+            }
+            None => out.push_str(authority),
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Fetches the RustSec database from `url` (a git URL or a local repository path) into
 /// `cache`, validates every advisory, and swaps it in atomically. Returns the new copy's
 /// identity. On any failure the previous copy is left untouched.
@@ -212,7 +237,9 @@ pub fn update_rustsec(cache: &Path, url: &str) -> Result<DbInfo, Error> {
 }
 
 /// Takes the cache's exclusive lock (waiting for another update to finish): every writer
-/// of the cache holds it, so concurrent updates take turns and never interleave.
+/// of the cache holds it, so concurrent updates take turns and never interleave. The OS
+/// releases it when a process dies, so whatever staging is found once it is held was
+/// left by a killed update and is cleared here (a killed download can weigh 512 MiB).
 fn lock_cache(cache: &Path) -> Result<fs::File, Error> {
     fs::create_dir_all(cache).map_err(io_error(cache))?;
     let lock_path = cache.join(".lock");
@@ -223,7 +250,58 @@ fn lock_cache(cache: &Path) -> Result<fs::File, Error> {
         .open(&lock_path)
         .map_err(io_error(&lock_path))?;
     lock.lock().map_err(io_error(&lock_path))?;
+    clear_staging(cache);
     Ok(lock)
+}
+
+/// Removes what killed updates staged: `.rustsec.tmp-*` clones, temporary exports and
+/// metadata files in `osv/`. A RustSec copy retired by an update killed between its two
+/// renames is put back rather than lost.
+fn clear_staging(cache: &Path) {
+    let remove = |path: &Path| {
+        let _ = fs::remove_dir_all(path).or_else(|_| fs::remove_file(path));
+    };
+    let names = |dir: &Path| -> Vec<(String, PathBuf)> {
+        fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let rustsec = rustsec_dir(cache);
+    for (name, path) in names(cache) {
+        if name.starts_with(".rustsec.tmp-") {
+            remove(&path);
+        } else if name.starts_with(".rustsec.old-") {
+            if !rustsec.exists() && fs::rename(&path, &rustsec).is_ok() {
+                continue;
+            }
+            remove(&path);
+        }
+    }
+    let root = osv_dir(cache);
+    let mut dirs = vec![root.clone()];
+    dirs.extend(
+        super::osv::ECOSYSTEMS
+            .iter()
+            .map(|e| root.join(e.osv_name())),
+    );
+    for dir in dirs {
+        for (name, path) in names(&dir) {
+            // tempfile's names: `.all.zip.XXXXXX` (exports), `.tmpXXXXXX` (metadata).
+            if name.starts_with(".all.zip.") || name.starts_with(".tmp") {
+                remove(&path);
+            }
+        }
+    }
+}
+
+/// The directory of the OSV name indexes audits keep between runs.
+pub fn osv_index_dir(cache: &Path) -> PathBuf {
+    cache.join("osv-index")
 }
 
 /// The public OSV export bucket: `<base>/<Ecosystem>/all.zip`.
@@ -271,6 +349,12 @@ pub fn update_osv(
         let target = dir.join("all.zip");
         tmp.persist(&target)
             .map_err(|e| io_error(&target)(e.error))?;
+        // The old export's index goes with it (a damaged one too: this is the repair).
+        let _ = fs::remove_file(super::osv::index_file(
+            &osv_index_dir(cache),
+            ecosystem,
+            &target,
+        ));
         let info = DbInfo {
             source: redact_url(&url),
             commit: Some(format!("sha256:{digest}")),
@@ -295,6 +379,13 @@ pub fn update_osv(
             advisories: Some(total),
         },
     )?;
+    // Build the name indexes now, so the first audit does not pay for it. Best effort:
+    // an audit builds a missing one, and the exports were validated above.
+    if let Ok(db) = super::osv::OsvDb::open(&root, Some(&osv_index_dir(cache))) {
+        for (ecosystem, _) in &updated {
+            let _ = db.prepare(*ecosystem);
+        }
+    }
     Ok(updated)
 }
 
@@ -324,6 +415,29 @@ fn sha256_file(path: &Path) -> Result<String, Error> {
         hasher.update(&buf[..n]);
     }
     Ok(crate::package::hex(&hasher.finalize()))
+}
+
+/// Checks the cache's OSV copy before an audit trusts it: the root's metadata, and for
+/// every ecosystem directory its metadata and its `all.zip` (an ecosystem directory
+/// without its export would otherwise be read as a directory of JSON files: none, so
+/// "no advisories"). Returns the root's description.
+pub fn check_cached_osv(root: &Path) -> Result<DbInfo, Error> {
+    let info = check_cached(root, false)?;
+    for ecosystem in super::osv::ECOSYSTEMS {
+        let dir = root.join(ecosystem.osv_name());
+        if !dir.exists() {
+            continue;
+        }
+        check_cached(&dir, false)?;
+        let zip = dir.join("all.zip");
+        if !zip.is_file() {
+            return Err(Error::Damaged {
+                path: zip,
+                problem: "the export is missing".into(),
+            });
+        }
+    }
+    Ok(info)
 }
 
 /// Checks a database copy in the cache before an audit trusts it: `vouch db update`
@@ -442,6 +556,20 @@ mod tests {
     }
 
     #[test]
+    fn credentials_in_free_text_are_redacted() {
+        assert_eq!(
+            redact_text("error for url (http://u:s3cret@127.0.0.1:9/x) and https://t@h"),
+            "error for url (http://***@127.0.0.1:9/x) and https://***@h"
+        );
+        assert_eq!(
+            redact_text("redirect to \"http://a:b@h:1\""),
+            "redirect to \"http://***@h:1\""
+        );
+        assert_eq!(redact_text("no url here"), "no url here");
+        assert_eq!(redact_text("a://"), "a://");
+    }
+
+    #[test]
     fn age_prefers_fetch_time_and_is_unknown_without_either() {
         let now = Timestamp::from_second(1_000_000).unwrap();
         let mut info = DbInfo {
@@ -457,5 +585,29 @@ mod tests {
         info.fetched_at = None;
         info.commit_time = None;
         assert_eq!(info.age_seconds(now), None);
+    }
+
+    #[test]
+    fn taking_the_lock_clears_what_killed_updates_staged() {
+        let cache = tempfile::tempdir().unwrap();
+        let c = cache.path();
+        fs::create_dir_all(c.join("osv/npm")).unwrap();
+        fs::write(c.join("osv/npm/.all.zip.AbC123"), b"half").unwrap();
+        fs::write(c.join("osv/npm/.tmpXyZ"), b"meta").unwrap();
+        fs::write(c.join("osv/npm/all.zip"), b"kept").unwrap();
+        fs::create_dir_all(c.join(".rustsec.tmp-42/crates")).unwrap();
+        // Killed between its two renames: the retired copy is the only one left.
+        fs::create_dir_all(c.join(".rustsec.old-41/crates/x")).unwrap();
+        let lock = lock_cache(c).unwrap();
+        let mut left: Vec<String> = fs::read_dir(c.join("osv/npm"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["all.zip"]);
+        assert!(!c.join(".rustsec.tmp-42").exists());
+        assert!(!c.join(".rustsec.old-41").exists());
+        assert!(rustsec_dir(c).join("crates/x").is_dir(), "restored");
+        drop(lock);
     }
 }

@@ -8,7 +8,7 @@
 use std::io::{Read, Write};
 use std::time::Duration;
 
-use super::db::redact_url;
+use super::db::{redact_text, redact_url};
 
 /// Limits for one download.
 #[derive(Debug, Clone)]
@@ -17,7 +17,9 @@ pub struct Limits {
     pub max_bytes: u64,
     /// Time allowed to connect.
     pub connect_timeout: Duration,
-    /// Time allowed for a whole request, body included.
+    /// Time allowed for a whole request, body included. (reqwest's blocking `timeout`
+    /// bounds each wait, not the sum: a server trickling a byte a minute would never
+    /// end, so the read loop checks this deadline itself.)
     pub timeout: Duration,
     /// Attempts in all (1 = no retry).
     pub attempts: u32,
@@ -37,6 +39,9 @@ impl Default for Limits {
     }
 }
 
+/// Longest wait for the response or for any read of the body.
+const STALL_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Most redirects followed for one request.
 pub const MAX_REDIRECTS: usize = 5;
 
@@ -46,6 +51,10 @@ pub enum Error {
     Status { url: String, status: u16 },
     #[error("{url}: {message}")]
     Transport { url: String, message: String },
+    #[error("{url}: the download did not finish within {seconds} seconds")]
+    Deadline { url: String, seconds: u64 },
+    #[error("{url}: refused: {message}")]
+    Refused { url: String, message: String },
     #[error("{url}: the response is larger than the {max} byte limit")]
     TooLarge { url: String, max: u64 },
     #[error("{url}: writing the download failed: {source}")]
@@ -62,8 +71,32 @@ impl Error {
         match self {
             Error::Status { status, .. } => *status >= 500 || *status == 429,
             Error::Transport { .. } => true,
-            Error::TooLarge { .. } | Error::Write { .. } => false,
+            Error::TooLarge { .. }
+            | Error::Write { .. }
+            | Error::Deadline { .. }
+            | Error::Refused { .. } => false,
         }
+    }
+}
+
+/// Plain http only to this machine: advisory data that can be changed on the way can
+/// hide a vulnerability, and a mirror elsewhere can serve https.
+fn check_scheme(url: &reqwest::Url) -> Result<(), String> {
+    let loopback = url.host_str().is_some_and(|host| {
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    });
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        "http" => Err(
+            "plain http is only allowed to this machine (127.0.0.1, ::1, localhost); use https"
+                .into(),
+        ),
+        other => Err(format!("unsupported URL scheme `{other}`; use https")),
     }
 }
 
@@ -71,19 +104,23 @@ impl Error {
 /// redirect policy that is bounded and never leaves https for http.
 fn client(limits: &Limits) -> Result<reqwest::blocking::Client, String> {
     let redirects = reqwest::redirect::Policy::custom(|attempt| {
-        if attempt.previous().len() >= MAX_REDIRECTS {
+        // `previous` holds the first URL too: at the n-th redirect it has n entries.
+        if attempt.previous().len() > MAX_REDIRECTS {
             attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
         } else if attempt.url().scheme() == "http"
             && attempt.previous().iter().any(|u| u.scheme() == "https")
         {
             attempt.error("refusing a redirect from https to http")
+        } else if let Err(message) = check_scheme(attempt.url()) {
+            attempt.error(format!("refusing a redirect: {message}"))
         } else {
             attempt.follow()
         }
     });
     reqwest::blocking::Client::builder()
         .connect_timeout(limits.connect_timeout)
-        .timeout(limits.timeout)
+        // Each wait (the response, every read): a silent server fails within a minute.
+        .timeout(limits.timeout.min(STALL_TIMEOUT))
         .redirect(redirects)
         .user_agent(concat!("vouch/", env!("CARGO_PKG_VERSION")))
         .build()
@@ -100,6 +137,14 @@ pub fn download(
     progress: &mut dyn FnMut(Option<u64>, u64),
 ) -> Result<u64, Error> {
     let shown = redact_url(url);
+    let parsed = reqwest::Url::parse(url).map_err(|e| Error::Refused {
+        url: shown.clone(),
+        message: format!("not a URL: {e}"),
+    })?;
+    check_scheme(&parsed).map_err(|message| Error::Refused {
+        url: shown.clone(),
+        message,
+    })?;
     let client = client(limits).map_err(|message| Error::Transport {
         url: shown.clone(),
         message,
@@ -125,15 +170,32 @@ fn download_once(
     limits: &Limits,
     progress: &mut dyn FnMut(Option<u64>, u64),
 ) -> Result<u64, Error> {
-    let transport = |e: reqwest::Error| Error::Transport {
-        url: shown.to_string(),
-        // reqwest's message names the URL it was given; never let it carry user-info.
-        message: redact_all(&chain(&e.without_url()), url),
+    let transport = |e: reqwest::Error| {
+        // The policy's error arrives wrapped in a request error: look down the chain.
+        let mut redirect = e.is_redirect();
+        let mut source = std::error::Error::source(&e);
+        while let Some(inner) = source {
+            redirect |= inner
+                .downcast_ref::<reqwest::Error>()
+                .is_some_and(reqwest::Error::is_redirect);
+            source = inner.source();
+        }
+        // reqwest's message names the URL it was given; never let it carry user-info
+        // (nor a redirect's: every URL in the text is redacted).
+        let message = redact_text(&redact_all(&chain(&e.without_url()), url));
+        let url = shown.to_string();
+        if redirect {
+            // A loop or a refused redirect is the same on the next try.
+            Error::Refused { url, message }
+        } else {
+            Error::Transport { url, message }
+        }
     };
     let write_err = |source| Error::Write {
         url: shown.to_string(),
         source,
     };
+    let started = std::time::Instant::now();
     out.set_len(0).map_err(write_err)?;
     std::io::Seek::rewind(out).map_err(write_err)?;
     let mut response = client.get(url).send().map_err(transport)?;
@@ -155,6 +217,12 @@ fn download_once(
     let mut total: u64 = 0;
     let mut buf = vec![0u8; 64 * 1024];
     loop {
+        if started.elapsed() > limits.timeout {
+            return Err(Error::Deadline {
+                url: shown.to_string(),
+                seconds: limits.timeout.as_secs(),
+            });
+        }
         let n = response.read(&mut buf).map_err(|e| Error::Transport {
             url: shown.to_string(),
             message: redact_all(
@@ -215,6 +283,21 @@ fn redact_all(text: &str, url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_http_only_to_this_machine() {
+        let ok = |u: &str| check_scheme(&reqwest::Url::parse(u).unwrap()).is_ok();
+        assert!(ok("https://osv.example/x"));
+        assert!(ok("http://127.0.0.1:8080/x"));
+        assert!(ok("http://127.1.2.3/x"));
+        assert!(ok("http://[::1]/x"));
+        assert!(ok("http://localhost/x"));
+        assert!(!ok("http://osv.example/x"));
+        assert!(!ok("http://10.0.0.1/x"));
+        assert!(!ok("http://127.0.0.1.example/x"));
+        assert!(!ok("ftp://127.0.0.1/x"));
+        assert!(!ok("file:///etc/passwd"));
+    }
 
     #[test]
     fn only_server_side_and_network_failures_are_retried() {

@@ -138,6 +138,10 @@ pub enum Error {
     #[error("{path}: not a readable OSV export: {message}")]
     Invalid { path: PathBuf, message: String },
     #[error(
+        "{path}: the cached OSV index is damaged ({message}); run `vouch db update` (or delete the file)"
+    )]
+    CorruptIndex { path: PathBuf, message: String },
+    #[error(
         "{path}: no OSV data for {ecosystem} (expected {ecosystem}/all.zip or {ecosystem}/*.json); run `vouch db update` or pass --osv"
     )]
     Missing { path: PathBuf, ecosystem: Ecosystem },
@@ -210,6 +214,7 @@ struct OsvRange {
 /// Only the part of a record the index needs.
 #[derive(Deserialize)]
 struct IndexProbe {
+    id: String,
     #[serde(default)]
     affected: Vec<IndexProbeAffected>,
 }
@@ -397,6 +402,11 @@ impl OsvDb {
         dir.join("all.zip").is_file() || dir.is_dir()
     }
 
+    /// Opens `ecosystem` now (building and caching its index), instead of at first use.
+    pub fn prepare(&self, ecosystem: Ecosystem) -> Result<(), Error> {
+        self.data(ecosystem).map(|_| ())
+    }
+
     fn data(&self, ecosystem: Ecosystem) -> Result<&EcosystemData, Error> {
         let cell = &self.ecosystems[slot(ecosystem)];
         let result = cell.get_or_init(|| self.load(ecosystem).map_err(|e| e.to_string()));
@@ -422,10 +432,23 @@ impl OsvDb {
                 path: dir.clone(),
                 source,
             })?;
-            for entry in entries.filter_map(Result::ok) {
+            // The same limits as a zip export's: entry count and total size.
+            let (mut count, mut total) = (0usize, 0u64);
+            for entry in entries {
+                let entry = entry.map_err(|source| Error::Io {
+                    path: dir.clone(),
+                    source,
+                })?;
                 let name = entry.file_name().to_string_lossy().into_owned();
                 if !name.ends_with(".json") {
                     continue;
+                }
+                count += 1;
+                if count > MAX_ENTRIES {
+                    return Err(invalid(
+                        &dir,
+                        format!("more than {MAX_ENTRIES} advisory files"),
+                    ));
                 }
                 let bytes = read_capped(
                     &mut fs::File::open(entry.path()).map_err(|source| Error::Io {
@@ -434,6 +457,13 @@ impl OsvDb {
                     })?,
                     &entry.path(),
                 )?;
+                total += bytes.len() as u64;
+                if total > MAX_TOTAL_BYTES {
+                    return Err(invalid(
+                        &dir,
+                        format!("advisory files larger than {MAX_TOTAL_BYTES} bytes together"),
+                    ));
+                }
                 for package in probe(&bytes, &entry.path())? {
                     if package.ecosystem == ecosystem.osv_name() {
                         index
@@ -476,17 +506,14 @@ impl OsvDb {
                 .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
                 .map_or(0, |d| d.as_nanos())
         );
-        let cached = self.index_cache.as_ref().map(|dir| {
-            let canonical = fs::canonicalize(zip).unwrap_or_else(|_| zip.to_path_buf());
-            let key = sha2_hex(canonical.to_string_lossy().as_bytes());
-            dir.join(format!("{}-{}.json", ecosystem.purl_type(), &key[..16]))
-        });
+        let cached = self
+            .index_cache
+            .as_ref()
+            .map(|dir| index_file(dir, ecosystem, zip));
         if let Some(path) = &cached
-            && let Ok(text) = fs::read(path)
-            && let Ok(index) = serde_json::from_slice::<CachedIndex>(&text)
-            && index.stamp == stamp
+            && let Some(names) = load_index(path, &stamp)?
         {
-            return Ok(index.names);
+            return Ok(names);
         }
         let mut names: HashMap<String, Vec<EntryRef>> = HashMap::new();
         each_entry(zip, |entry, span, bytes| {
@@ -505,17 +532,7 @@ impl OsvDb {
         })?;
         if let Some(path) = &cached {
             // Best effort: a read-only cache only costs speed, never correctness.
-            let index = CachedIndex { stamp, names };
-            if let Some(dir) = path.parent()
-                && fs::create_dir_all(dir).is_ok()
-                && let Ok(json) = serde_json::to_vec(&index)
-            {
-                let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-                if fs::write(&tmp, json).is_ok() {
-                    let _ = fs::rename(&tmp, path);
-                }
-            }
-            return Ok(index.names);
+            let _ = store_index(path, &stamp, &names);
         }
         Ok(names)
     }
@@ -575,12 +592,83 @@ impl OsvDb {
 }
 
 /// Bumped whenever the cached index's shape changes, so an old cache is rebuilt.
-const INDEX_FORMAT: &str = "v2";
+const INDEX_FORMAT: &str = "v3";
 
+/// The first line of a cached index file; the name index itself (JSON) follows it.
+/// `digest` is the SHA-256 of those following bytes, so an index that was cut short,
+/// garbled or emptied is detected: read as is, it would say "no advisories".
 #[derive(Serialize, Deserialize)]
-struct CachedIndex {
+#[serde(deny_unknown_fields)]
+struct IndexHeader {
     stamp: String,
-    names: HashMap<String, Vec<EntryRef>>,
+    digest: String,
+}
+
+/// Where the index of the export `zip` of `ecosystem` is kept inside `dir`.
+pub fn index_file(dir: &Path, ecosystem: Ecosystem, zip: &Path) -> PathBuf {
+    let canonical = fs::canonicalize(zip).unwrap_or_else(|_| zip.to_path_buf());
+    let key = sha2_hex(canonical.to_string_lossy().as_bytes());
+    dir.join(format!("{}-{}.json", ecosystem.purl_type(), &key[..16]))
+}
+
+type NameIndex = HashMap<String, Vec<EntryRef>>;
+
+/// The cached index at `path` when it was built for the zip version `stamp`; `None` when
+/// there is none or it is for another version (or an older format: rebuilt). A damaged
+/// index is an error naming the file.
+fn load_index(path: &Path, stamp: &str) -> Result<Option<NameIndex>, Error> {
+    let bytes = match fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(Error::Io {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    let corrupt = |message: String| Error::CorruptIndex {
+        path: path.to_path_buf(),
+        message,
+    };
+    let Some(newline) = bytes.iter().position(|&b| b == b'\n') else {
+        // Earlier formats were one JSON object with a `stamp`: stale, not damaged.
+        return match serde_json::from_slice::<serde_json::Value>(&bytes) {
+            Ok(v) if v.get("stamp").is_some_and(|s| s.is_string()) => Ok(None),
+            _ => Err(corrupt("not an index file".into())),
+        };
+    };
+    let (head, body) = (&bytes[..newline], &bytes[newline + 1..]);
+    let header: IndexHeader =
+        serde_json::from_slice(head).map_err(|e| corrupt(format!("bad header: {e}")))?;
+    if header.stamp != stamp {
+        return Ok(None);
+    }
+    if header.digest != sha2_hex(body) {
+        return Err(corrupt("its content does not match its checksum".into()));
+    }
+    let names = serde_json::from_slice(body).map_err(|e| corrupt(e.to_string()))?;
+    Ok(Some(names))
+}
+
+/// Writes an index through a temporary file and a rename (readers see all or nothing).
+fn store_index(path: &Path, stamp: &str, names: &NameIndex) -> io::Result<()> {
+    let body = serde_json::to_vec(names).map_err(io::Error::other)?;
+    let header = IndexHeader {
+        stamp: stamp.to_string(),
+        digest: sha2_hex(&body),
+    };
+    let mut bytes = serde_json::to_vec(&header).map_err(io::Error::other)?;
+    bytes.push(b'\n');
+    bytes.extend_from_slice(&body);
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    fs::write(&tmp, bytes)?;
+    fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = fs::remove_file(&tmp);
+    })
 }
 
 /// Reads one entry at its indexed place, inflating it under the size cap and checking
@@ -701,6 +789,9 @@ fn probe(bytes: &[u8], path: &Path) -> Result<Vec<OsvPackage>, Error> {
             format!("line {}, column {}: {e}", e.line(), e.column()),
         )
     })?;
+    if probe.id.trim().is_empty() {
+        return Err(invalid(path, "an advisory without an id"));
+    }
     Ok(probe
         .affected
         .into_iter()
@@ -979,5 +1070,67 @@ mod tests {
             every.affects("also-weird"),
             "an advisory on every version covers it too"
         );
+    }
+
+    #[test]
+    fn deeply_nested_json_is_an_error_not_a_stack_overflow() {
+        // serde_json's default recursion limit (128) stops it, in the full record and in
+        // the index probe; nothing in the tree enables `unbounded_depth`.
+        let depth = 100_000;
+        let nested = |field: &str| {
+            format!(
+                r#"{{"id":"X-1","{field}":{}{}}}"#,
+                "[".repeat(depth),
+                "]".repeat(depth)
+            )
+        };
+        let record = nested("database_specific");
+        let parsed = serde_json::from_str::<OsvRecord>(&record);
+        assert!(
+            parsed
+                .err()
+                .is_some_and(|e| e.to_string().contains("recursion limit"))
+        );
+        assert!(probe(nested("affected").as_bytes(), Path::new("X-1.json")).is_err());
+    }
+
+    #[test]
+    fn a_cached_index_is_reused_rebuilt_when_stale_and_refused_when_damaged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("npm-0.json");
+        let mut names = NameIndex::new();
+        names.insert(
+            "left-pad".into(),
+            vec![EntryRef {
+                name: "X-1.json".into(),
+                zip: None,
+            }],
+        );
+        assert!(load_index(&path, "s1").unwrap().is_none(), "none yet");
+        store_index(&path, "s1", &names).unwrap();
+        assert_eq!(load_index(&path, "s1").unwrap().map(|n| n.len()), Some(1));
+        assert!(
+            load_index(&path, "s2").unwrap().is_none(),
+            "another zip: rebuilt"
+        );
+
+        let good = fs::read(&path).unwrap();
+        let newline = good.iter().position(|&b| b == b'\n').unwrap();
+        let mut emptied = good[..=newline].to_vec();
+        emptied.extend_from_slice(b"{}");
+        for damaged in [
+            emptied,
+            good[..good.len() - 3].to_vec(),
+            b"garbage".to_vec(),
+            b"{\"stamp\":1}\n{}".to_vec(),
+        ] {
+            fs::write(&path, &damaged).unwrap();
+            let err = load_index(&path, "s1").expect_err("damaged");
+            assert!(matches!(err, Error::CorruptIndex { .. }), "{err}");
+            assert!(err.to_string().contains("vouch db update"), "{err}");
+        }
+        // The previous format (one JSON object) is stale, not damaged.
+        fs::write(&path, br#"{"stamp":"v2-1-2","names":{}}"#).unwrap();
+        assert!(load_index(&path, "s1").unwrap().is_none());
     }
 }

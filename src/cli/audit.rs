@@ -135,7 +135,12 @@ pub(crate) fn build_report(args: Args, extra: Extra) -> anyhow::Result<AuditRepo
             _ => None,
         },
     };
-    let index_cache = cache.as_ref().map(|c| c.join("osv-index"));
+    let index_cache = cache
+        .as_ref()
+        .map(|c| crate::advisory::db::osv_index_dir(c));
+    // Set when the OSV exports are the cache's: their age counts, and a damaged one
+    // calls for `vouch db update`.
+    let mut osv_info = None;
     let osv = match &args.osv {
         Some(dir) => {
             Some(OsvDb::open(dir, index_cache.as_deref()).context("cannot open the OSV database")?)
@@ -143,13 +148,7 @@ pub(crate) fn build_report(args: Args, extra: Extra) -> anyhow::Result<AuditRepo
         None => match &cache {
             Some(cache) if crate::advisory::db::osv_dir(cache).is_dir() => {
                 let dir = crate::advisory::db::osv_dir(cache);
-                crate::advisory::db::check_cached(&dir, false)?;
-                for ecosystem in crate::advisory::osv::ECOSYSTEMS {
-                    let export = dir.join(ecosystem.osv_name());
-                    if export.is_dir() {
-                        crate::advisory::db::check_cached(&export, false)?;
-                    }
-                }
+                osv_info = Some(crate::advisory::db::check_cached_osv(&dir)?);
                 Some(
                     OsvDb::open(&dir, index_cache.as_deref())
                         .context("cannot open the cached OSV database")?,
@@ -198,7 +197,14 @@ pub(crate) fn build_report(args: Args, extra: Extra) -> anyhow::Result<AuditRepo
         rustsec: rustsec.as_ref(),
         osv: osv.as_ref(),
     };
-    let mut outcome = audit::run(&lockfiles, sources, waivers.as_ref(), &settings)?;
+    let mut outcome = match audit::run(&lockfiles, sources, waivers.as_ref(), &settings) {
+        Ok(outcome) => outcome,
+        Err(e @ audit::Error::Osv(_)) if osv_info.is_some() => {
+            return Err(anyhow::Error::new(e)
+                .context("the cached OSV exports cannot be read; run `vouch db update`"));
+        }
+        Err(e) => return Err(e.into()),
+    };
     if outcome.packages_scanned() == 0 {
         bail!(
             "no packages to audit in {} (a scan of nothing cannot pass)",
@@ -217,7 +223,15 @@ pub(crate) fn build_report(args: Args, extra: Extra) -> anyhow::Result<AuditRepo
             .or(osv.as_ref().map(OsvDb::root))
             .context("no advisory database")?,
     );
-    let database_age = database.age_seconds(now);
+    // The oldest source read sets the age: fresh RustSec data must not hide stale OSV
+    // exports from a freshness policy.
+    let database_age = match (&osv_info, rustsec.is_some()) {
+        (Some(osv), true) => database
+            .age_seconds(now)
+            .zip(osv.age_seconds(now))
+            .map(|(a, b)| a.max(b)),
+        _ => database.age_seconds(now),
+    };
     if let Some(max) = args.db_max_age {
         let stale = match database_age {
             Some(age) if age <= max => None,

@@ -77,15 +77,29 @@ pub fn run(command: Command, out: &mut dyn Write) -> anyhow::Result<Verdict> {
         Command::Status { db: dir } => {
             let explicit = dir.is_some();
             let dir = super::database_dir(dir)?;
-            let rustsec = RustSecDb::open(&dir).context("no usable advisory database")?;
-            let mut info = DbInfo::read(&dir);
-            if info.advisories.is_none() {
-                info.advisories = Some(rustsec.load_all()?);
+            let osv_root = if explicit {
+                None
+            } else {
+                Some(db::osv_dir(&db::cache_dir()?)).filter(|root| root.exists())
+            };
+            // A cache may hold only the OSV exports (`db update --only osv`).
+            let show_rustsec = explicit || dir.exists() || osv_root.is_none();
+            if show_rustsec {
+                let rustsec = RustSecDb::open(&dir).context("no usable advisory database")?;
+                let mut info = if explicit {
+                    DbInfo::read(&dir)
+                } else {
+                    db::check_cached(&dir, true)?
+                };
+                if info.advisories.is_none() {
+                    info.advisories = Some(rustsec.load_all()?);
+                }
+                writeln!(out, "path:       {}", dir.display())?;
+                describe(&info, out)?;
             }
-            writeln!(out, "path:       {}", dir.display())?;
-            describe(&info, out)?;
-            if !explicit {
-                describe_osv(&db::osv_dir(&db::cache_dir()?), out)?;
+            if let Some(root) = osv_root {
+                db::check_cached_osv(&root)?;
+                describe_osv(&root, out, show_rustsec)?;
             }
             Ok(Verdict::Pass)
         }
@@ -148,7 +162,8 @@ fn update_osv(
 }
 
 /// Describes each cached OSV export, when there are any.
-fn describe_osv(root: &Path, out: &mut dyn Write) -> anyhow::Result<()> {
+fn describe_osv(root: &Path, out: &mut dyn Write, after_rustsec: bool) -> anyhow::Result<()> {
+    let mut first = !after_rustsec;
     for ecosystem in ECOSYSTEMS {
         let dir = root.join(ecosystem.osv_name());
         if !dir.join("all.zip").is_file() {
@@ -158,7 +173,10 @@ fn describe_osv(root: &Path, out: &mut dyn Write) -> anyhow::Result<()> {
         let size = std::fs::metadata(dir.join("all.zip"))
             .map(|m| m.len())
             .unwrap_or(0);
-        writeln!(out)?;
+        if !first {
+            writeln!(out)?;
+        }
+        first = false;
         writeln!(out, "path:       {}", dir.join("all.zip").display())?;
         writeln!(out, "size:       {size} bytes")?;
         describe(&info, out)?;

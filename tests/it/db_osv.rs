@@ -486,3 +486,364 @@ fn concurrent_updates_take_turns_and_a_killed_one_leaves_the_old_copy() {
     let out = audit(cache.path(), None, &fixture("npm/lock-v3"));
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
 }
+
+// ---- what the first version let through ----------------------------------------------
+
+/// Regression: an ecosystem directory whose `all.zip` is gone (its metadata still there)
+/// was read as a directory of JSON files, found none, and the audit passed.
+#[test]
+fn a_cached_ecosystem_without_its_export_is_an_error_not_a_pass() {
+    let (cache, zip) = good_cache();
+    fs::remove_file(&zip).unwrap();
+    let out = audit(cache.path(), None, &fixture("npm/lock-v3"));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("npm/all.zip"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the export is missing"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("vouch db update"), "{}", stderr(&out));
+}
+
+fn npm_index(cache: &Path) -> PathBuf {
+    fs::read_dir(cache.join("osv-index"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("npm-"))
+        .expect("db update builds the indexes")
+}
+
+/// Regression: an index emptied (still valid JSON, same stamp) made every package look
+/// clean; a garbled one was silently rebuilt. Both are now errors naming the file, and
+/// `vouch db update` repairs them.
+#[test]
+fn a_damaged_osv_index_is_an_error_naming_it_and_an_update_repairs_it() {
+    let (cache, _) = good_cache();
+    let index = npm_index(cache.path());
+    let name = index.file_name().unwrap().to_string_lossy().into_owned();
+    let good = fs::read(&index).unwrap();
+    let newline = good.iter().position(|&b| b == b'\n').unwrap();
+
+    let mut emptied = good[..=newline].to_vec();
+    emptied.extend_from_slice(b"{}");
+    let truncated = good[..good.len() / 2].to_vec();
+    for (what, bytes) in [
+        ("emptied", emptied),
+        ("truncated", truncated),
+        ("garbage", b"\x00garbage".to_vec()),
+    ] {
+        fs::write(&index, &bytes).unwrap();
+        let out = audit(cache.path(), None, &fixture("npm/lock-v3"));
+        assert_eq!(out.status.code(), Some(2), "{what}: {}", stderr(&out));
+        assert!(stderr(&out).contains(&name), "{what}: {}", stderr(&out));
+        assert!(stderr(&out).contains("damaged"), "{what}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("vouch db update"),
+            "{what}: {}",
+            stderr(&out)
+        );
+    }
+
+    let mirror = mirror();
+    let server = PythonServer::start(mirror.path());
+    let out = update(cache.path(), &server.url(), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = audit(cache.path(), None, &fixture("npm/lock-v3"));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+}
+
+#[test]
+fn update_builds_the_indexes_so_the_first_audit_reads_them() {
+    let (cache, _) = good_cache();
+    let indexes: Vec<String> = fs::read_dir(cache.path().join("osv-index"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    for prefix in ["cargo-", "npm-", "pypi-", "golang-"] {
+        assert!(
+            indexes
+                .iter()
+                .any(|n| n.starts_with(prefix) && n.ends_with(".json")),
+            "{prefix}: {indexes:?}"
+        );
+    }
+    let index = npm_index(cache.path());
+    let before = fs::metadata(&index).unwrap().modified().unwrap();
+    let out = audit(cache.path(), None, &fixture("npm/lock-v3"));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(fs::metadata(&index).unwrap().modified().unwrap(), before);
+}
+
+/// A download killed mid-way leaves its temporary file (up to the size cap); the next
+/// update, once it holds the lock, clears it.
+#[test]
+fn the_next_update_clears_what_a_killed_one_left() {
+    let (cache, zip) = good_cache();
+    let good = fs::read(&zip).unwrap();
+    let slow = Misbehaving::start(move |_, _, s| {
+        let _ = write!(
+            s,
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
+            good.len() * 4
+        );
+        let _ = s.write_all(&good);
+        std::thread::sleep(Duration::from_secs(30));
+    });
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("vouch"))
+        .env("VOUCH_CACHE_DIR", cache.path())
+        .args(["db", "update", "--only", "osv", "--osv-url", &slow.url()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while temp_files(cache.path()).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no download started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    child.kill().unwrap(); // SIGKILL: nothing of vouch's runs after this
+    let _ = child.wait();
+    assert!(
+        !temp_files(cache.path()).is_empty(),
+        "the kill left its staging"
+    );
+
+    let mirror = mirror();
+    let server = PythonServer::start(mirror.path());
+    let out = update(cache.path(), &server.url(), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        temp_files(cache.path()).is_empty(),
+        "{:?}",
+        temp_files(cache.path())
+    );
+}
+
+/// reqwest's blocking timeout bounds each wait, not the transfer: a server that trickles
+/// a byte at a time never trips it. The whole-transfer deadline does.
+#[test]
+fn a_trickling_server_is_stopped_by_the_transfer_deadline() {
+    let trickle = Misbehaving::start(|_, _, s| {
+        let _ = write!(s, "HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n");
+        while s.write_all(b"P").is_ok() {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    let cache = tempdir();
+    let started = std::time::Instant::now();
+    let out = update(cache.path(), &trickle.url(), &["--timeout", "2"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("did not finish within 2 seconds"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(trickle.requests(), 1, "a deadline is not retried");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn plain_http_is_refused_except_to_this_machine() {
+    let cache = tempdir();
+    let out = update(cache.path(), "http://osv-mirror.invalid", &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("plain http is only allowed to this machine"),
+        "{}",
+        stderr(&out)
+    );
+    // And a loopback server may not send the client elsewhere over plain http.
+    let away = Misbehaving::start(|_, _, s| {
+        let _ = write!(
+            s,
+            "HTTP/1.1 302 Found\r\nLocation: http://osv-mirror.invalid/x\r\nContent-Length: 0\r\n\r\n"
+        );
+    });
+    let out = update(cache.path(), &away.url(), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("refusing a redirect"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(away.requests(), 1);
+}
+
+#[test]
+fn a_redirect_on_this_machine_is_followed_and_a_loop_is_not_retried() {
+    let mirror = mirror();
+    let server = PythonServer::start(mirror.path());
+    let target = server.url();
+    let moved = Misbehaving::start(move |_, path, s| {
+        let _ = write!(
+            s,
+            "HTTP/1.1 301 Moved Permanently\r\nLocation: {target}{path}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+    });
+    let cache = tempdir();
+    let out = update(cache.path(), &moved.url(), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(moved.requests(), 4);
+    assert_eq!(
+        fs::read(cache.path().join("osv/Go/all.zip")).unwrap(),
+        fs::read(osv_db().join("Go/all.zip")).unwrap()
+    );
+
+    let looping = Misbehaving::start(|n, _, s| {
+        let _ = write!(
+            s,
+            "HTTP/1.1 302 Found\r\nLocation: /hop{n}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+    });
+    let out = update(cache.path(), &looping.url(), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("more than 5 redirects"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        looping.requests(),
+        6,
+        "the request and five redirects, once"
+    );
+}
+
+#[test]
+fn credentials_in_a_redirect_never_reach_the_output() {
+    let port = Arc::new(AtomicUsize::new(0));
+    let p = port.clone();
+    let server = Misbehaving::start(move |n, _, s| {
+        let _ = write!(
+            s,
+            "HTTP/1.1 302 Found\r\nLocation: http://hop-user:hop-s3cret@127.0.0.1:{}/hop{n}\r\nContent-Length: 0\r\n\r\n",
+            p.load(Ordering::SeqCst)
+        );
+    });
+    port.store(server.port.into(), Ordering::SeqCst);
+    let cache = tempdir();
+    let url = format!("http://vouch-user:hunter2-s3cret@127.0.0.1:{}", server.port);
+    let out = update(cache.path(), &url, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+    for secret in ["hunter2-s3cret", "vouch-user", "hop-s3cret", "hop-user"] {
+        assert!(!all.contains(secret), "{secret}: {all}");
+    }
+    assert!(all.contains("redirects"), "{all}");
+}
+
+/// A fresh RustSec copy must not hide stale OSV exports from `--db-max-age`.
+#[test]
+fn the_database_age_is_the_oldest_cached_source() {
+    let (cache, _) = good_cache();
+    let rustsec = cache.path().join("rustsec");
+    fs::create_dir_all(&rustsec).unwrap();
+    let status = Command::new("tar")
+        .arg("-xzf")
+        .arg(crate::common::shared_dir().join("advisories/rustsec-advisory-db.tar.gz"))
+        .arg("-C")
+        .arg(&rustsec)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let fresh = serde_json::json!({
+        "source": "test", "commit": null, "commit_time": null,
+        "fetched_at": jiff::Timestamp::now().to_string(), "advisories": 1
+    });
+    fs::write(rustsec.join("vouch-db.json"), fresh.to_string()).unwrap();
+    let root_meta = cache.path().join("osv/vouch-db.json");
+    let mut osv: serde_json::Value =
+        serde_json::from_slice(&fs::read(&root_meta).unwrap()).unwrap();
+    osv["fetched_at"] = serde_json::json!("2020-01-01T00:00:00Z");
+    fs::write(&root_meta, osv.to_string()).unwrap();
+
+    let out = vouch()
+        .env("VOUCH_CACHE_DIR", cache.path())
+        .args(["audit", "--format", "json", "--db-max-age", "7d"])
+        .arg(fixture("cargo/vulnerable/Cargo.lock"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report = json(&out);
+    assert!(
+        report["database"]["age_seconds"].as_i64().unwrap() > 365 * 86_400,
+        "{}",
+        report["database"]
+    );
+    let codes: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["code"].as_str())
+        .collect();
+    assert!(codes.contains(&"advisory-db-stale"), "{codes:?}");
+}
+
+#[test]
+fn an_osv_directory_of_files_that_are_not_osv_records_is_refused() {
+    let dir = tempdir();
+    fs::create_dir(dir.path().join("npm")).unwrap();
+    fs::write(dir.path().join("npm/notes.json"), br#"{"affected": []}"#).unwrap();
+    let out = vouch()
+        .args(["audit", "--osv"])
+        .arg(dir.path())
+        .arg(fixture("npm/lock-v3"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("notes.json"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("missing field `id`"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Regression: `db status` required a RustSec copy, so a cache filled with
+/// `--only osv` could not be described.
+#[test]
+fn status_describes_a_cache_of_osv_exports_only_and_refuses_a_damaged_one() {
+    let (cache, _) = good_cache();
+    let out = vouch()
+        .env("VOUCH_CACHE_DIR", cache.path())
+        .args(["db", "status"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    for eco in ECOSYSTEMS {
+        let real = fs::read(osv_db().join(eco).join("all.zip")).unwrap();
+        assert!(text.contains(&format!("{eco}/all.zip")), "{text}");
+        assert!(
+            text.contains(&format!("size:       {} bytes", real.len())),
+            "{text}"
+        );
+        assert!(text.contains(&sha256_hex(&real)), "{text}");
+    }
+    assert!(text.contains("advisories: 4291"), "{text}");
+    assert!(!text.contains("rustsec"), "{text}");
+
+    fs::write(cache.path().join("osv/PyPI/vouch-db.json"), "[1,").unwrap();
+    let out = vouch()
+        .env("VOUCH_CACHE_DIR", cache.path())
+        .args(["db", "status"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("PyPI/vouch-db.json"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    vouch::package::hex(&sha2::Sha256::digest(bytes))
+}
