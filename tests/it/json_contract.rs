@@ -245,5 +245,11 @@ fn the_check_report_matches_the_documented_schema() {
     let verify = &report.checks[1];
     assert_eq!(verify.status, "error");
     // The key file the policy names does not exist: the image check is an error, not a skip.
-    assert!(verify.reason.as_deref().unwrap().contains("cannot read the key file"));
+    assert!(
+        verify
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("cannot read the key file")
+    );
 }
