@@ -16,6 +16,7 @@
 pub mod dsse;
 pub mod keyless;
 pub mod keys;
+pub mod oci;
 pub mod registry;
 pub mod simple_signing;
 
@@ -23,10 +24,10 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use base64::Engine as _;
-use serde::Deserialize;
 
 use crate::finding::{Code, Finding, Level};
 pub use keys::{KeyError, PublicKey};
+use oci::{Descriptor, ImageManifest};
 use registry::{Client, Digest, Reference, RegistryError, RegistryOptions};
 
 /// The media type of a cosign simple-signing layer.
@@ -194,21 +195,6 @@ impl VerifyOutcome {
     }
 }
 
-#[derive(Deserialize)]
-struct ImageManifest {
-    #[serde(default)]
-    layers: Vec<Descriptor>,
-}
-
-#[derive(Deserialize)]
-struct Descriptor {
-    #[serde(rename = "mediaType", default)]
-    media_type: String,
-    digest: String,
-    #[serde(default)]
-    annotations: std::collections::BTreeMap<String, String>,
-}
-
 fn finding(code: Code, message: String) -> Finding {
     Finding {
         code,
@@ -317,7 +303,7 @@ fn fetch_attached(
     let Some(manifest) = client.manifest(&tag)? else {
         return Ok(None);
     };
-    serde_json::from_slice(&manifest.bytes)
+    ImageManifest::parse(&manifest.bytes)
         .map(Some)
         .map_err(|e| Error::BadManifest {
             what,
