@@ -1,4 +1,5 @@
-//! `vouch verify IMAGE`: cosign signatures (keyed) and attestations on an image digest.
+//! `vouch verify IMAGE`: cosign signatures (keyed or keyless) and attestations on an image
+//! digest.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -27,8 +28,8 @@ pub struct Args {
     #[arg(long = "key", value_name = "FILE")]
     pub keys: Vec<PathBuf>,
 
-    /// At least N distinct keys must have produced a valid signature (and a valid
-    /// attestation of each --attestation-type).
+    /// At least N distinct keys (or keyless identities) must have produced a valid
+    /// signature (and a valid attestation of each --attestation-type).
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub threshold: usize,
 
@@ -62,28 +63,26 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = VerifyFormat::Human)]
     pub format: VerifyFormat,
 
-    /// Keyless: the exact certificate identity (not built yet).
-    #[arg(
-        long,
-        value_name = "IDENTITY",
-        help_heading = "Keyless (not built yet)"
-    )]
+    /// The exact identity (SAN: URI, email or username) the Fulcio certificate must name.
+    #[arg(long, value_name = "IDENTITY", help_heading = "Keyless")]
     pub certificate_identity: Option<String>,
 
-    /// Keyless: a regular expression for the certificate identity (not built yet).
-    #[arg(long, value_name = "REGEX", help_heading = "Keyless (not built yet)")]
+    /// A regular expression the whole certificate identity must match (anchored at both
+    /// ends, unlike cosign's).
+    #[arg(long, value_name = "REGEX", help_heading = "Keyless")]
     pub certificate_identity_regexp: Option<String>,
 
-    /// Keyless: the exact OIDC issuer (not built yet).
-    #[arg(long, value_name = "URL", help_heading = "Keyless (not built yet)")]
+    /// The exact OIDC issuer the certificate must name.
+    #[arg(long, value_name = "URL", help_heading = "Keyless")]
     pub certificate_oidc_issuer: Option<String>,
 
-    /// Keyless: a regular expression for the OIDC issuer (not built yet).
-    #[arg(long, value_name = "REGEX", help_heading = "Keyless (not built yet)")]
+    /// A regular expression the whole OIDC issuer must match (anchored at both ends).
+    #[arg(long, value_name = "REGEX", help_heading = "Keyless")]
     pub certificate_oidc_issuer_regexp: Option<String>,
 
-    /// Keyless: the Sigstore trusted_root.json (not built yet).
-    #[arg(long, value_name = "FILE", help_heading = "Keyless (not built yet)")]
+    /// Sigstore's trusted_root.json (Fulcio CAs, Rekor and CT log keys): verification is
+    /// offline against it, nothing is fetched.
+    #[arg(long, value_name = "FILE", help_heading = "Keyless")]
     pub trusted_root: Option<PathBuf>,
 }
 
@@ -112,7 +111,9 @@ pub fn request(args: &Args) -> anyhow::Result<VerifyRequest> {
             bail!("give either --key or the keyless --certificate-* options, not both")
         }
         (Some(keyless), true) => Policy::Keyless(keyless),
-        (None, true) => bail!("give --key FILE (a PEM public key) to verify with"),
+        (None, true) => bail!(
+            "give --key FILE (a PEM public key), or --certificate-identity, --certificate-oidc-issuer and --trusted-root for keyless"
+        ),
         (None, false) => {
             let mut keys = Vec::new();
             for path in &args.keys {

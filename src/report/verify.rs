@@ -38,20 +38,37 @@ fn write_human(outcome: &VerifyOutcome, out: &mut dyn Write) -> io::Result<()> {
     }
     writeln!(out, "digest      {}", outcome.digest)?;
     let signing = outcome.signing_keys();
-    writeln!(
-        out,
-        "signatures  {} valid of {} checked; {} of {} key{} signed (threshold {})",
-        outcome
-            .signatures
-            .iter()
-            .filter(|s| !s.verified_by.is_empty())
-            .count(),
-        outcome.signatures.len(),
-        signing.len(),
-        outcome.keys.len(),
-        if outcome.keys.len() == 1 { "" } else { "s" },
-        outcome.threshold
-    )?;
+    let valid = outcome
+        .signatures
+        .iter()
+        .filter(|s| !s.verified_by.is_empty())
+        .count();
+    let checked = outcome.signatures.len();
+    if let Some((identity, issuer)) = &outcome.identity {
+        writeln!(
+            out,
+            "signatures  {valid} valid of {checked} checked; {} distinct signer{} (threshold {})",
+            signing.len(),
+            if signing.len() == 1 { "" } else { "s" },
+            outcome.threshold
+        )?;
+        writeln!(
+            out,
+            "{DIM}  keyless  identity {identity}, issuer {issuer}{DIM:#}"
+        )?;
+        for signer in &signing {
+            writeln!(out, "{DIM}  signed   {signer}{DIM:#}")?;
+        }
+    } else {
+        writeln!(
+            out,
+            "signatures  {valid} valid of {checked} checked; {} of {} key{} signed (threshold {})",
+            signing.len(),
+            outcome.keys.len(),
+            if outcome.keys.len() == 1 { "" } else { "s" },
+            outcome.threshold
+        )?;
+    }
     for (fingerprint, kind) in &outcome.keys {
         let mark = if signing.contains(fingerprint.as_str()) {
             "signed "
@@ -63,7 +80,7 @@ fn write_human(outcome: &VerifyOutcome, out: &mut dyn Write) -> io::Result<()> {
     for att in &outcome.attestations {
         writeln!(
             out,
-            "attestation {} {} ({} key{})",
+            "attestation {} {} ({} signer{})",
             att.predicate_type,
             att.status.as_str(),
             att.verified_by.len(),
@@ -115,6 +132,13 @@ struct PolicyJson<'a> {
     kind: &'static str,
     threshold: usize,
     keys: Vec<Key<'a>>,
+    /// Keyless only: the identity and issuer asked for (`"exact"` in quotes or `/regex/`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identity: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issuer: Option<&'a str>,
+    /// Distinct signers (key fingerprints or `identity (issuer)`) with a valid signature.
+    signers: Vec<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -127,6 +151,7 @@ struct Key<'a> {
 #[derive(Serialize)]
 struct Signature<'a> {
     layer: &'a str,
+    source: &'a str,
     verified_by: &'a [String],
     problem: Option<&'a str>,
 }
@@ -160,7 +185,14 @@ fn write_json(outcome: &VerifyOutcome, out: &mut dyn Write) -> io::Result<()> {
             resolved_from_tag: outcome.resolved_tag.as_deref(),
         },
         policy: PolicyJson {
-            kind: "keys",
+            kind: if outcome.identity.is_some() {
+                "keyless"
+            } else {
+                "keys"
+            },
+            identity: outcome.identity.as_ref().map(|(i, _)| i.as_str()),
+            issuer: outcome.identity.as_ref().map(|(_, i)| i.as_str()),
+            signers: signing.iter().copied().collect(),
             threshold: outcome.threshold,
             keys: outcome
                 .keys
@@ -177,6 +209,7 @@ fn write_json(outcome: &VerifyOutcome, out: &mut dyn Write) -> io::Result<()> {
             .iter()
             .map(|s| Signature {
                 layer: &s.layer,
+                source: s.source,
                 verified_by: &s.verified_by,
                 problem: s.problem.as_deref(),
             })

@@ -586,6 +586,28 @@ impl Client {
         }))
     }
 
+    /// The OCI 1.1 referrers API answer for `digest` (an image index), or `None` when the
+    /// registry has no such API (distribution 2.x answers 404; 400, 405 and 501 are read
+    /// the same way). The caller then reads the `sha256-<hex>` fallback tag. The answer
+    /// has no digest to check; every manifest it lists is fetched by digest, and must name
+    /// `digest` as its subject.
+    pub fn referrers(&self, digest: &Digest) -> Result<Option<Vec<u8>>, RegistryError> {
+        let path = format!("/v2/{}/referrers/{digest}", self.repository);
+        let url = format!("{}{path}", self.base);
+        let resp = send(&self.http, || {
+            self.get(&path)
+                .header(ACCEPT, "application/vnd.oci.image.index.v1+json")
+        })?;
+        match resp.status().as_u16() {
+            400 | 404 | 405 | 501 => return Ok(None),
+            _ => {}
+        }
+        let Some(resp) = self.check_status(resp, &url)? else {
+            return Ok(None);
+        };
+        read_capped(resp, self.max_manifest, "referrers index", &url).map(Some)
+    }
+
     /// The blob `digest`, checked against it.
     pub fn blob(&self, digest: &Digest) -> Result<Vec<u8>, RegistryError> {
         let path = format!("/v2/{}/blobs/{digest}", self.repository);

@@ -27,4 +27,5 @@ mod python;
 mod registry;
 mod sbom;
 mod verify;
+mod verify_keyless;
 mod waivers;

@@ -520,8 +520,14 @@ impl Registry {
 
     /// Runs the real cosign against this registry.
     pub fn cosign(&self, args: &[&str]) -> Output {
+        self.cosign_env(args, &[])
+    }
+
+    /// Runs the real cosign with extra environment variables.
+    pub fn cosign_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let home = tempfile::tempdir().unwrap();
         let mut cmd = Command::new("cosign");
+        cmd.envs(env.iter().copied());
         cmd.args(args)
             .env("COSIGN_PASSWORD", "")
             .env("HOME", home.path())
@@ -672,4 +678,167 @@ pub fn layout_blob(dir: &Path, digest: &str) -> Vec<u8> {
 /// Adds a blob to a layout; returns its digest.
 pub fn layout_put_blob(dir: &Path, bytes: &[u8]) -> String {
     put_blob(dir, bytes)
+}
+
+/// Direct pushes over the distribution API (anonymous, plain-HTTP registries only), for
+/// documents skopeo would rewrite: referrer manifests with `subject` and `artifactType`,
+/// and the referrers fallback index.
+impl Registry {
+    fn http_base(&self) -> String {
+        assert!(
+            self.ca.is_none() && !self.auth,
+            "direct pushes are for the anonymous registry"
+        );
+        format!("http://{}", self.host())
+    }
+
+    /// Uploads a blob (monolithic POST + PUT); returns its digest.
+    pub fn put_blob(&self, repo: &str, bytes: &[u8]) -> String {
+        let digest = format!("sha256:{}", sha256_hex(bytes));
+        let http = reqwest::blocking::Client::new();
+        let start = http
+            .post(format!("{}/v2/{repo}/blobs/uploads/", self.http_base()))
+            .send()
+            .unwrap();
+        assert_eq!(start.status().as_u16(), 202, "blob upload start");
+        let location = start.headers()["location"].to_str().unwrap().to_string();
+        let url = if location.starts_with("http") {
+            location
+        } else {
+            format!("{}{location}", self.http_base())
+        };
+        let sep = if url.contains('?') { '&' } else { '?' };
+        let done = http
+            .put(format!("{url}{sep}digest={digest}"))
+            .header("content-type", "application/octet-stream")
+            .body(bytes.to_vec())
+            .send()
+            .unwrap();
+        assert_eq!(done.status().as_u16(), 201, "blob upload");
+        digest
+    }
+
+    /// Stores a manifest (or index) at `reference` (a tag or its digest); returns its digest.
+    pub fn put_manifest(
+        &self,
+        repo: &str,
+        reference: &str,
+        media_type: &str,
+        bytes: &[u8],
+    ) -> String {
+        let resp = reqwest::blocking::Client::new()
+            .put(format!(
+                "{}/v2/{repo}/manifests/{reference}",
+                self.http_base()
+            ))
+            .header("content-type", media_type)
+            .body(bytes.to_vec())
+            .send()
+            .unwrap();
+        let status = resp.status().as_u16();
+        assert_eq!(
+            status,
+            201,
+            "manifest upload: {}",
+            resp.text().unwrap_or_default()
+        );
+        format!("sha256:{}", sha256_hex(bytes))
+    }
+
+    /// Pushes an image manifest with one layer (`media_type`, annotations as JSON object
+    /// text) at `reference` in `repo`, with `artifact_type` and `subject` when given.
+    pub fn put_artifact(
+        &self,
+        repo: &str,
+        reference: &str,
+        layer_media_type: &str,
+        layer: &[u8],
+        annotations: Option<serde_json::Value>,
+        artifact_type: Option<&str>,
+        subject: Option<&str>,
+    ) -> String {
+        let config: &[u8] = if artifact_type.is_some() {
+            b"{}"
+        } else {
+            br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#
+        };
+        let config_type = if artifact_type.is_some() {
+            "application/vnd.oci.empty.v1+json"
+        } else {
+            "application/vnd.oci.image.config.v1+json"
+        };
+        let config_digest = self.put_blob(repo, config);
+        let layer_digest = self.put_blob(repo, layer);
+        let mut layer_desc = serde_json::json!({
+            "mediaType": layer_media_type, "digest": layer_digest, "size": layer.len()
+        });
+        if let Some(a) = annotations {
+            layer_desc["annotations"] = a;
+        }
+        let mut manifest = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": config_type, "digest": config_digest, "size": config.len()},
+            "layers": [layer_desc],
+        });
+        if let Some(t) = artifact_type {
+            manifest["artifactType"] = t.into();
+        }
+        if let Some(digest) = subject {
+            let subject_manifest = self.manifest_bytes(repo, digest);
+            manifest["subject"] = serde_json::json!({
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "digest": digest,
+                "size": subject_manifest.len(),
+            });
+        }
+        let bytes = serde_json::to_vec(&manifest).unwrap();
+        self.put_manifest(
+            repo,
+            reference,
+            "application/vnd.oci.image.manifest.v1+json",
+            &bytes,
+        )
+    }
+
+    /// The bytes of a manifest, by tag or digest.
+    pub fn manifest_bytes(&self, repo: &str, reference: &str) -> Vec<u8> {
+        let resp = reqwest::blocking::Client::new()
+            .get(format!("{}/v2/{repo}/manifests/{reference}", self.http_base()))
+            .header(
+                "accept",
+                "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json",
+            )
+            .send()
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "{repo}:{reference}");
+        resp.bytes().unwrap().to_vec()
+    }
+
+    /// Attaches `manifests` (digest, artifactType) as the referrers of `subject` through
+    /// the OCI 1.1 fallback tag `sha256-<hex>` (distribution 2.8 has no referrers API).
+    pub fn put_referrers_index(&self, repo: &str, subject: &str, manifests: &[(String, &str)]) {
+        let entries: Vec<serde_json::Value> = manifests
+            .iter()
+            .map(|(digest, artifact_type)| {
+                let size = self.manifest_bytes(repo, digest).len();
+                serde_json::json!({
+                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "digest": digest, "size": size, "artifactType": artifact_type,
+                })
+            })
+            .collect();
+        let index = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": entries,
+        });
+        let tag = format!("sha256-{}", subject.trim_start_matches("sha256:"));
+        self.put_manifest(
+            repo,
+            &tag,
+            "application/vnd.oci.image.index.v1+json",
+            &serde_json::to_vec(&index).unwrap(),
+        );
+    }
 }

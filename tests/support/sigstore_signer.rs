@@ -545,6 +545,45 @@ impl Pki {
         }
     }
 
+    /// A cosign legacy keyless attestation: the DSSE envelope (an `.att` layer) and the
+    /// layer's annotations (the Rekor bundle annotation holds a `dsse` entry).
+    pub fn legacy_attestation(
+        &self,
+        payload_type: &str,
+        payload: &[u8],
+        opts: &SignOpts,
+    ) -> (String, LegacyAnnotations) {
+        let leaf = self.leaf(opts);
+        let pae = dsse_pae(payload_type, payload);
+        let sig = leaf.key.sign(&pae);
+        let body_sig = self.body_sig(&leaf, &sig, &pae, opts);
+        let body = self.dsse_body(payload, &body_sig, &leaf.pem);
+        let set = self.set(&body, opts.integrated_time, opts.set_key);
+        let bundle = json!({
+            "SignedEntryTimestamp": b64(&set),
+            "Payload": {
+                "body": b64(&body),
+                "integratedTime": opts.integrated_time,
+                "logIndex": LOG_INDEX,
+                "logID": hex(&self.rekor.log_id()),
+            }
+        });
+        let envelope = json!({
+            "payloadType": payload_type,
+            "payload": b64(payload),
+            "signatures": [{"keyid": "", "sig": b64(&sig)}]
+        });
+        (
+            envelope.to_string(),
+            LegacyAnnotations {
+                signature_b64: String::new(),
+                certificate_pem: leaf.pem,
+                chain_pem: self.chain_pem(),
+                bundle_json: bundle.to_string(),
+            },
+        )
+    }
+
     fn tlog_entries(&self, kind: &str, version: &str, body: &[u8], opts: &SignOpts) -> Value {
         if !opts.tlog_entry {
             return json!([]);
@@ -621,6 +660,17 @@ pub fn in_toto_statement(subject_name: &str, sha256_hex: &str) -> Vec<u8> {
         "_type": "https://in-toto.io/Statement/v1",
         "subject": [{"name": subject_name, "digest": {"sha256": sha256_hex}}],
         "predicateType": "https://slsa.dev/provenance/v1",
+        "predicate": {}
+    }))
+    .unwrap()
+}
+
+/// An in-toto statement of `predicate_type` about one subject.
+pub fn in_toto_statement_of(predicate_type: &str, subject_name: &str, sha256_hex: &str) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": subject_name, "digest": {"sha256": sha256_hex}}],
+        "predicateType": predicate_type,
         "predicate": {}
     }))
     .unwrap()

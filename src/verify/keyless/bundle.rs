@@ -1,5 +1,7 @@
 //! Sigstore bundles (protobuf-specs `Bundle`, protobuf JSON: camelCase, base64 bytes,
-//! int64 as strings) v0.1 to v0.3, keyless only.
+//! int64 as strings) v0.1 to v0.3: keyless ones verified completely ([`verify_bundle`]);
+//! for a bundle signed with a public key, [`keyed_bundle_envelope`] only reads out the DSSE
+//! envelope, whose signature the caller checks under its `--key`s.
 
 use der::Decode;
 use serde::Deserialize;
@@ -182,18 +184,7 @@ fn entry(raw: RawEntry) -> Result<TlogEntry, Failure> {
     })
 }
 
-/// DSSE v1 pre-authentication encoding.
-fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
-    let mut m = format!(
-        "DSSEv1 {} {} {} ",
-        payload_type.len(),
-        payload_type,
-        payload.len()
-    )
-    .into_bytes();
-    m.extend_from_slice(payload);
-    m
-}
+pub(super) use crate::verify::dsse::pae;
 
 /// ECDSA over a digest the bundle states (ring only verifies over whole messages).
 fn verify_prehash(leaf: &Leaf, digest: &[u8], sig: &[u8]) -> Result<(), Failure> {
@@ -322,16 +313,52 @@ pub fn verify_bundle(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// The DSSE envelope of a bundle signed with a public key (`verificationMaterial.publicKey`,
+/// as `cosign attest --new-bundle-format --key` writes). Nothing here is verified: the
+/// caller checks [`KeyedEnvelope::signature`] over the PAE under its own keys. Transparency
+/// log entries are not read: a keyed policy trusts the key, not the log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyedEnvelope {
+    pub payload_type: String,
+    pub payload: Vec<u8>,
+    pub signature: Vec<u8>,
+}
 
-    #[test]
-    fn pae_matches_the_dsse_spec_example() {
-        // From the DSSE protocol document.
-        assert_eq!(
-            pae("http://example.com/HelloWorld", b"hello world"),
-            b"DSSEv1 29 http://example.com/HelloWorld 11 hello world".to_vec()
-        );
+impl KeyedEnvelope {
+    /// The bytes the signature covers.
+    pub fn pae(&self) -> Vec<u8> {
+        pae(&self.payload_type, &self.payload)
     }
+}
+
+pub fn keyed_bundle_envelope(bundle_json: &[u8]) -> Result<KeyedEnvelope, Failure> {
+    let raw: RawBundle = serde_json::from_slice(bundle_json)
+        .map_err(|e| Failure::Malformed(format!("not a Sigstore bundle: {e}")))?;
+    if !MEDIA_TYPES.contains(&raw.media_type.as_str()) {
+        return Err(Failure::Malformed(format!(
+            "unsupported bundle mediaType {:?}",
+            raw.media_type
+        )));
+    }
+    if raw.verification_material.public_key.is_none() {
+        return Err(Failure::SignatureInvalid(
+            "bundle is signed with a certificate (keyless), not with a public key".into(),
+        ));
+    }
+    let Some(env) = raw.dsse_envelope else {
+        return Err(Failure::Malformed(
+            "a keyed bundle without a DSSE envelope (a message signature over a digest) is not supported".into(),
+        ));
+    };
+    let [only] = env.signatures.as_slice() else {
+        return Err(Failure::Malformed(format!(
+            "DSSE envelope must carry exactly one signature, has {}",
+            env.signatures.len()
+        )));
+    };
+    Ok(KeyedEnvelope {
+        payload: b64("dsseEnvelope.payload", &env.payload)?,
+        signature: b64("dsseEnvelope.signatures[0].sig", &only.sig)?,
+        payload_type: env.payload_type,
+    })
 }

@@ -57,7 +57,7 @@ use jiff::Timestamp;
 use sha2::{Digest, Sha256};
 use x509_cert::Certificate;
 
-pub use bundle::{BundleContent, verify_bundle};
+pub use bundle::{BundleContent, KeyedEnvelope, keyed_bundle_envelope, verify_bundle};
 pub use trusted_root::{CertificateAuthority, LogKey, TrustedRoot, Validity};
 
 use cert::Leaf;
@@ -251,6 +251,49 @@ pub fn verify_legacy_signature(
     policy: &IdentityPolicy,
 ) -> Result<Signer, Failure> {
     let signature = b64("signature annotation", signature_b64)?;
+    let (leaf, chain) = leaf_and_chain(cert_pem, chain_pem)?;
+    let entry = rekor_bundle_json.map(parse_rekor_bundle).transpose()?;
+    leaf.key
+        .verify(payload, &signature)
+        .map_err(|e| Failure::SignatureInvalid(format!("payload signature: {e}")))?;
+    let digest = Sha256::digest(payload);
+    let expected = Expected::Hashed {
+        sha256: &digest,
+        signature: &signature,
+    };
+    verify_keyless(&leaf, &chain, entry.as_slice(), &expected, root, policy)
+}
+
+/// Verifies a cosign legacy keyless attestation: a DSSE envelope (the `.att` layer) whose
+/// one signature is by the certificate of the layer's `dev.sigstore.cosign/certificate`
+/// annotation, logged as a `dsse` or `intoto` entry (the `dev.sigstore.cosign/bundle`
+/// annotation). The caller reads the statement only after this returns `Ok`.
+#[allow(clippy::too_many_arguments)]
+pub fn verify_legacy_envelope(
+    payload_type: &str,
+    payload: &[u8],
+    signature: &[u8],
+    cert_pem: &str,
+    chain_pem: Option<&str>,
+    rekor_bundle_json: Option<&str>,
+    root: &TrustedRoot,
+    policy: &IdentityPolicy,
+) -> Result<Signer, Failure> {
+    let (leaf, chain) = leaf_and_chain(cert_pem, chain_pem)?;
+    let entry = rekor_bundle_json.map(parse_rekor_bundle).transpose()?;
+    leaf.key
+        .verify(&bundle::pae(payload_type, payload), signature)
+        .map_err(|e| Failure::SignatureInvalid(format!("DSSE envelope: {e}")))?;
+    let expected = Expected::Envelope { payload, signature };
+    verify_keyless(&leaf, &chain, entry.as_slice(), &expected, root, policy)
+}
+
+/// The leaf of a certificate annotation and the untrusted intermediates after it and in
+/// the chain annotation.
+fn leaf_and_chain(
+    cert_pem: &str,
+    chain_pem: Option<&str>,
+) -> Result<(Leaf, Vec<Certificate>), Failure> {
     let mut certs = cert::parse_pem_chain(cert_pem)?.into_iter();
     let (leaf_der, _) = certs
         .next()
@@ -262,16 +305,7 @@ pub fn verify_legacy_signature(
     if let Some(pem) = chain_pem {
         chain.extend(cert::parse_pem_chain(pem)?.into_iter().map(|(_, c)| c));
     }
-    let entry = rekor_bundle_json.map(parse_rekor_bundle).transpose()?;
-    leaf.key
-        .verify(payload, &signature)
-        .map_err(|e| Failure::SignatureInvalid(format!("payload signature: {e}")))?;
-    let digest = Sha256::digest(payload);
-    let expected = Expected::Hashed {
-        sha256: &digest,
-        signature: &signature,
-    };
-    verify_keyless(&leaf, &chain, entry.as_slice(), &expected, root, policy)
+    Ok((leaf, chain))
 }
 
 /// Everything after the content signature: tlog, time, chain, SCT, identity.

@@ -1,0 +1,606 @@
+//! `vouch verify` keyless (`--certificate-identity`... `--trusted-root`), and signature
+//! material attached as OCI 1.1 referrers (Sigstore bundles, cosign referrer manifests),
+//! against a real registry (docker-registry on 127.0.0.1).
+//!
+//! Self-made, and only these: the Fulcio-like CA and leaf certificates, the Rekor log key
+//! with its SETs and inclusion proofs, the CT log key and the `trusted_root.json` come from
+//! the test signer in tests/support/sigstore_signer.rs (no Fulcio or Rekor runs on this
+//! machine, and the public-good ones cannot be reached). The manifests those signatures
+//! travel in are pushed over the registry's own API by tests/it/registry.rs. Real: the
+//! registry, and for the keyed referrer cases the signer (cosign 2.5 writes the bundle
+//! and the referrers fallback index itself).
+
+use std::path::PathBuf;
+use std::process::Output;
+
+use serde_json::json;
+
+use crate::common::{self, vouch};
+use crate::registry::{self, Key, Registry};
+use crate::sigstore_signer::{
+    self as signer, DEFAULT_IDENTITY, GITHUB_ISSUER, Identity, Pki, SignOpts, T0,
+};
+
+const SIMPLE_SIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
+const DSSE: &str = "application/vnd.dsse.envelope.v1+json";
+const BUNDLE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+const IN_TOTO: &str = "application/vnd.in-toto+json";
+const COSIGN_SIGN: &str = "https://sigstore.dev/cosign/sign/v1";
+const SLSA1: &str = "https://slsa.dev/provenance/v1";
+
+/// A registry with one pushed image, a self-made Sigstore and its trusted root on disk.
+struct Scene {
+    reg: Registry,
+    pki: Pki,
+    dir: tempfile::TempDir,
+    repo: String,
+    digest: String,
+    image: String,
+}
+
+impl Scene {
+    fn new(repo: &str) -> Scene {
+        let reg = Registry::start();
+        let digest = reg.push_image(repo, "v1");
+        let image = format!("{}@{digest}", reg.repo(repo));
+        let pki = Pki::new();
+        let dir = common::tempdir();
+        std::fs::write(
+            dir.path().join("trusted_root.json"),
+            pki.trusted_root_json(),
+        )
+        .unwrap();
+        Scene {
+            reg,
+            pki,
+            dir,
+            repo: repo.to_string(),
+            digest,
+            image,
+        }
+    }
+
+    fn root(&self) -> PathBuf {
+        self.dir.path().join("trusted_root.json")
+    }
+
+    fn hex(&self) -> &str {
+        self.digest.trim_start_matches("sha256:")
+    }
+
+    /// cosign's simple-signing payload for this image.
+    fn payload(&self) -> Vec<u8> {
+        serde_json::to_vec(&json!({
+            "critical": {
+                "identity": {"docker-reference": self.reg.repo(&self.repo)},
+                "image": {"docker-manifest-digest": self.digest},
+                "type": "cosign container image signature"
+            },
+            "optional": null
+        }))
+        .unwrap()
+    }
+
+    /// A legacy keyless `.sig` (one layer) as cosign writes it.
+    fn sign_legacy(&self, opts: &SignOpts) {
+        let payload = self.payload();
+        let a = self.pki.legacy_signature(&payload, opts);
+        self.reg.put_artifact(
+            &self.repo,
+            &format!("sha256-{}.sig", self.hex()),
+            SIMPLE_SIGNING,
+            &payload,
+            Some(json!({
+                "dev.cosignproject.cosign/signature": a.signature_b64,
+                "dev.sigstore.cosign/certificate": a.certificate_pem,
+                "dev.sigstore.cosign/chain": a.chain_pem,
+                "dev.sigstore.cosign/bundle": a.bundle_json,
+            })),
+            None,
+            None,
+        );
+    }
+
+    /// A legacy keyless `.att` (one DSSE layer) about `subject_hex`.
+    fn attest_legacy(&self, subject_hex: &str, opts: &SignOpts) {
+        let statement = signer::in_toto_statement_of(SLSA1, "app", subject_hex);
+        let (envelope, a) = self.pki.legacy_attestation(IN_TOTO, &statement, opts);
+        self.reg.put_artifact(
+            &self.repo,
+            &format!("sha256-{}.att", self.hex()),
+            DSSE,
+            envelope.as_bytes(),
+            Some(json!({
+                "predicateType": SLSA1,
+                "dev.cosignproject.cosign/signature": "",
+                "dev.sigstore.cosign/certificate": a.certificate_pem,
+                "dev.sigstore.cosign/chain": a.chain_pem,
+                "dev.sigstore.cosign/bundle": a.bundle_json,
+            })),
+            None,
+            None,
+        );
+    }
+
+    /// Pushes `bundle` as a referrer whose subject is `subject` (a digest in this repo);
+    /// returns the referrer manifest's digest (for the fallback index).
+    fn push_bundle(&self, bundle: &str, subject: &str) -> String {
+        self.reg.put_artifact(
+            &self.repo,
+            &format!("bundle-{}", unique_tag(bundle)),
+            BUNDLE,
+            bundle.as_bytes(),
+            None,
+            Some(BUNDLE),
+            Some(subject),
+        )
+    }
+
+    /// A DSSE bundle of an in-toto statement of `predicate` naming `subject_hex`.
+    fn dsse_bundle(&self, predicate: &str, subject_hex: &str, opts: &SignOpts) -> String {
+        let statement = signer::in_toto_statement_of(predicate, "app", subject_hex);
+        self.pki.bundle_v03_dsse(IN_TOTO, &statement, opts)
+    }
+
+    fn verify(&self, extra: &[&str]) -> Output {
+        let root = self.root();
+        vouch()
+            .arg("verify")
+            .arg("--trusted-root")
+            .arg(&root)
+            .args(extra)
+            .args(["--format", "json", &self.image])
+            .output()
+            .unwrap()
+    }
+
+    /// The exact default identity and issuer, plus `extra`.
+    fn verify_exact(&self, extra: &[&str]) -> Output {
+        let mut args = vec![
+            "--certificate-identity",
+            DEFAULT_IDENTITY,
+            "--certificate-oidc-issuer",
+            GITHUB_ISSUER,
+        ];
+        args.extend_from_slice(extra);
+        self.verify(&args)
+    }
+}
+
+fn unique_tag(text: &str) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[track_caller]
+fn assert_exit(out: &Output, code: i32) {
+    assert_eq!(out.status.code(), Some(code), "{}", text(out));
+}
+
+fn codes(out: &Output) -> Vec<String> {
+    let json = common::json(out);
+    assert_eq!(json["schema"], "vouch.verify/1");
+    json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn problems(out: &Output) -> String {
+    let json = common::json(out);
+    json["signatures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["problem"].as_str().map(str::to_string))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[test]
+fn a_legacy_keyless_signature_verifies_by_exact_identity_and_anchored_regex() {
+    let Some(()) = registry::tools() else { return };
+    let s = Scene::new("keyless");
+    s.sign_legacy(&SignOpts::default());
+    let out = s.verify_exact(&[]);
+    assert_exit(&out, 0);
+    let json = common::json(&out);
+    assert_eq!(json["policy"]["kind"], "keyless");
+    assert_eq!(json["policy"]["identity"], format!("{DEFAULT_IDENTITY:?}"));
+    assert_eq!(
+        json["policy"]["signers"][0],
+        format!("{DEFAULT_IDENTITY} ({GITHUB_ISSUER})")
+    );
+    assert_eq!(json["signatures"][0]["source"], "sig-tag");
+
+    let out = s.verify(&[
+        "--certificate-identity-regexp",
+        r"https://github\.com/acme/app/\.github/workflows/.*@refs/heads/main",
+        "--certificate-oidc-issuer-regexp",
+        r"https://token\.actions\.githubusercontent\.com",
+    ]);
+    assert_exit(&out, 0);
+}
+
+#[test]
+fn another_identity_or_issuer_is_an_identity_mismatch() {
+    let Some(()) = registry::tools() else { return };
+    let s = Scene::new("mismatch");
+    s.sign_legacy(&SignOpts {
+        identity: Identity::Email("mallory@example.com".into()),
+        ..SignOpts::default()
+    });
+    let out = s.verify_exact(&[]);
+    assert_exit(&out, 1);
+    assert_eq!(codes(&out), ["identity-mismatch"]);
+    assert!(
+        problems(&out).contains("mallory@example.com"),
+        "{}",
+        text(&out)
+    );
+
+    let s = Scene::new("issuer");
+    s.sign_legacy(&SignOpts {
+        oidc_issuer: "https://accounts.example.com".into(),
+        ..SignOpts::default()
+    });
+    let out = s.verify_exact(&[]);
+    assert_exit(&out, 1);
+    assert_eq!(codes(&out), ["identity-mismatch"]);
+}
+
+/// cosign's `--certificate-identity-regexp acme/app` matches any identity containing
+/// that text; vouch anchors the pattern, so it must match the whole identity.
+#[test]
+fn a_regex_that_matches_only_unanchored_is_an_identity_mismatch() {
+    let Some(()) = registry::tools() else { return };
+    let s = Scene::new("unanchored");
+    s.sign_legacy(&SignOpts::default());
+    for (identity, issuer) in [
+        ("acme/app", GITHUB_ISSUER),
+        (r".*acme/app.*", "token.actions"),
+        (r"https://github\.com/acme/app/", GITHUB_ISSUER),
+    ] {
+        let out = s.verify(&[
+            "--certificate-identity-regexp",
+            identity,
+            "--certificate-oidc-issuer-regexp",
+            issuer,
+        ]);
+        assert_exit(&out, 1);
+        assert_eq!(codes(&out), ["identity-mismatch"], "{identity} {issuer}");
+    }
+}
+
+#[test]
+fn a_certificate_expired_at_signing_time_is_signature_invalid() {
+    let Some(()) = registry::tools() else { return };
+    let s = Scene::new("expired");
+    // The log says it was signed a minute after the ten-minute certificate expired.
+    s.sign_legacy(&SignOpts {
+        integrated_time: T0 + 660,
+        ..SignOpts::default()
+    });
+    let out = s.verify_exact(&[]);
+    assert_exit(&out, 1);
+    assert_eq!(codes(&out), ["signature-invalid"]);
+    assert!(
+        problems(&out).contains("certificate-not-valid-at-signing-time"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn another_trusted_root_refuses_the_signature() {
+    let Some(()) = registry::tools() else { return };
+    let s = Scene::new("stranger");
+    s.sign_legacy(&SignOpts::default());
+    std::fs::write(s.root(), Pki::new().trusted_root_json()).unwrap();
+    let out = s.verify_exact(&[]);
+    assert_exit(&out, 1);
+    assert_eq!(codes(&out), ["signature-invalid"]);
+    // The public-good root does not trust the test CA either.
+    std::fs::copy(
+        common::fixture("sigstore/trusted-root-public-good.json"),
+        s.root(),
+    )
+    .unwrap();
+    let out = s.verify_exact(&[]);
+    assert_exit(&out, 1);
+    assert_eq!(codes(&out), ["signature-invalid"]);
+}
+
+#[test]
+fn a_bad_or_missing_trusted_root_is_an_error() {
+    let Some(()) = registry::tools() else { return };
+    let s = Scene::new("badroot");
+    s.sign_legacy(&SignOpts::default());
+    std::fs::write(s.root(), br#"{"mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1", "tlogs": 7}"#).unwrap();
+    let out = s.verify_exact(&[]);
+    assert_exit(&out, 2);
+    assert!(text(&out).contains("bad trusted root"), "{}", text(&out));
+    std::fs::remove_file(s.root()).unwrap();
+    let out = s.verify_exact(&[]);
+    assert_exit(&out, 2);
+    assert!(
+        text(&out).contains("cannot read the trusted root"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn an_unsigned_image_is_not_signed_under_keyless_too() {
+    let Some(()) = registry::tools() else { return };
+    let s = Scene::new("unsigned");
+    let out = s.verify_exact(&[]);
+    assert_exit(&out, 1);
+    assert_eq!(codes(&out), ["image-not-signed"]);
+}
+
+#[test]
+fn keyless_bundles_attached_as_referrers_sign_and_attest() {
+    let Some(()) = registry::tools() else { return };
+    let s = Scene::new("bundles");
+    let opts = SignOpts::default();
+    let sign = s.push_bundle(&s.dsse_bundle(COSIGN_SIGN, s.hex(), &opts), &s.digest);
+    let attest = s.push_bundle(&s.dsse_bundle(SLSA1, s.hex(), &opts), &s.digest);
+    s.reg
+        .put_referrers_index(&s.repo, &s.digest, &[(sign, BUNDLE), (attest, BUNDLE)]);
+    let out = s.verify_exact(&["--attestation-type", "slsaprovenance1"]);
+    assert_exit(&out, 0);
+    let json = common::json(&out);
+    assert_eq!(json["signatures"][0]["source"], "bundle");
+    assert_eq!(json["attestations"][0]["status"], "verified");
+
+    // Without the signing statement, the provenance alone is no signature.
+    let s2 = Scene::new("attest-only");
+    let attest = s2.push_bundle(&s2.dsse_bundle(SLSA1, s2.hex(), &opts), &s2.digest);
+    s2.reg
+        .put_referrers_index(&s2.repo, &s2.digest, &[(attest, BUNDLE)]);
+    let out = s2.verify_exact(&["--attestation-type", "slsaprovenance1"]);
+    assert_exit(&out, 1);
+    assert_eq!(codes(&out), ["signature-invalid"]);
+}
+
+/// A message-signature bundle counts when the digest it signs is the image's manifest.
+#[test]
+fn a_message_signature_bundle_over_the_manifest_verifies() {
+    let Some(()) = registry::tools() else { return };
+    let s = Scene::new("message");
+    let manifest = s.reg.manifest_bytes(&s.repo, &s.digest);
+    let bundle = s.pki.bundle_v03_message(&manifest, &SignOpts::default());
+    let r = s.push_bundle(&bundle, &s.digest);
+    s.reg
+        .put_referrers_index(&s.repo, &s.digest, &[(r, BUNDLE)]);
+    assert_exit(&s.verify_exact(&[]), 0);
+
+    // Over any other bytes it does not.
+    let s = Scene::new("message-other");
+    let bundle = s
+        .pki
+        .bundle_v03_message(b"another artifact", &SignOpts::default());
+    let r = s.push_bundle(&bundle, &s.digest);
+    s.reg
+        .put_referrers_index(&s.repo, &s.digest, &[(r, BUNDLE)]);
+    let out = s.verify_exact(&[]);
+    assert_exit(&out, 1);
+    assert!(
+        problems(&out).contains("message signature is over"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn a_bundle_replayed_onto_another_image_is_signature_invalid() {
+    let Some(()) = registry::tools() else { return };
+    let s = Scene::new("replayed");
+    let other = s.reg.push_image(&s.repo, "v2");
+    let other_hex = other.trim_start_matches("sha256:");
+    let opts = SignOpts::default();
+    // 1. A's referrer (subject A) listed in B's fallback index.
+    let for_a = s.push_bundle(&s.dsse_bundle(COSIGN_SIGN, other_hex, &opts), &other);
+    s.reg
+        .put_referrers_index(&s.repo, &s.digest, &[(for_a, BUNDLE)]);
+    let out = s.verify_exact(&[]);
+    assert_exit(&out, 1);
+    assert_eq!(codes(&out), ["signature-invalid"]);
+    assert!(
+        problems(&out).contains("its subject is not"),
+        "{}",
+        text(&out)
+    );
+    // 2. A's signed statement re-attached with subject B.
+    let moved = s.push_bundle(&s.dsse_bundle(COSIGN_SIGN, other_hex, &opts), &s.digest);
+    s.reg
+        .put_referrers_index(&s.repo, &s.digest, &[(moved, BUNDLE)]);
+    let out = s.verify_exact(&[]);
+    assert_exit(&out, 1);
+    assert_eq!(codes(&out), ["signature-invalid"]);
+    assert!(problems(&out).contains("does not name"), "{}", text(&out));
+}
+
+#[test]
+fn a_tampered_bundle_is_signature_invalid() {
+    let Some(()) = registry::tools() else { return };
+    let s = Scene::new("tampered-bundle");
+    let mut bundle: serde_json::Value =
+        serde_json::from_str(&s.dsse_bundle(COSIGN_SIGN, s.hex(), &SignOpts::default())).unwrap();
+    // Same signature, statement about the same image, one byte different.
+    let statement = signer::in_toto_statement_of(COSIGN_SIGN, "app2", s.hex());
+    use base64::Engine as _;
+    bundle["dsseEnvelope"]["payload"] = base64::engine::general_purpose::STANDARD
+        .encode(statement)
+        .into();
+    let r = s.push_bundle(&bundle.to_string(), &s.digest);
+    s.reg
+        .put_referrers_index(&s.repo, &s.digest, &[(r, BUNDLE)]);
+    let out = s.verify_exact(&[]);
+    assert_exit(&out, 1);
+    assert_eq!(codes(&out), ["signature-invalid"]);
+    assert!(
+        problems(&out).contains("signature-invalid"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn a_legacy_keyless_attestation_verifies_and_checks_its_subject() {
+    let Some(()) = registry::tools() else { return };
+    let s = Scene::new("keyless-att");
+    s.sign_legacy(&SignOpts::default());
+    s.attest_legacy(s.hex(), &SignOpts::default());
+    let out = s.verify_exact(&["--attestation-type", "slsaprovenance1"]);
+    assert_exit(&out, 0);
+    assert_eq!(common::json(&out)["attestations"][0]["status"], "verified");
+
+    s.attest_legacy(&"ab".repeat(32), &SignOpts::default());
+    let out = s.verify_exact(&["--attestation-type", "slsaprovenance1"]);
+    assert_exit(&out, 1);
+    assert_eq!(codes(&out), ["attestation-invalid"]);
+
+    // Attested by someone else: not this policy's attestation.
+    s.attest_legacy(
+        s.hex(),
+        &SignOpts {
+            identity: Identity::Email("mallory@example.com".into()),
+            ..SignOpts::default()
+        },
+    );
+    let out = s.verify_exact(&["--attestation-type", "slsaprovenance1"]);
+    assert_exit(&out, 1);
+    assert_eq!(codes(&out), ["attestation-invalid"]);
+}
+
+#[test]
+fn threshold_counts_distinct_identities_across_tags_and_bundles() {
+    let Some(()) = registry::tools() else { return };
+    let s = Scene::new("threshold");
+    s.sign_legacy(&SignOpts::default());
+    let release = "https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1";
+    let second = s.push_bundle(
+        &s.dsse_bundle(
+            COSIGN_SIGN,
+            s.hex(),
+            &SignOpts {
+                identity: Identity::Uri(release.into()),
+                ..SignOpts::default()
+            },
+        ),
+        &s.digest,
+    );
+    s.reg
+        .put_referrers_index(&s.repo, &s.digest, &[(second, BUNDLE)]);
+    let regex = [
+        "--certificate-identity-regexp",
+        r"https://github\.com/acme/app/\.github/workflows/release\.yml@refs/.*",
+        "--certificate-oidc-issuer",
+        GITHUB_ISSUER,
+    ];
+    let mut two = regex.to_vec();
+    two.extend(["--threshold", "2"]);
+    let out = s.verify(&two);
+    assert_exit(&out, 0);
+    assert_eq!(
+        common::json(&out)["policy"]["signers"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let mut three = regex.to_vec();
+    three.extend(["--threshold", "3"]);
+    let out = s.verify(&three);
+    assert_exit(&out, 1);
+    assert_eq!(codes(&out), ["signature-invalid"]);
+    // One exact identity can never be two signers: refused before any check.
+    let out = s.verify_exact(&["--threshold", "2"]);
+    assert_exit(&out, 2);
+}
+
+/// The real cosign 2.5 writes a keyed Sigstore bundle (`attest --new-bundle-format`) and
+/// a cosign signature referrer (`sign --registry-referrers-mode=oci-1-1`), both through
+/// the referrers fallback tag of this registry, which has no referrers API.
+#[test]
+fn cosign_referrers_and_keyed_bundles_verify_under_the_key() {
+    let Some(()) = registry::tools() else { return };
+    let reg = Registry::start();
+    let key = Key::generate();
+    let digest = reg.push_image("referred", "v1");
+    let image = format!("{}@{digest}", reg.repo("referred"));
+    let dir = common::tempdir();
+    let predicate = dir.path().join("predicate.json");
+    std::fs::write(
+        &predicate,
+        r#"{"builder":{"id":"https://vouch.test/builder"},"buildType":"https://vouch.test/build"}"#,
+    )
+    .unwrap();
+    let private = key.private.to_str().unwrap();
+    reg.cosign_env(
+        &[
+            "attest",
+            "--key",
+            private,
+            "--type",
+            "slsaprovenance",
+            "--predicate",
+            predicate.to_str().unwrap(),
+            "--tlog-upload=false",
+            "--new-bundle-format",
+            "-y",
+            &image,
+        ],
+        &[],
+    );
+    reg.cosign_env(
+        &[
+            "sign",
+            "--key",
+            private,
+            "--tlog-upload=false",
+            "--registry-referrers-mode=oci-1-1",
+            "-y",
+            &image,
+        ],
+        &[("COSIGN_EXPERIMENTAL", "1")],
+    );
+    let run = |key: &Key| {
+        vouch()
+            .args(["verify", "--key", key.public.to_str().unwrap()])
+            .args([
+                "--attestation-type",
+                "slsaprovenance",
+                "--format",
+                "json",
+                &image,
+            ])
+            .output()
+            .unwrap()
+    };
+    let out = run(&key);
+    assert_exit(&out, 0);
+    let json = common::json(&out);
+    assert_eq!(json["signatures"][0]["source"], "referrer");
+    assert_eq!(json["attestations"][0]["status"], "verified");
+
+    let out = run(&Key::generate());
+    assert_exit(&out, 1);
+    assert_eq!(codes(&out), ["signature-invalid", "attestation-invalid"]);
+}
