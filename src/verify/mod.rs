@@ -787,7 +787,10 @@ fn signature_findings(
             ),
         ),
         None if outcome.keys.len() == 1 => ("by the given key".into(), String::new()),
-        None => ("by the given keys".into(), format!("{signing} of the given keys")),
+        None => (
+            "by the given keys".into(),
+            format!("{signing} of the given keys"),
+        ),
     };
     let mismatch = signing == 0 && outcome.signatures.iter().any(|s| s.identity_mismatch);
     let message = if outcome.signatures.is_empty() {

@@ -747,6 +747,7 @@ impl Registry {
 
     /// Pushes an image manifest with one layer (`media_type`, annotations as JSON object
     /// text) at `reference` in `repo`, with `artifact_type` and `subject` when given.
+    #[allow(clippy::too_many_arguments)]
     pub fn put_artifact(
         &self,
         repo: &str,
