@@ -604,3 +604,53 @@ fn cosign_referrers_and_keyed_bundles_verify_under_the_key() {
     assert_exit(&out, 1);
     assert_eq!(codes(&out), ["signature-invalid", "attestation-invalid"]);
 }
+
+/// The real cosign 2.5 and vouch agree on the self-made keyless signature: cosign verifies
+/// it offline against the same trusted root (so the test signer writes what cosign
+/// reads), and refuses it for another identity, as vouch does.
+#[test]
+fn cosign_agrees_on_the_self_made_keyless_signature() {
+    let Some(()) = registry::tools() else { return };
+    let s = Scene::new("cosign-keyless");
+    s.sign_legacy(&SignOpts::default());
+    // cosign's legacy path reads its Rekor, CT log and Fulcio trust from these variables;
+    // without them it would go to the public TUF repository (no network here).
+    let rekor = s.dir.path().join("rekor.pub");
+    let ctlog = s.dir.path().join("ctlog.pub");
+    let fulcio = s.dir.path().join("fulcio.pem");
+    std::fs::write(
+        &rekor,
+        signer::pem_labelled("PUBLIC KEY", &s.pki.rekor.spki_der()),
+    )
+    .unwrap();
+    std::fs::write(
+        &ctlog,
+        signer::pem_labelled("PUBLIC KEY", &s.pki.ctlog.spki_der()),
+    )
+    .unwrap();
+    std::fs::write(&fulcio, s.pki.chain_pem()).unwrap();
+    let tuf = s.dir.path().join("tuf");
+    let cosign = |identity: &str| {
+        std::process::Command::new("cosign")
+            .args(["verify", "--offline"])
+            .args(["--certificate-identity", identity])
+            .args(["--certificate-oidc-issuer", GITHUB_ISSUER])
+            .args([
+                "--allow-insecure-registry",
+                "--allow-http-registry",
+                &s.image,
+            ])
+            .env("HOME", s.dir.path())
+            .env("TUF_ROOT", &tuf)
+            .env("SIGSTORE_REKOR_PUBLIC_KEY", &rekor)
+            .env("SIGSTORE_CT_LOG_PUBLIC_KEY_FILE", &ctlog)
+            .env("SIGSTORE_ROOT_FILE", &fulcio)
+            .output()
+            .unwrap()
+    };
+    let out = cosign(DEFAULT_IDENTITY);
+    assert_exit(&out, 0);
+    assert_exit(&s.verify_exact(&[]), 0);
+    let out = cosign("https://github.com/acme/other");
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out));
+}

@@ -101,7 +101,7 @@ pub enum SetKey {
 pub struct SignOpts {
     pub identity: Identity,
     pub oidc_issuer: String,
-    /// Put the issuer in the legacy raw-string extension (…57264.1.1) instead of …1.8.
+    /// Put the issuer only in the legacy raw-string extension (…57264.1.1), not also in …1.8.
     pub legacy_issuer_extension: bool,
     pub not_before: i64,
     pub not_after: i64,
@@ -178,13 +178,18 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn pem(der: &[u8]) -> String {
+    pem_labelled("CERTIFICATE", der)
+}
+
+/// `-----BEGIN {label}-----` PEM of `der` (`PUBLIC KEY` for an SPKI).
+pub fn pem_labelled(label: &str, der: &[u8]) -> String {
     let body = b64(der);
-    let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
+    let mut out = format!("-----BEGIN {label}-----\n");
     for chunk in body.as_bytes().chunks(64) {
         out.push_str(std::str::from_utf8(chunk).unwrap());
         out.push('\n');
     }
-    out.push_str("-----END CERTIFICATE-----\n");
+    out.push_str(&format!("-----END {label}-----\n"));
     out
 }
 
@@ -369,20 +374,26 @@ impl Pki {
                 OtherNameValue::Utf8String(u.clone()),
             )),
         }];
-        p.custom_extensions = vec![if opts.legacy_issuer_extension {
-            CustomExtension::from_oid_content(
-                &[1, 3, 6, 1, 4, 1, 57264, 1, 1],
-                opts.oidc_issuer.as_bytes().to_vec(),
-            )
+        // Fulcio writes the issuer twice: the deprecated raw-string …1.1 (which cosign 2.5
+        // still reads) and the DER UTF8String …1.8.
+        let legacy = CustomExtension::from_oid_content(
+            &[1, 3, 6, 1, 4, 1, 57264, 1, 1],
+            opts.oidc_issuer.as_bytes().to_vec(),
+        );
+        p.custom_extensions = if opts.legacy_issuer_extension {
+            vec![legacy]
         } else {
-            CustomExtension::from_oid_content(
-                &[1, 3, 6, 1, 4, 1, 57264, 1, 8],
-                der::asn1::Utf8StringRef::new(&opts.oidc_issuer)
-                    .unwrap()
-                    .to_der()
-                    .unwrap(),
-            )
-        }];
+            vec![
+                legacy,
+                CustomExtension::from_oid_content(
+                    &[1, 3, 6, 1, 4, 1, 57264, 1, 8],
+                    der::asn1::Utf8StringRef::new(&opts.oidc_issuer)
+                        .unwrap()
+                        .to_der()
+                        .unwrap(),
+                ),
+            ]
+        };
         p
     }
 
