@@ -654,3 +654,83 @@ fn cosign_agrees_on_the_self_made_keyless_signature() {
     let out = cosign("https://github.com/acme/other");
     assert_ne!(out.status.code(), Some(0), "{}", text(&out));
 }
+
+/// `vouch check` verifies a keyless `[[image]]` of the policy the same way (the trusted
+/// root's path is relative to the policy).
+#[test]
+fn vouch_check_verifies_a_keyless_image_entry() {
+    let Some(()) = registry::tools() else { return };
+    let s = Scene::new("check-keyless");
+    s.sign_legacy(&SignOpts::default());
+    s.attest_legacy(s.hex(), &SignOpts::default());
+    let policy = |identity: &str| {
+        format!(
+            "[[image]]\nreference = \"{}\"\ncertificate-identity = \"{identity}\"\ncertificate-oidc-issuer = \"{GITHUB_ISSUER}\"\ntrusted-root = \"trusted_root.json\"\nattestations = [\"slsaprovenance1\"]\n",
+            s.image
+        )
+    };
+    let check = || {
+        vouch()
+            .current_dir(s.dir.path())
+            .args(["check", "--format", "json"])
+            .output()
+            .unwrap()
+    };
+    std::fs::write(s.dir.path().join("vouch.toml"), policy(DEFAULT_IDENTITY)).unwrap();
+    let out = check();
+    assert_exit(&out, 0);
+    std::fs::write(
+        s.dir.path().join("vouch.toml"),
+        policy("mallory@example.com"),
+    )
+    .unwrap();
+    let out = check();
+    assert_exit(&out, 1);
+    assert!(text(&out).contains("identity-mismatch"), "{}", text(&out));
+}
+
+#[test]
+fn the_keyless_human_report() {
+    let Some(()) = registry::tools() else { return };
+    let s = Scene::new("human-keyless");
+    s.sign_legacy(&SignOpts {
+        identity: Identity::Email("mallory@example.com".into()),
+        ..SignOpts::default()
+    });
+    let out = vouch()
+        .arg("verify")
+        .arg("--trusted-root")
+        .arg(s.root())
+        .args(["--certificate-identity-regexp", r".*@acme\.example"])
+        .args(["--certificate-oidc-issuer", GITHUB_ISSUER])
+        .args(["--attestation-type", "slsaprovenance1", &s.image])
+        .output()
+        .unwrap();
+    assert_exit(&out, 1);
+    let report = String::from_utf8(out.stdout)
+        .unwrap()
+        .replace(s.hex(), "<DIGEST>")
+        .replace(&s.reg.host(), "<REGISTRY>");
+    // The layer digest changes with every signature.
+    let report = redact_short_layers(&report);
+    insta::assert_snapshot!(report);
+}
+
+/// Replaces every `sha256:` + 12 hex (a short layer digest) with `sha256:<LAYER>`.
+fn redact_short_layers(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("sha256:") {
+        let (head, tail) = rest.split_at(at + "sha256:".len());
+        out.push_str(head);
+        let hex = tail.chars().take_while(char::is_ascii_hexdigit).count();
+        if hex == 12 {
+            out.push_str("<LAYER>");
+            rest = &tail[hex..];
+        } else {
+            rest = tail;
+        }
+    }
+    out.push_str(rest);
+    out
+}
