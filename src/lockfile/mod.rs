@@ -192,6 +192,14 @@ pub enum Error {
     UnknownFormat { path: PathBuf },
     #[error("{path}: no lockfile found (looked for {})", Format::known_file_names().join(", "))]
     NoneFound { path: PathBuf },
+    #[error(
+        "{path}: a symlink to {target}, outside the scanned tree {root}; not read (name the file itself to audit it)"
+    )]
+    SymlinkOutOfTree {
+        path: PathBuf,
+        target: String,
+        root: PathBuf,
+    },
 }
 
 /// A parse failure inside a format module, located in the text; [`load`] adds the path
@@ -278,10 +286,21 @@ fn walk(dir: &Path, root: &Path, found: &mut Vec<(PathBuf, Format)>) -> Result<(
         };
         if file_type.is_symlink() {
             // A symlinked lockfile is read only when it resolves inside the scanned tree;
-            // directories reached through symlinks are never walked.
+            // directories reached through symlinks are never walked. One that leads out
+            // (or nowhere) is an error, not a silent skip: a lockfile found but not audited
+            // must not let the gate pass.
             match fs::canonicalize(&path) {
                 Ok(target) if target.starts_with(root) && target.is_file() => {}
-                _ => continue,
+                resolved => {
+                    return Err(Error::SymlinkOutOfTree {
+                        target: match resolved {
+                            Ok(t) => t.display().to_string(),
+                            Err(e) => format!("nothing readable ({e})"),
+                        },
+                        path,
+                        root: root.to_path_buf(),
+                    });
+                }
             }
         }
         found.push((path, format));
@@ -652,7 +671,15 @@ mod tests {
         )
         .unwrap();
         let err = discover(&[dir.path().to_path_buf()]).unwrap_err();
+        assert!(matches!(err, Error::SymlinkOutOfTree { .. }), "{err}");
+        // The linked directory alone is never walked: nothing found.
+        fs::remove_file(dir.path().join("inner/Cargo.lock")).unwrap();
+        let err = discover(&[dir.path().to_path_buf()]).unwrap_err();
         assert!(matches!(err, Error::NoneFound { .. }), "{err}");
+        // A dangling link is refused the same way.
+        std::os::unix::fs::symlink(dir.path().join("gone"), dir.path().join("Cargo.lock")).unwrap();
+        let err = discover(&[dir.path().to_path_buf()]).unwrap_err();
+        assert!(matches!(err, Error::SymlinkOutOfTree { .. }), "{err}");
     }
 
     #[test]

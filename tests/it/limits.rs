@@ -96,3 +96,38 @@ fn a_lockfile_over_the_size_limit_is_refused_before_it_is_read() {
         .stderr(predicates::str::contains("package-lock.json"))
         .stderr(predicates::str::contains("over the 67108864-byte limit"));
 }
+
+/// A lockfile in the tree that is a symlink to a file outside it is refused (exit 2, both
+/// paths named) instead of being read, or silently skipped while the gate passes; named on
+/// the command line, the same file is the user's choice and is read.
+#[cfg(unix)]
+#[test]
+fn a_symlinked_lockfile_pointing_out_of_the_tree_is_refused() {
+    let outside = tempdir();
+    fs::copy(
+        crate::common::fixture("cargo/clean/Cargo.lock"),
+        outside.path().join("Cargo.lock"),
+    )
+    .unwrap();
+    let tree = tempdir();
+    fs::create_dir(tree.path().join("app")).unwrap();
+    std::os::unix::fs::symlink(
+        outside.path().join("Cargo.lock"),
+        tree.path().join("app/Cargo.lock"),
+    )
+    .unwrap();
+    vouch()
+        .args(["audit", "--db"])
+        .arg(rustsec_db())
+        .arg(tree.path())
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("outside the scanned tree"))
+        .stderr(predicates::str::contains("app/Cargo.lock"));
+    vouch()
+        .args(["audit", "--db"])
+        .arg(rustsec_db())
+        .arg(tree.path().join("app/Cargo.lock"))
+        .assert()
+        .code(0);
+}
