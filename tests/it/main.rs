@@ -26,6 +26,7 @@ mod osv;
 mod python;
 mod registry;
 mod sbom;
+mod secrets;
 mod verify;
 mod verify_keyless;
 mod waivers;

@@ -53,6 +53,8 @@ pub struct TokenServer {
     pub port: u16,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     pub issued: std::sync::Arc<AtomicU64>,
+    /// Every token issued, for tests that prove none reaches an output.
+    pub tokens: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -74,7 +76,8 @@ impl TokenServer {
         let port = listener.local_addr().unwrap().port();
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let issued = std::sync::Arc::new(AtomicU64::new(0));
-        let (stop2, issued2) = (stop.clone(), issued.clone());
+        let tokens = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (stop2, issued2, tokens2) = (stop.clone(), issued.clone(), tokens.clone());
         let thread = std::thread::spawn(move || {
             let rng = ring::rand::SystemRandom::new();
             let key = ring::signature::EcdsaKeyPair::from_pkcs8(
@@ -88,8 +91,9 @@ impl TokenServer {
                     return;
                 }
                 let Ok(stream) = stream else { continue };
-                if serve_token(stream, &key, &rng, &cert_der) {
+                if let Some(token) = serve_token(stream, &key, &rng, &cert_der) {
                     issued2.fetch_add(1, Ordering::SeqCst);
+                    tokens2.lock().unwrap().push(token);
                 }
             }
         });
@@ -97,6 +101,7 @@ impl TokenServer {
             port,
             stop,
             issued,
+            tokens,
             thread: Some(thread),
         }
     }
@@ -144,13 +149,13 @@ fn serve_token(
     key: &ring::signature::EcdsaKeyPair,
     rng: &ring::rand::SystemRandom,
     cert_der: &[u8],
-) -> bool {
+) -> Option<String> {
     use std::io::{BufRead, BufReader};
     let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut request_line = String::new();
     if reader.read_line(&mut request_line).is_err() {
-        return false;
+        return None;
     }
     let mut authorization = None;
     loop {
@@ -173,7 +178,7 @@ fn serve_token(
         let _ = stream.write_all(
             b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
         );
-        return false;
+        return None;
     }
     let target = request_line.split_whitespace().nth(1).unwrap_or("");
     let query = target.split_once('?').map(|(_, q)| q).unwrap_or("");
@@ -221,7 +226,7 @@ fn serve_token(
         )
         .as_bytes(),
     );
-    true
+    Some(token)
 }
 
 fn free_port() -> u16 {
@@ -409,6 +414,14 @@ impl Registry {
     }
 
     /// How many tokens the token server issued (0 without one).
+    /// Every bearer token the token server issued so far.
+    pub fn tokens(&self) -> Vec<String> {
+        self.token_server
+            .as_ref()
+            .map(|t| t.tokens.lock().unwrap().clone())
+            .unwrap_or_default()
+    }
+
     pub fn tokens_issued(&self) -> u64 {
         self.token_server
             .as_ref()
