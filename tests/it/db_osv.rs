@@ -662,7 +662,7 @@ fn plain_http_is_refused_except_to_this_machine() {
     let away = Misbehaving::start(|_, _, s| {
         let _ = write!(
             s,
-            "HTTP/1.1 302 Found\r\nLocation: http://osv-mirror.invalid/x\r\nContent-Length: 0\r\n\r\n"
+            "HTTP/1.1 302 Found\r\nLocation: http://osv-mirror.invalid/x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
         );
     });
     let out = update(cache.path(), &away.url(), &[]);
@@ -722,7 +722,7 @@ fn credentials_in_a_redirect_never_reach_the_output() {
     let server = Misbehaving::start(move |n, _, s| {
         let _ = write!(
             s,
-            "HTTP/1.1 302 Found\r\nLocation: http://hop-user:hop-s3cret@127.0.0.1:{}/hop{n}\r\nContent-Length: 0\r\n\r\n",
+            "HTTP/1.1 302 Found\r\nLocation: http://hop-user:hop-s3cret@127.0.0.1:{}/hop{n}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
             p.load(Ordering::SeqCst)
         );
     });
