@@ -603,6 +603,42 @@ fn cosign_referrers_and_keyed_bundles_verify_under_the_key() {
     let out = run(&Key::generate());
     assert_exit(&out, 1);
     assert_eq!(codes(&out), ["signature-invalid", "attestation-invalid"]);
+
+    // cosign v3 signs an image with a bundle whose DSSE statement has the predicate
+    // https://sigstore.dev/cosign/sign/v1 and names the digest; cosign 2.5 writes the same
+    // bundle (keyed) with `attest --type` that URI. It alone signs the image.
+    let v3 = reg.push_image("referred", "v3");
+    let v3_image = format!("{}@{v3}", reg.repo("referred"));
+    std::fs::write(&predicate, "{}").unwrap();
+    reg.cosign_env(
+        &[
+            "attest",
+            "--key",
+            private,
+            "--type",
+            COSIGN_SIGN,
+            "--predicate",
+            predicate.to_str().unwrap(),
+            "--tlog-upload=false",
+            "--new-bundle-format",
+            "-y",
+            &v3_image,
+        ],
+        &[],
+    );
+    let out = vouch()
+        .args([
+            "verify",
+            "--key",
+            key.public.to_str().unwrap(),
+            "--format",
+            "json",
+            &v3_image,
+        ])
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    assert_eq!(common::json(&out)["signatures"][0]["source"], "bundle");
 }
 
 /// The real cosign 2.5 and vouch agree on the self-made keyless signature: cosign verifies
