@@ -727,15 +727,22 @@ fn invalid(path: &Path, e: impl std::fmt::Display) -> Error {
 }
 
 fn open_zip(path: &Path) -> Result<zip::ZipArchive<io::BufReader<fs::File>>, Error> {
+    open_zip_limited(path, MAX_ENTRIES)
+}
+
+fn open_zip_limited(
+    path: &Path,
+    max_entries: usize,
+) -> Result<zip::ZipArchive<io::BufReader<fs::File>>, Error> {
     let file = fs::File::open(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
     })?;
     let archive = zip::ZipArchive::new(io::BufReader::new(file)).map_err(|e| invalid(path, e))?;
-    if archive.len() > MAX_ENTRIES {
+    if archive.len() > max_entries {
         return Err(invalid(
             path,
-            format!("{} entries, over the limit of {MAX_ENTRIES}", archive.len()),
+            format!("{} entries, over the limit of {max_entries}", archive.len()),
         ));
     }
     Ok(archive)
@@ -940,6 +947,28 @@ pub fn same_package(package: &Package, advisory_package: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The entry-count cap, at a size a test can afford (the real cap is 500,000).
+    #[test]
+    fn a_zip_with_more_entries_than_the_cap_is_refused() {
+        use std::io::Write as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("all.zip");
+        let mut writer = zip::ZipWriter::new(fs::File::create(&path).unwrap());
+        for i in 0..3 {
+            writer
+                .start_file(
+                    format!("X-{i}.json"),
+                    zip::write::SimpleFileOptions::default(),
+                )
+                .unwrap();
+            writer.write_all(b"{}").unwrap();
+        }
+        writer.finish().unwrap();
+        assert!(open_zip_limited(&path, 3).is_ok());
+        let e = open_zip_limited(&path, 2).unwrap_err().to_string();
+        assert!(e.contains("3 entries, over the limit of 2"), "{e}");
+    }
 
     fn affected(eco: Ecosystem, ranges: Vec<Vec<Event>>, versions: &[&str]) -> OsvAffectedVersions {
         OsvAffectedVersions {
