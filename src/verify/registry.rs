@@ -675,17 +675,24 @@ fn build_http(options: &RegistryOptions, http_allowed: bool) -> Result<Http, Reg
         .timeout(options.timeout)
         .user_agent(concat!("vouch/", env!("CARGO_PKG_VERSION")))
         .https_only(!http_allowed)
-        // Redirects (blob storage) keep to HTTPS unless plain HTTP is allowed; reqwest
-        // drops the Authorization header when a redirect leaves the host.
-        .redirect(reqwest::redirect::Policy::custom(move |attempt| {
-            if attempt.previous().len() >= 5 {
-                attempt.error("more than 5 redirects")
-            } else if attempt.url().scheme() != "https" && !http_allowed {
-                attempt.error("redirect to plain HTTP refused")
-            } else {
-                attempt.follow()
-            }
-        }));
+        // Redirects (blob storage) are bounded, never go from HTTPS to plain HTTP, and
+        // reach plain HTTP only on a host plain HTTP is allowed to; reqwest drops the
+        // Authorization header when a redirect leaves the host.
+        .redirect({
+            let insecure_hosts = options.insecure_hosts.clone();
+            reqwest::redirect::Policy::custom(move |attempt| {
+                let from = attempt.previous().last().cloned();
+                match redirect_refused(
+                    from.as_ref(),
+                    attempt.url(),
+                    attempt.previous().len(),
+                    &insecure_hosts,
+                ) {
+                    Some(why) => attempt.error(why),
+                    None => attempt.follow(),
+                }
+            })
+        });
     if let Some(path) = &options.ca_file {
         for cert in load_ca(path)? {
             builder = builder.add_root_certificate(cert);
@@ -694,6 +701,40 @@ fn build_http(options: &RegistryOptions, http_allowed: bool) -> Result<Http, Reg
     builder
         .build()
         .map_err(|e| RegistryError::Config(format!("cannot set up the HTTP client: {e}")))
+}
+
+/// Why a redirect to `to` (after `hops` of them, the last from `from`) must not be
+/// followed, if it must not.
+fn redirect_refused(
+    from: Option<&reqwest::Url>,
+    to: &reqwest::Url,
+    hops: usize,
+    insecure_hosts: &[String],
+) -> Option<&'static str> {
+    if hops >= 5 {
+        return Some("more than 5 redirects");
+    }
+    match to.scheme() {
+        "https" => None,
+        "http" if from.is_some_and(|f| f.scheme() == "https") => {
+            Some("redirect from HTTPS to plain HTTP refused")
+        }
+        "http" => {
+            let host = match (to.host_str(), to.port()) {
+                (Some(h), Some(p)) => format!("{h}:{p}"),
+                (Some(h), None) => h.to_string(),
+                (None, _) => return Some("redirect without a host refused"),
+            };
+            if plain_http_allowed(&host, insecure_hosts) {
+                None
+            } else {
+                Some(
+                    "redirect to plain HTTP on a host that is not loopback or --allow-insecure-registry refused",
+                )
+            }
+        }
+        _ => Some("redirect to a scheme other than HTTP(S) refused"),
+    }
 }
 
 fn load_ca(path: &Path) -> Result<Vec<reqwest::Certificate>, RegistryError> {
@@ -1204,6 +1245,52 @@ mod tests {
         assert!(!plain_http_allowed("reg.internal:5001", &asked));
         assert!(plain_http_allowed("other.internal:443", &asked));
         assert!(!plain_http_allowed("evil.example", &asked));
+    }
+
+    #[test]
+    fn redirects_are_bounded_and_never_downgrade() {
+        let url = |u: &str| reqwest::Url::parse(u).unwrap();
+        let asked = vec!["reg.internal:5000".to_string()];
+        let refused =
+            |from: &str, to: &str, hops| redirect_refused(Some(&url(from)), &url(to), hops, &asked);
+        // Blob storage on HTTPS anywhere: followed, up to five hops.
+        assert_eq!(
+            refused("https://reg.example/v2/", "https://s3.example/b", 0),
+            None
+        );
+        assert!(refused("https://reg.example/v2/", "https://s3.example/b", 5).is_some());
+        // Never from HTTPS to plain HTTP, not even to loopback.
+        for to in [
+            "http://s3.example/b",
+            "http://127.0.0.1:5000/b",
+            "http://reg.internal:5000/b",
+        ] {
+            let why = refused("https://reg.example/v2/", to, 0).unwrap();
+            assert!(why.contains("from HTTPS"), "{to}: {why}");
+        }
+        // From plain HTTP: only to a host plain HTTP is allowed to.
+        assert_eq!(
+            refused("http://127.0.0.1:5000/v2/", "http://localhost:9000/b", 0),
+            None
+        );
+        assert_eq!(
+            refused(
+                "http://reg.internal:5000/v2/",
+                "http://reg.internal:5000/b",
+                0
+            ),
+            None
+        );
+        assert!(refused("http://127.0.0.1:5000/v2/", "http://s3.example/b", 0).is_some());
+        assert!(
+            refused(
+                "http://reg.internal:5000/v2/",
+                "http://reg.internal:5001/b",
+                0
+            )
+            .is_some()
+        );
+        assert!(refused("http://127.0.0.1:5000/v2/", "file:///etc/passwd", 0).is_some());
     }
 
     #[test]

@@ -856,3 +856,130 @@ impl Registry {
         );
     }
 }
+
+/// What a [`Shim`] answers itself: status, headers, body.
+pub struct ShimAnswer {
+    pub status: u16,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Vec<u8>,
+}
+
+/// A hand-written HTTP front for a real registry on loopback: each request goes to
+/// `answer(method, path, upstream)` first; `None` passes it through to the real registry
+/// unchanged (method, path, Accept; status, content type, digest and body back). For the
+/// registry behaviours distribution 2.8 does not have (the referrers API, blob
+/// redirects): everything not answered by the shim comes from the real registry.
+pub struct Shim {
+    pub port: u16,
+    pub requests: std::sync::Arc<AtomicU64>,
+    _thread: std::thread::JoinHandle<()>,
+}
+
+type ShimFn = dyn Fn(&str, &str, &str) -> Option<ShimAnswer> + Send + Sync;
+
+impl Shim {
+    pub fn start(
+        upstream: String,
+        answer: impl Fn(&str, &str, &str) -> Option<ShimAnswer> + Send + Sync + 'static,
+    ) -> Shim {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let requests = std::sync::Arc::new(AtomicU64::new(0));
+        let counter = requests.clone();
+        let answer: Box<ShimFn> = Box::new(answer);
+        let thread = std::thread::spawn(move || {
+            let http = reqwest::blocking::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap();
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                counter.fetch_add(1, Ordering::SeqCst);
+                shim_serve(stream, &http, &upstream, &*answer);
+            }
+        });
+        Shim {
+            port,
+            requests,
+            _thread: thread,
+        }
+    }
+
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+fn shim_serve(
+    mut stream: TcpStream,
+    http: &reqwest::blocking::Client,
+    upstream: &str,
+    answer: &ShimFn,
+) {
+    use std::io::{BufRead, BufReader};
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut request = String::new();
+    if reader.read_line(&mut request).is_err() {
+        return; // not HTTP (vouch tries TLS first on loopback)
+    }
+    let mut accept = String::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':')
+            && k.eq_ignore_ascii_case("accept")
+        {
+            accept = v.trim().to_string();
+        }
+    }
+    let mut parts = request.split_whitespace();
+    let (Some(method), Some(path)) = (parts.next(), parts.next()) else {
+        return;
+    };
+    let reply = answer(method, path, upstream).unwrap_or_else(|| {
+        let Ok(method_parsed) = method.parse() else {
+            return ShimAnswer {
+                status: 400,
+                headers: vec![],
+                body: vec![],
+            };
+        };
+        let mut req = http.request(method_parsed, format!("http://{upstream}{path}"));
+        if !accept.is_empty() {
+            req = req.header("accept", &accept);
+        }
+        let up = req.send().unwrap();
+        let mut headers = Vec::new();
+        for name in [
+            "content-type",
+            "docker-content-digest",
+            "docker-distribution-api-version",
+            "location",
+        ] {
+            if let Some(v) = up.headers().get(name) {
+                headers.push((name, v.to_str().unwrap().to_string()));
+            }
+        }
+        ShimAnswer {
+            status: up.status().as_u16(),
+            headers,
+            body: up.bytes().unwrap().to_vec(),
+        }
+    });
+    let mut head = format!(
+        "HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\n",
+        reply.status,
+        reply.body.len()
+    );
+    for (k, v) in &reply.headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    let _ = stream.write_all(head.as_bytes());
+    if method != "HEAD" {
+        let _ = stream.write_all(&reply.body);
+    }
+}

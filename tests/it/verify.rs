@@ -1209,3 +1209,50 @@ fn manifests_that_do_not_match_their_digest_are_errors() {
     assert_exit(&out, 2);
     assert!(text(&out).contains("not the requested"), "{}", text(&out));
 }
+
+/// Blob storage redirects: the real registry behind a [`registry::Shim`] that answers
+/// every blob GET with a 307. To the real registry (loopback, plain HTTP from plain HTTP)
+/// it is followed and verifies; a redirect loop stops after five hops (exit 2). Where a
+/// redirect may go otherwise (never HTTPS → HTTP, plain HTTP only to loopback or
+/// `--allow-insecure-registry`) is `src/verify/registry.rs::redirects_are_bounded_and_never_downgrade`,
+/// since a test here may not reach any other host.
+#[test]
+fn blob_redirects_are_followed_on_loopback_and_a_loop_is_bounded() {
+    let Some(()) = registry::tools() else { return };
+    let (reg, key, image) = signed_image("redirected");
+    let digest = image.rsplit('@').next().unwrap().to_string();
+    let redirect = |to_upstream: bool| {
+        registry::Shim::start(reg.host(), move |method, path, upstream| {
+            (method == "GET" && path.contains("/blobs/")).then(|| {
+                let location = if to_upstream {
+                    format!("http://{upstream}{path}")
+                } else {
+                    path.to_string() // itself, forever
+                };
+                registry::ShimAnswer {
+                    status: 307,
+                    headers: vec![("Location", location)],
+                    body: vec![],
+                }
+            })
+        })
+    };
+    let shim = redirect(true);
+    let out = verify(&[
+        "--key",
+        key_arg(&key),
+        &format!("{}/redirected@{digest}", shim.host()),
+    ]);
+    assert_exit(&out, 0);
+
+    let looping = redirect(false);
+    let out = verify(&[
+        "--key",
+        key_arg(&key),
+        &format!("{}/redirected@{digest}", looping.host()),
+    ]);
+    assert_exit(&out, 2);
+    assert!(text(&out).contains("redirect"), "{}", text(&out));
+    let requests = looping.requests.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(requests < 40, "bounded: {requests} requests");
+}

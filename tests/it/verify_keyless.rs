@@ -12,11 +12,13 @@
 
 use std::path::PathBuf;
 use std::process::Output;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::json;
 
 use crate::common::{self, vouch};
-use crate::registry::{self, Key, Registry};
+use crate::registry::{self, Key, Registry, Shim, ShimAnswer};
 use crate::sigstore_signer::{
     self as signer, DEFAULT_IDENTITY, GITHUB_ISSUER, Identity, Pki, SignOpts, T0,
 };
@@ -771,128 +773,58 @@ fn redact_short_layers(text: &str) -> String {
     out
 }
 
-/// A registry with the OCI 1.1 referrers API, made of the real registry and a small shim
-/// in front of it: the shim answers `GET /v2/<repo>/referrers/<digest>` with the index the
-/// real registry holds at the fallback tag, hides that tag itself (404), and passes every
-/// other request through. Hand-written because no registry with the referrers API is
-/// packaged here (distribution 2.8 has none); everything it serves comes from the real
-/// registry. It counts the referrers requests it answered.
-struct ReferrersShim {
-    port: u16,
-    served: std::sync::Arc<std::sync::atomic::AtomicUsize>,
-    _thread: std::thread::JoinHandle<()>,
-}
-
-impl ReferrersShim {
-    /// `garbage`: answer the referrers API with these bytes instead (a hostile registry).
-    fn start(upstream: String, garbage: Option<&'static [u8]>) -> ReferrersShim {
-        use std::io::{BufRead, BufReader, Write};
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let counter = served.clone();
-        let thread = std::thread::spawn(move || {
-            let http = reqwest::blocking::Client::new();
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(5)));
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut request = String::new();
-                if reader.read_line(&mut request).is_err() {
-                    continue; // not HTTP (vouch tries TLS first on loopback)
-                }
-                let mut accept = String::new();
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                        break;
-                    }
-                    if let Some((k, v)) = line.split_once(':')
-                        && k.eq_ignore_ascii_case("accept")
-                    {
-                        accept = v.trim().to_string();
-                    }
-                }
-                let mut parts = request.split_whitespace();
-                let (Some(method), Some(path)) = (parts.next(), parts.next()) else {
-                    continue;
-                };
-                let respond = |stream: &mut std::net::TcpStream,
-                               status: u16,
-                               headers: &[(&str, String)],
-                               body: &[u8]| {
-                    let mut head = format!(
-                        "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n",
-                        body.len()
-                    );
-                    for (k, v) in headers {
-                        head.push_str(&format!("{k}: {v}\r\n"));
-                    }
-                    head.push_str("\r\n");
-                    let _ = stream.write_all(head.as_bytes());
-                    if method != "HEAD" {
-                        let _ = stream.write_all(body);
-                    }
-                };
-                if let Some((repo, digest)) = path
-                    .strip_prefix("/v2/")
-                    .and_then(|p| p.split_once("/referrers/"))
-                {
-                    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    let index_type = (
-                        "Content-Type",
-                        "application/vnd.oci.image.index.v1+json".to_string(),
-                    );
-                    if let Some(bytes) = garbage {
-                        respond(&mut stream, 200, &[index_type], bytes);
-                        continue;
-                    }
-                    let tag = digest.replace(':', "-");
-                    let up = http
-                        .get(format!("http://{upstream}/v2/{repo}/manifests/{tag}"))
+/// A registry with the OCI 1.1 referrers API: the real registry behind a [`Shim`] that
+/// answers `GET /v2/<repo>/referrers/<digest>` with the index the real registry holds at
+/// the fallback tag (or with `garbage`, a hostile registry), and hides that tag itself
+/// (404). Hand-written because no registry with the referrers API is packaged here
+/// (distribution 2.8 has none).
+fn referrers_api(upstream: String, garbage: Option<&'static [u8]>) -> (Shim, Arc<AtomicUsize>) {
+    let served = Arc::new(AtomicUsize::new(0));
+    let counter = served.clone();
+    let shim = Shim::start(upstream, move |_, path, upstream| {
+        let index = (
+            "Content-Type",
+            "application/vnd.oci.image.index.v1+json".to_string(),
+        );
+        if let Some((repo, digest)) = path
+            .strip_prefix("/v2/")
+            .and_then(|p| p.split_once("/referrers/"))
+        {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let body = match garbage {
+                Some(bytes) => bytes.to_vec(),
+                None => {
+                    let up = reqwest::blocking::Client::new()
+                        .get(format!(
+                            "http://{upstream}/v2/{repo}/manifests/{}",
+                            digest.replace(':', "-")
+                        ))
                         .header("accept", "application/vnd.oci.image.index.v1+json")
                         .send()
                         .unwrap();
-                    let body = if up.status().is_success() {
+                    if up.status().is_success() {
                         up.bytes().unwrap().to_vec()
                     } else {
                         br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}"#.to_vec()
-                    };
-                    respond(&mut stream, 200, &[index_type], &body);
-                    continue;
-                }
-                let last = path.rsplit('/').next().unwrap_or("");
-                if path.contains("/manifests/") && last.starts_with("sha256-") && last.len() == 71 {
-                    respond(&mut stream, 404, &[], b"");
-                    continue;
-                }
-                let mut req =
-                    http.request(method.parse().unwrap(), format!("http://{upstream}{path}"));
-                if !accept.is_empty() {
-                    req = req.header("accept", accept);
-                }
-                let up = req.send().unwrap();
-                let status = up.status().as_u16();
-                let mut headers = Vec::new();
-                for name in [
-                    "content-type",
-                    "docker-content-digest",
-                    "docker-distribution-api-version",
-                ] {
-                    if let Some(v) = up.headers().get(name) {
-                        headers.push((name, v.to_str().unwrap().to_string()));
                     }
                 }
-                let body = up.bytes().unwrap();
-                respond(&mut stream, status, &headers, &body);
-            }
-        });
-        ReferrersShim {
-            port,
-            served,
-            _thread: thread,
+            };
+            return Some(ShimAnswer {
+                status: 200,
+                headers: vec![index],
+                body,
+            });
         }
-    }
+        let last = path.rsplit('/').next().unwrap_or("");
+        (path.contains("/manifests/") && last.starts_with("sha256-") && last.len() == 71).then(
+            || ShimAnswer {
+                status: 404,
+                headers: vec![],
+                body: vec![],
+            },
+        )
+    });
+    (shim, served)
 }
 
 #[test]
@@ -903,8 +835,8 @@ fn the_referrers_api_is_used_when_the_registry_has_it() {
     let sign = s.push_bundle(&s.dsse_bundle(COSIGN_SIGN, s.hex(), &opts), &s.digest);
     s.reg
         .put_referrers_index(&s.repo, &s.digest, &[(sign, BUNDLE)]);
-    let shim = ReferrersShim::start(s.reg.host(), None);
-    let image = format!("127.0.0.1:{}/{}@{}", shim.port, s.repo, s.digest);
+    let (shim, served) = referrers_api(s.reg.host(), None);
+    let image = format!("{}/{}@{}", shim.host(), s.repo, s.digest);
     let run = |image: &str| {
         vouch()
             .arg("verify")
@@ -919,14 +851,11 @@ fn the_referrers_api_is_used_when_the_registry_has_it() {
     let out = run(&image);
     assert_exit(&out, 0);
     assert_eq!(common::json(&out)["signatures"][0]["source"], "bundle");
-    assert_eq!(shim.served.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(served.load(Ordering::SeqCst), 1);
 
     // A registry whose referrers answer is not an index: nothing can be checked.
-    let hostile = ReferrersShim::start(s.reg.host(), Some(b"{\"manifests\": 7}"));
-    let out = run(&format!(
-        "127.0.0.1:{}/{}@{}",
-        hostile.port, s.repo, s.digest
-    ));
+    let (hostile, _) = referrers_api(s.reg.host(), Some(b"{\"manifests\": 7}"));
+    let out = run(&format!("{}/{}@{}", hostile.host(), s.repo, s.digest));
     assert_exit(&out, 2);
     assert!(text(&out).contains("referrers"), "{}", text(&out));
 }
