@@ -1256,3 +1256,32 @@ fn blob_redirects_are_followed_on_loopback_and_a_loop_is_bounded() {
     let requests = looping.requests.load(std::sync::atomic::Ordering::SeqCst);
     assert!(requests < 40, "bounded: {requests} requests");
 }
+
+/// A registry that accepts connections and never answers: `--timeout` bounds every
+/// request, retries are bounded, and the end is an error (exit 2), not a hang.
+#[test]
+fn a_registry_that_never_answers_times_out() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream); // read nothing, write nothing, close nothing
+        }
+    });
+    let dir = common::tempdir();
+    let key = dir.path().join("k.pub");
+    std::fs::write(&key, ED25519_PUB).unwrap();
+    let started = std::time::Instant::now();
+    let out = verify(&[
+        "--key",
+        key.to_str().unwrap(),
+        "--timeout",
+        "1",
+        &format!("127.0.0.1:{port}/silent@sha256:{}", "a".repeat(64)),
+    ]);
+    let took = started.elapsed();
+    assert_exit(&out, 2);
+    assert!(text(&out).contains("timed out"), "{}", text(&out));
+    assert!(took < std::time::Duration::from_secs(30), "took {took:?}");
+}
