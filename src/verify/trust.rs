@@ -144,17 +144,7 @@ impl Trust {
                 else {
                     return Err(Problem::new("the signature annotation is not base64"));
                 };
-                let signed: Vec<String> = keys
-                    .iter()
-                    .filter(|k| k.verify(payload, &signature).is_ok())
-                    .map(PublicKey::fingerprint)
-                    .collect();
-                if signed.is_empty() {
-                    return Err(Problem::new(
-                        "the signature does not verify under any given key",
-                    ));
-                }
-                Ok(signed)
+                signed_by(keys, "signature", |k| k.verify(payload, &signature).is_ok())
             }
             Trust::Keyless { root, policy } => {
                 let cert = certificate(annotations)?;
@@ -180,24 +170,12 @@ impl Trust {
     ) -> Result<Vec<String>, Problem> {
         let pae = envelope.pae();
         match self {
-            Trust::Keys(keys) => {
-                let signed: Vec<String> = keys
+            Trust::Keys(keys) => signed_by(keys, "envelope's signature", |k| {
+                envelope
+                    .signatures
                     .iter()
-                    .filter(|k| {
-                        envelope
-                            .signatures
-                            .iter()
-                            .any(|s| k.verify(&pae, s).is_ok())
-                    })
-                    .map(PublicKey::fingerprint)
-                    .collect();
-                if signed.is_empty() {
-                    return Err(Problem::new(
-                        "the envelope's signature does not verify under any given key",
-                    ));
-                }
-                Ok(signed)
-            }
+                    .any(|s| k.verify(&pae, s).is_ok())
+            }),
             Trust::Keyless { root, policy } => {
                 let cert = certificate(annotations)?;
                 let [signature] = envelope.signatures.as_slice() else {
@@ -227,16 +205,9 @@ impl Trust {
             Trust::Keys(keys) => {
                 let envelope = keyless::keyed_bundle_envelope(bundle)?;
                 let pae = envelope.pae();
-                let signed: Vec<String> = keys
-                    .iter()
-                    .filter(|k| k.verify(&pae, &envelope.signature).is_ok())
-                    .map(PublicKey::fingerprint)
-                    .collect();
-                if signed.is_empty() {
-                    return Err(Problem::new(
-                        "the bundle's signature does not verify under any given key",
-                    ));
-                }
+                let signed = signed_by(keys, "bundle's signature", |k| {
+                    k.verify(&pae, &envelope.signature).is_ok()
+                })?;
                 Ok((
                     signed,
                     BundleContent::Dsse {
@@ -251,6 +222,25 @@ impl Trust {
             }
         }
     }
+}
+
+/// The fingerprints of the keys for which `verifies`; none is a [`Problem`] about `what`.
+fn signed_by(
+    keys: &[PublicKey],
+    what: &str,
+    verifies: impl Fn(&PublicKey) -> bool,
+) -> Result<Vec<String>, Problem> {
+    let signed: Vec<String> = keys
+        .iter()
+        .filter(|k| verifies(k))
+        .map(PublicKey::fingerprint)
+        .collect();
+    if signed.is_empty() {
+        return Err(Problem::new(format!(
+            "the {what} does not verify under any given key"
+        )));
+    }
+    Ok(signed)
 }
 
 fn principal(signer: &Signer) -> String {

@@ -17,11 +17,7 @@ use crate::registry::{self, Key, PASSWORD, Registry, USER};
 const WRONG_PASSWORD: &str = "wr0ng-Pa55word-0c4e";
 
 fn all_output(out: &Output, files: &[&Path]) -> String {
-    let mut all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let mut all = crate::verify::text(out);
     for f in files {
         all.push_str(&std::fs::read_to_string(f).unwrap_or_default());
     }

@@ -17,7 +17,7 @@ fn verify(args: &[&str]) -> Output {
     vouch().arg("verify").args(args).output().unwrap()
 }
 
-fn text(out: &Output) -> String {
+pub(crate) fn text(out: &Output) -> String {
     format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -26,12 +26,12 @@ fn text(out: &Output) -> String {
 }
 
 #[track_caller]
-fn assert_exit(out: &Output, code: i32) {
+pub(crate) fn assert_exit(out: &Output, code: i32) {
     assert_eq!(out.status.code(), Some(code), "{}", text(out));
 }
 
 /// The finding codes of a JSON report.
-fn codes(out: &Output) -> Vec<String> {
+pub(crate) fn codes(out: &Output) -> Vec<String> {
     let json = common::json(out);
     assert_eq!(json["schema"], "vouch.verify/1");
     json["findings"]

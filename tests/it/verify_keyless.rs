@@ -22,6 +22,7 @@ use crate::registry::{self, Key, Registry, Shim, ShimAnswer};
 use crate::sigstore_signer::{
     self as signer, DEFAULT_IDENTITY, GITHUB_ISSUER, Identity, Pki, SignOpts, T0,
 };
+use crate::verify::{assert_exit, codes, text};
 
 const SIMPLE_SIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
 const DSSE: &str = "application/vnd.dsse.envelope.v1+json";
@@ -175,30 +176,6 @@ fn unique_tag(text: &str) -> String {
         .iter()
         .take(8)
         .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-#[track_caller]
-fn assert_exit(out: &Output, code: i32) {
-    assert_eq!(out.status.code(), Some(code), "{}", text(out));
-}
-
-fn codes(out: &Output) -> Vec<String> {
-    let json = common::json(out);
-    assert_eq!(json["schema"], "vouch.verify/1");
-    json["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["code"].as_str().unwrap().to_string())
         .collect()
 }
 

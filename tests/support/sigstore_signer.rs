@@ -532,22 +532,27 @@ impl Pki {
         }
     }
 
+    /// The `dev.sigstore.cosign/bundle` annotation for a log entry with `body`.
+    fn rekor_bundle_annotation(&self, body: &[u8], opts: &SignOpts) -> Value {
+        let set = self.set(body, opts.integrated_time, opts.set_key);
+        json!({
+            "SignedEntryTimestamp": b64(&set),
+            "Payload": {
+                "body": b64(body),
+                "integratedTime": opts.integrated_time,
+                "logIndex": LOG_INDEX,
+                "logID": hex(&self.rekor.log_id()),
+            }
+        })
+    }
+
     /// A cosign legacy keyless signature of `payload`, as the `.sig` layer annotations.
     pub fn legacy_signature(&self, payload: &[u8], opts: &SignOpts) -> LegacyAnnotations {
         let leaf = self.leaf(opts);
         let sig = leaf.key.sign(payload);
         let body_sig = self.body_sig(&leaf, &sig, payload, opts);
         let body = self.hashedrekord_body(&Sha256::digest(payload), &body_sig, &leaf.pem);
-        let set = self.set(&body, opts.integrated_time, opts.set_key);
-        let bundle = json!({
-            "SignedEntryTimestamp": b64(&set),
-            "Payload": {
-                "body": b64(&body),
-                "integratedTime": opts.integrated_time,
-                "logIndex": LOG_INDEX,
-                "logID": hex(&self.rekor.log_id()),
-            }
-        });
+        let bundle = self.rekor_bundle_annotation(&body, opts);
         LegacyAnnotations {
             signature_b64: b64(&sig),
             certificate_pem: leaf.pem,
@@ -569,16 +574,7 @@ impl Pki {
         let sig = leaf.key.sign(&pae);
         let body_sig = self.body_sig(&leaf, &sig, &pae, opts);
         let body = self.dsse_body(payload, &body_sig, &leaf.pem);
-        let set = self.set(&body, opts.integrated_time, opts.set_key);
-        let bundle = json!({
-            "SignedEntryTimestamp": b64(&set),
-            "Payload": {
-                "body": b64(&body),
-                "integratedTime": opts.integrated_time,
-                "logIndex": LOG_INDEX,
-                "logID": hex(&self.rekor.log_id()),
-            }
-        });
+        let bundle = self.rekor_bundle_annotation(&body, opts);
         let envelope = json!({
             "payloadType": payload_type,
             "payload": b64(payload),

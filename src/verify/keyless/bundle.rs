@@ -132,6 +132,21 @@ struct RawSig {
     sig: String,
 }
 
+impl RawBundle {
+    /// The bundle's JSON, of a media type this module knows.
+    fn parse(bundle_json: &[u8]) -> Result<RawBundle, Failure> {
+        let raw: RawBundle = serde_json::from_slice(bundle_json)
+            .map_err(|e| Failure::Malformed(format!("not a Sigstore bundle: {e}")))?;
+        if !MEDIA_TYPES.contains(&raw.media_type.as_str()) {
+            return Err(Failure::Malformed(format!(
+                "unsupported bundle mediaType {:?}",
+                raw.media_type
+            )));
+        }
+        Ok(raw)
+    }
+}
+
 /// protobuf JSON writes int64 as a string; accept a number too.
 fn int64<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
     #[derive(Deserialize)]
@@ -217,14 +232,7 @@ pub fn verify_bundle(
     root: &TrustedRoot,
     policy: &IdentityPolicy,
 ) -> Result<(Signer, BundleContent), Failure> {
-    let raw: RawBundle = serde_json::from_slice(bundle_json)
-        .map_err(|e| Failure::Malformed(format!("not a Sigstore bundle: {e}")))?;
-    if !MEDIA_TYPES.contains(&raw.media_type.as_str()) {
-        return Err(Failure::Malformed(format!(
-            "unsupported bundle mediaType {:?}",
-            raw.media_type
-        )));
-    }
+    let raw = RawBundle::parse(bundle_json)?;
     let material = raw.verification_material;
     let mut ders = if let Some(c) = material.certificate {
         vec![b64("verificationMaterial.certificate", &c.raw_bytes)?]
@@ -332,14 +340,7 @@ impl KeyedEnvelope {
 }
 
 pub fn keyed_bundle_envelope(bundle_json: &[u8]) -> Result<KeyedEnvelope, Failure> {
-    let raw: RawBundle = serde_json::from_slice(bundle_json)
-        .map_err(|e| Failure::Malformed(format!("not a Sigstore bundle: {e}")))?;
-    if !MEDIA_TYPES.contains(&raw.media_type.as_str()) {
-        return Err(Failure::Malformed(format!(
-            "unsupported bundle mediaType {:?}",
-            raw.media_type
-        )));
-    }
+    let raw = RawBundle::parse(bundle_json)?;
     if raw.verification_material.public_key.is_none() {
         return Err(Failure::SignatureInvalid(
             "bundle is signed with a certificate (keyless), not with a public key".into(),
