@@ -39,6 +39,16 @@ pub struct Args {
     /// pipeline names the digest it built. Repeatable.
     #[arg(long = "image", value_name = "REF")]
     pub images: Vec<String>,
+
+    /// Trust the PEM CA certificates in FILE (in addition to the system's) for the
+    /// registries of the images verified.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+
+    /// Allow plain HTTP to HOST (host or host:port) when verifying images. Loopback hosts
+    /// are always allowed.
+    #[arg(long = "allow-insecure-registry", value_name = "HOST")]
+    pub insecure_registries: Vec<String>,
 }
 
 fn parse_output(text: &str) -> Result<(OutputFormat, PathBuf), String> {
@@ -96,7 +106,7 @@ fn run_checks(policy: &Policy, args: &Args) -> CheckReport {
     match images_to_verify(policy, &args.images) {
         Ok(images) => {
             for (reference, image) in images {
-                checks.push(image_check(policy, image, &reference));
+                checks.push(image_check(policy, image, &reference, args));
             }
         }
         Err(e) => checks.push(CheckResult::error("verify", &e)),
@@ -162,7 +172,12 @@ fn images_to_verify<'p>(
 
 /// Verifies one image by its policy entry; key and trusted-root paths are relative to the
 /// policy file.
-fn image_check(policy: &Policy, image: &policy::ImagePolicy, reference: &str) -> CheckResult {
+fn image_check(
+    policy: &Policy,
+    image: &policy::ImagePolicy,
+    reference: &str,
+    args: &Args,
+) -> CheckResult {
     let name = format!("verify {reference}");
     let dir = project_dir(policy);
     let request = || -> anyhow::Result<verify::VerifyRequest> {
@@ -198,7 +213,11 @@ fn image_check(policy: &Policy, image: &policy::ImagePolicy, reference: &str) ->
             attestations,
             threshold: image.threshold,
             require_digest: image.require_digest,
-            registry: verify::registry::RegistryOptions::default(),
+            registry: verify::registry::RegistryOptions {
+                ca_file: args.ca_file.clone(),
+                insecure_hosts: args.insecure_registries.clone(),
+                ..verify::registry::RegistryOptions::default()
+            },
         })
     };
     match request()

@@ -567,3 +567,50 @@ fn the_sbom_check_writes_the_policy_s_sbom() {
             .contains("outside the working directory")
     );
 }
+
+/// A private registry (TLS from a test CA, basic auth): `vouch check` takes the CA with
+/// `--ca-file` and the credentials from the Docker config, as `vouch verify` does.
+#[test]
+fn check_verifies_an_image_on_a_private_registry_with_ca_file() {
+    let Some(()) = crate::registry::tools() else {
+        return;
+    };
+    let reg = crate::registry::Registry::start_tls_auth();
+    let key = crate::registry::Key::generate();
+    let image = format!(
+        "{}@{}",
+        reg.repo("private"),
+        reg.push_image("private", "v1")
+    );
+    reg.sign(&key, &image);
+    let dir = image_project(&image, &key);
+    let config = reg.docker_config(crate::registry::PASSWORD);
+    let ca = reg.ca.clone().unwrap();
+    let run = |extra: &[&str]| {
+        vouch()
+            .current_dir(dir.path())
+            .arg("check")
+            .arg("--db")
+            .arg(rustsec_db())
+            .args(["--format", "json"])
+            .args(extra)
+            .env("DOCKER_CONFIG", config.path())
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--ca-file", ca.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // Without the CA the registry's certificate is not trusted: nothing was verified.
+    let out = run(&[]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
