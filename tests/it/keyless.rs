@@ -1,9 +1,8 @@
 //! Keyless Sigstore verification through the library API, with artefacts from the shared
 //! self-made signer (`tests/support/sigstore_signer.rs`) written to and read back from
-//! files, as the `vouch verify` command will read a trusted root and the registry tests
-//! will push them. There is no CLI for this yet (it lands with `vouch verify`), so these
-//! tests call `vouch::verify::keyless` directly; they also prove that the signer compiles
-//! inside the `it` binary for the registry tests to reuse.
+//! files. The same checks through the `vouch verify` command against a real registry are
+//! in `verify_keyless.rs`; these stay at the library level to pin its API (also used by
+//! the fuzz targets).
 
 use crate::common;
 use crate::sigstore_signer::{self as signer, Pki, SignOpts};
