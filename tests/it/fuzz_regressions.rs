@@ -56,9 +56,46 @@ fn replay(target: &str, data: &[u8]) {
         "policy" => {
             let _ = vouch::policy::Policy::parse(Path::new("vouch.toml"), text);
         }
+        "oci_manifest" => {
+            use vouch::verify::oci::{ImageIndex, ImageManifest};
+            if let Ok(manifest) = ImageManifest::parse(data) {
+                let _ = manifest.declared_artifact_type();
+            }
+            let _ = ImageIndex::parse(data);
+        }
+        "simple_signing" => {
+            let _ = vouch::verify::simple_signing::check(data, &format!("sha256:{SEED_DIGEST}"));
+        }
+        "dsse" => {
+            use vouch::verify::dsse::{Envelope, Statement};
+            if let Ok(envelope) = Envelope::parse(data) {
+                let _ = envelope.pae();
+                if let Ok(statement) = envelope.statement() {
+                    let _ = statement.names_digest(SEED_DIGEST);
+                }
+            }
+            if let Ok(statement) = Statement::parse(data) {
+                let _ = statement.names_digest(SEED_DIGEST);
+            }
+        }
+        "public_key" => {
+            if let Ok(key) = vouch::verify::PublicKey::from_pem(&String::from_utf8_lossy(data)) {
+                let _ = key.fingerprint();
+                let _ = key.verify(b"message", data);
+            }
+            if let Ok(key) = vouch::verify::PublicKey::from_spki_der(data) {
+                let _ = key.verify(b"message", data);
+            }
+            if let Ok(key) = vouch::verify::keyless::key::PublicKey::from_spki_der(data) {
+                let _ = key.verify(b"message", data);
+            }
+        }
         other => panic!("fuzz/{other}: no replay for this target; add one here"),
     }
 }
+
+/// The image digest the `simple_signing` and `dsse` targets check against.
+const SEED_DIGEST: &str = "9394e9171bce5a5d4edef10261fbf9250753360b3e5b33ffd2c8c32a32ae5725";
 
 fn replay_dir(dir: &Path, only_seeds: bool) -> usize {
     let mut count = 0;
