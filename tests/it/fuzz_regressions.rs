@@ -6,9 +6,11 @@
 
 use std::fs;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use vouch::lockfile::{Format, Parser, parse_detached};
 use vouch::package::Ecosystem;
+use vouch::verify::keyless::{IdentityPolicy, Matcher, TrustedRoot};
 
 use crate::common::repo;
 
@@ -56,7 +58,93 @@ fn replay(target: &str, data: &[u8]) {
         "policy" => {
             let _ = vouch::policy::Policy::parse(Path::new("vouch.toml"), text);
         }
+        "oci_manifest" => {
+            use vouch::verify::oci::{ImageIndex, ImageManifest};
+            if let Ok(manifest) = ImageManifest::parse(data) {
+                let _ = manifest.declared_artifact_type();
+            }
+            let _ = ImageIndex::parse(data);
+        }
+        "simple_signing" => {
+            let _ = vouch::verify::simple_signing::check(data, &format!("sha256:{SEED_DIGEST}"));
+        }
+        "dsse" => {
+            use vouch::verify::dsse::{Envelope, Statement};
+            if let Ok(envelope) = Envelope::parse(data) {
+                let _ = envelope.pae();
+                if let Ok(statement) = envelope.statement() {
+                    let _ = statement.names_digest(SEED_DIGEST);
+                }
+            }
+            if let Ok(statement) = Statement::parse(data) {
+                let _ = statement.names_digest(SEED_DIGEST);
+            }
+        }
+        "trusted_root" => {
+            let _ = TrustedRoot::from_json(data);
+        }
+        "sigstore_bundle" => {
+            let _ =
+                vouch::verify::keyless::verify_bundle(data, public_good_root(), &any_identity());
+        }
+        "cosign_legacy" => {
+            // NUL-separated parts, as fuzz/fuzz_targets/cosign_legacy.rs splits them.
+            let mut parts = data.splitn(5, |&b| b == 0);
+            let payload = parts.next().unwrap_or_default();
+            let mut text =
+                || String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
+            let (signature, cert, chain, bundle) = (text(), text(), text(), text());
+            let _ = vouch::verify::keyless::verify_legacy_signature(
+                payload,
+                &signature,
+                &cert,
+                (!chain.is_empty()).then_some(chain.as_str()),
+                (!bundle.is_empty()).then_some(bundle.as_str()),
+                selfmade_root(),
+                &any_identity(),
+            );
+        }
+        "public_key" => {
+            if let Ok(key) = vouch::verify::PublicKey::from_pem(&String::from_utf8_lossy(data)) {
+                let _ = key.fingerprint();
+                let _ = key.verify(b"message", data);
+            }
+            if let Ok(key) = vouch::verify::PublicKey::from_spki_der(data) {
+                let _ = key.verify(b"message", data);
+            }
+            if let Ok(key) = vouch::verify::keyless::key::PublicKey::from_spki_der(data) {
+                let _ = key.verify(b"message", data);
+            }
+        }
         other => panic!("fuzz/{other}: no replay for this target; add one here"),
+    }
+}
+
+/// The image digest the `simple_signing` and `dsse` targets check against.
+const SEED_DIGEST: &str = "9394e9171bce5a5d4edef10261fbf9250753360b3e5b33ffd2c8c32a32ae5725";
+
+/// The committed trusted roots the keyless targets verify against, parsed once.
+fn public_good_root() -> &'static TrustedRoot {
+    static ROOT: OnceLock<TrustedRoot> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        let json = fs::read(repo().join("fixtures/sigstore/trusted-root-public-good.json"));
+        TrustedRoot::from_json(&json.unwrap()).unwrap()
+    })
+}
+
+fn selfmade_root() -> &'static TrustedRoot {
+    static ROOT: OnceLock<TrustedRoot> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        let json = fs::read(repo().join("fuzz/fixtures/selfmade-trusted-root.json"));
+        TrustedRoot::from_json(&json.unwrap()).unwrap()
+    })
+}
+
+/// The keyless targets' policy: any identity from any issuer.
+fn any_identity() -> IdentityPolicy {
+    IdentityPolicy {
+        identity: Matcher::regex(".*").unwrap(),
+        issuer: Matcher::regex(".*").unwrap(),
     }
 }
 

@@ -1,0 +1,22 @@
+#![no_main]
+//! Public keys: a `--key` file (PEM, keyed verification) and a SubjectPublicKeyInfo DER as
+//! both key types read it (keyed side; keyless side: trusted-root log keys and
+//! certificate keys). A parsed key verifies a fixed message, so the key's own encoding
+//! (RSA modulus, EC point) is parsed by the signature code too.
+
+use libfuzzer_sys::fuzz_target;
+use vouch::verify::PublicKey;
+use vouch::verify::keyless::key::PublicKey as KeylessKey;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(key) = PublicKey::from_pem(&String::from_utf8_lossy(data)) {
+        let _ = key.fingerprint();
+        let _ = key.verify(b"message", data);
+    }
+    if let Ok(key) = PublicKey::from_spki_der(data) {
+        let _ = key.verify(b"message", data);
+    }
+    if let Ok(key) = KeylessKey::from_spki_der(data) {
+        let _ = key.verify(b"message", data);
+    }
+});
