@@ -867,9 +867,10 @@ fn read_capped(
     Ok(bytes)
 }
 
-/// A `WWW-Authenticate` challenge.
+/// A `WWW-Authenticate` challenge (public for the fuzz target: a registry's answer is
+/// untrusted input).
 #[derive(Debug, PartialEq, Eq)]
-enum Challenge {
+pub enum Challenge {
     Basic,
     Bearer {
         realm: String,
@@ -879,7 +880,7 @@ enum Challenge {
 }
 
 impl Challenge {
-    fn parse(header: &str) -> Challenge {
+    pub fn parse(header: &str) -> Challenge {
         let header = header.trim();
         let (scheme, params) = header.split_once(' ').unwrap_or((header, ""));
         if scheme.eq_ignore_ascii_case("basic") {

@@ -116,6 +116,17 @@ fn replay(target: &str, data: &[u8]) {
                 let _ = key.verify(b"message", data);
             }
         }
+        "registry_text" => {
+            use vouch::verify::registry::{Challenge, Digest, Reference};
+            let _ = Challenge::parse(text);
+            if let Ok(reference) = Reference::parse(text) {
+                let _ = reference.api_host();
+                if let Some(digest) = &reference.digest {
+                    let _ = reference.with_digest(digest);
+                }
+            }
+            let _ = Digest::parse(text);
+        }
         other => panic!("fuzz/{other}: no replay for this target; add one here"),
     }
 }
