@@ -1025,58 +1025,89 @@ pub mod docker_config {
                 )));
             }
         };
-        // serde_json's message names line and column, never the value.
-        let config: ConfigFile = serde_json::from_str(&text).map_err(|e| {
-            RegistryError::Config(format!(
-                "the Docker config {} is not valid: {e}",
-                path.display()
-            ))
-        })?;
+        let entry = Entry::parse(&text, registry, &path.display().to_string())?;
         let wanted = normalize(registry);
         let server = if wanted == "docker.io" {
             "https://index.docker.io/v1/".to_string()
         } else {
             registry.to_string()
         };
-        if let Some((_, helper)) = config
-            .cred_helpers
-            .iter()
-            .find(|(k, _)| normalize(k) == wanted)
-        {
+        if let Some(helper) = &entry.helper {
             return run_helper(helper, &server);
         }
-        if let Some(store) = &config.creds_store
-            && !store.is_empty()
+        if let Some(store) = &entry.store
             && let Some(creds) = run_helper(store, &server)?
         {
             return Ok(Some(creds));
         }
-        let Some((_, entry)) = config.auths.iter().find(|(k, _)| normalize(k) == wanted) else {
-            return Ok(None);
-        };
-        let bad = || {
-            RegistryError::Config(format!(
-                "the Docker config {}: the auth entry for {registry} is not base64 of user:password",
-                path.display()
-            ))
-        };
-        if let Some(auth) = entry.auth.as_deref().filter(|a| !a.is_empty()) {
-            let decoded = base64::engine::general_purpose::STANDARD
-                .decode(auth.trim())
-                .map_err(|_| bad())?;
-            let decoded = String::from_utf8(decoded).map_err(|_| bad())?;
-            let (user, pass) = decoded.split_once(':').ok_or_else(bad)?;
-            return Ok(Some(Credentials {
-                username: user.into(),
-                password: Secret::new(pass),
-            }));
+        entry.inline_credentials()
+    }
+
+    /// What a config file says about one registry, read without running anything (the
+    /// fuzz target `registry_text` feeds it arbitrary text).
+    pub struct Entry {
+        /// `credHelpers[registry]`: run it and use only its answer.
+        pub helper: Option<String>,
+        /// `credsStore`: ask it first, then fall back to `auths`.
+        pub store: Option<String>,
+        auth: Option<AuthEntry>,
+        registry: String,
+        shown: String,
+    }
+
+    impl Entry {
+        /// `text` is the config file (`shown` names it in errors), for `registry`.
+        pub fn parse(text: &str, registry: &str, shown: &str) -> Result<Entry, RegistryError> {
+            // serde_json's message names line and column, never the value.
+            let config: ConfigFile = serde_json::from_str(text).map_err(|e| {
+                RegistryError::Config(format!("the Docker config {shown} is not valid: {e}"))
+            })?;
+            let wanted = normalize(registry);
+            let helper = (config.cred_helpers.into_iter())
+                .find(|(k, _)| normalize(k) == wanted)
+                .map(|(_, v)| v);
+            let auth = (config.auths.into_iter())
+                .find(|(k, _)| normalize(k) == wanted)
+                .map(|(_, v)| v);
+            Ok(Entry {
+                helper,
+                store: config.creds_store.filter(|s| !s.is_empty()),
+                auth,
+                registry: registry.to_string(),
+                shown: shown.to_string(),
+            })
         }
-        match (&entry.username, &entry.password) {
-            (Some(user), Some(pass)) => Ok(Some(Credentials {
-                username: user.clone(),
-                password: Secret::new(pass.clone()),
-            })),
-            _ => Ok(None),
+
+        /// The `auths` entry's credentials: base64 `user:password` in `auth`, else
+        /// `username` and `password`.
+        pub fn inline_credentials(&self) -> Result<Option<Credentials>, RegistryError> {
+            let Some(entry) = &self.auth else {
+                return Ok(None);
+            };
+            let bad = || {
+                RegistryError::Config(format!(
+                    "the Docker config {}: the auth entry for {} is not base64 of user:password",
+                    self.shown, self.registry
+                ))
+            };
+            if let Some(auth) = entry.auth.as_deref().filter(|a| !a.is_empty()) {
+                let decoded = base64::engine::general_purpose::STANDARD
+                    .decode(auth.trim())
+                    .map_err(|_| bad())?;
+                let decoded = String::from_utf8(decoded).map_err(|_| bad())?;
+                let (user, pass) = decoded.split_once(':').ok_or_else(bad)?;
+                return Ok(Some(Credentials {
+                    username: user.into(),
+                    password: Secret::new(pass),
+                }));
+            }
+            match (&entry.username, &entry.password) {
+                (Some(user), Some(pass)) => Ok(Some(Credentials {
+                    username: user.clone(),
+                    password: Secret::new(pass.clone()),
+                })),
+                _ => Ok(None),
+            }
         }
     }
 

@@ -126,6 +126,10 @@ fn replay(target: &str, data: &[u8]) {
                 }
             }
             let _ = Digest::parse(text);
+            use vouch::verify::registry::docker_config::Entry;
+            if let Ok(entry) = Entry::parse(text, "registry.example", "config.json") {
+                let _ = entry.inline_credentials();
+            }
         }
         other => panic!("fuzz/{other}: no replay for this target; add one here"),
     }
