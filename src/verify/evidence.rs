@@ -15,8 +15,12 @@ use super::{
     simple_signing,
 };
 
-pub(super) fn short(fingerprint: &str) -> &str {
-    fingerprint.get(..16).unwrap_or(fingerprint)
+/// A key fingerprint cut to 16 hex digits; a keyless `identity (issuer)` stays whole.
+pub(super) fn short(principal: &str) -> &str {
+    if principal.contains(' ') {
+        return principal;
+    }
+    principal.get(..16).unwrap_or(principal)
 }
 
 pub(super) fn short_layer(layer: &str) -> &str {
@@ -242,7 +246,7 @@ fn bundle(
     };
     match content {
         BundleContent::MessageDigest { digest: signed, .. } => {
-            if signed.as_slice() == unhex(digest.hex()).as_slice() {
+            if crate::package::hex(&signed) == digest.hex() {
                 check.verified_by = principals;
             } else {
                 check.problem = Some(format!(
@@ -299,11 +303,4 @@ fn claimed_predicate(bundle: &[u8]) -> Option<String> {
     dsse::Statement::parse(&bytes)
         .ok()
         .map(|s| s.predicate_type)
-}
-
-fn unhex(hex: &str) -> Vec<u8> {
-    (0..hex.len() / 2)
-        .filter_map(|i| hex.get(2 * i..2 * i + 2))
-        .filter_map(|b| u8::from_str_radix(b, 16).ok())
-        .collect()
 }
