@@ -72,24 +72,20 @@ pub fn rustsec_db() -> &'static Path {
     })
 }
 
-/// Finds an external tool a test needs (a registry, cosign, a validator). Under CI (`CI`
-/// set) a missing tool fails the test: CI installs everything, so a skip there would hide
-/// a broken install. Locally the test is skipped with a note on stderr.
-#[allow(clippy::disallowed_macros)] // a test harness note, not library output
-pub fn require_tool(name: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join(name))
-            .find(|p| p.is_file())
-    });
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{name} is required under CI but not installed (see .ci/run)"
-        );
-        eprintln!("skipped: {name} is not installed (CI installs it; see .ci/run)");
-    }
-    found
+/// Finds an external tool a test needs (a registry, cosign, a validator). Tests that need
+/// one are `#[ignore = "needs TOOL: INSTALLER"]`, so a plain `cargo test` lists them as
+/// not run; `scripts/test.sh` runs them (`--include-ignored`) when every tool is present,
+/// and CI always does. A test that runs without its tool fails: it never passes unrun.
+pub fn require_tool(name: &str) -> PathBuf {
+    std::env::var_os("PATH")
+        .and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|p| p.join(name))
+                .find(|p| p.is_file())
+        })
+        .unwrap_or_else(|| {
+            panic!("{name} is not installed: run the installer named in this test's #[ignore] (scripts/ci/)")
+        })
 }
 
 /// Parses stdout as JSON.
@@ -103,24 +99,16 @@ pub fn json(output: &std::process::Output) -> serde_json::Value {
     })
 }
 
-/// A file an external tool's install put in place (a schema from .ci/run), with the same
-/// rule as [`require_tool`]: missing under CI fails, missing locally skips.
-#[allow(clippy::disallowed_macros)] // a test harness note, not library output
-pub fn require_file(path: &str) -> Option<PathBuf> {
+/// A file an external tool's install put in place (a schema from scripts/ci/), with the
+/// same rule as [`require_tool`]: a test that runs without it fails.
+pub fn require_file(path: &str) -> PathBuf {
     let path = PathBuf::from(path);
-    if path.is_file() {
-        return Some(path);
-    }
     assert!(
-        std::env::var_os("CI").is_none(),
-        "{} is required under CI but missing (see scripts/ci/)",
+        path.is_file(),
+        "{} is missing: run the installer named in this test's #[ignore] (scripts/ci/)",
         path.display()
     );
-    eprintln!(
-        "skipped: {} is missing (CI installs it; see scripts/ci/)",
-        path.display()
-    );
-    None
+    path
 }
 
 /// The real OSV exports (../shared/advisories/osv: `<Ecosystem>/all.zip`), read in place.

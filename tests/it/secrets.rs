@@ -43,8 +43,9 @@ fn assert_no_secret(all: &str, reg: &Registry) {
 }
 
 #[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn no_password_or_token_in_any_output_of_verify_or_check() {
-    let Some(()) = registry::tools() else { return };
+    registry::tools();
     let reg = Registry::start_token_auth();
     let key = Key::generate();
     let digest = reg.push_image("secret", "v1");

@@ -57,8 +57,9 @@ fn signed_image(repo: &str) -> (Registry, Key, String) {
 }
 
 #[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn a_valid_keyed_signature_verifies_and_prints_the_digest() {
-    let Some(()) = registry::tools() else { return };
+    registry::tools();
     let (_reg, key, image) = signed_image("app");
     let out = verify(&["--key", key_arg(&key), &image]);
     assert_exit(&out, 0);
@@ -76,8 +77,9 @@ fn a_valid_keyed_signature_verifies_and_prints_the_digest() {
 }
 
 #[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn a_tag_is_resolved_to_its_digest_and_reported() {
-    let Some(()) = registry::tools() else { return };
+    registry::tools();
     let (reg, key, image) = signed_image("tagged");
     let digest = image.split('@').nth(1).unwrap();
     let out = verify(&[
@@ -101,8 +103,9 @@ fn a_tag_is_resolved_to_its_digest_and_reported() {
 }
 
 #[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn require_digest_refuses_a_tag() {
-    let Some(()) = registry::tools() else { return };
+    registry::tools();
     let (reg, key, _) = signed_image("strict");
     let out = verify(&[
         "--key",
@@ -115,8 +118,9 @@ fn require_digest_refuses_a_tag() {
 }
 
 #[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn threshold_counts_distinct_keys() {
-    let Some(()) = registry::tools() else { return };
+    registry::tools();
     let (reg, k1, image) = signed_image("multi");
     let k2 = Key::generate();
     let k3 = Key::generate();
@@ -162,8 +166,9 @@ fn threshold_counts_distinct_keys() {
 }
 
 #[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn another_key_is_signature_invalid() {
-    let Some(()) = registry::tools() else { return };
+    registry::tools();
     let (_reg, _key, image) = signed_image("otherkey");
     let other = Key::generate();
     let out = verify(&["--key", key_arg(&other), "--format", "json", &image]);
@@ -172,8 +177,9 @@ fn another_key_is_signature_invalid() {
 }
 
 #[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn a_tampered_payload_is_signature_invalid() {
-    let Some(()) = registry::tools() else { return };
+    registry::tools();
     let (reg, key, image) = signed_image("tampered");
     let hex = image.rsplit(':').next().unwrap();
     let sig_tag = format!("sha256-{hex}.sig");
@@ -204,8 +210,9 @@ fn a_tampered_payload_is_signature_invalid() {
 }
 
 #[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn a_signature_replayed_onto_another_digest_is_invalid() {
-    let Some(()) = registry::tools() else { return };
+    registry::tools();
     let (reg, key, image_a) = signed_image("replay");
     let digest_b = reg.push_image("replay", "v2");
     let hex_a = image_a.rsplit(':').next().unwrap();
@@ -232,8 +239,9 @@ fn a_signature_replayed_onto_another_digest_is_invalid() {
 }
 
 #[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn a_blob_that_does_not_match_its_digest_is_an_error() {
-    let Some(()) = registry::tools() else { return };
+    registry::tools();
     let (reg, key, image) = signed_image("bitflip");
     let hex = image.rsplit(':').next().unwrap();
     let layout = reg.pull_layout(&format!("bitflip:sha256-{hex}.sig"));
@@ -250,8 +258,9 @@ fn a_blob_that_does_not_match_its_digest_is_an_error() {
 }
 
 #[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn an_unsigned_image_is_not_signed() {
-    let Some(()) = registry::tools() else { return };
+    registry::tools();
     let reg = Registry::start();
     let key = Key::generate();
     let digest = reg.push_image("plain", "v1");
@@ -267,8 +276,9 @@ fn an_unsigned_image_is_not_signed() {
 }
 
 #[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn a_valid_attestation_verifies() {
-    let Some(()) = registry::tools() else { return };
+    registry::tools();
     let (reg, key, image) = signed_image("attested");
     reg.attest(&key, &image, "slsaprovenance");
     let out = verify(&[
@@ -304,8 +314,9 @@ fn a_valid_attestation_verifies() {
 }
 
 #[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn an_attestation_of_another_type_is_missing() {
-    let Some(()) = registry::tools() else { return };
+    registry::tools();
     let (reg, key, image) = signed_image("sbomless");
     let out = verify(&[
         "--key",
@@ -333,8 +344,9 @@ fn an_attestation_of_another_type_is_missing() {
 }
 
 #[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn an_attestation_about_another_subject_is_invalid() {
-    let Some(()) = registry::tools() else { return };
+    registry::tools();
     let (reg, key, image_a) = signed_image("subject");
     reg.attest(&key, &image_a, "slsaprovenance");
     let digest_b = reg.push_image("subject", "v2");
@@ -360,8 +372,9 @@ fn an_attestation_about_another_subject_is_invalid() {
 }
 
 #[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn a_registry_that_is_down_is_an_error() {
-    let Some(()) = registry::tools() else { return };
+    registry::tools();
     let key = Key::generate();
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -374,8 +387,9 @@ fn a_registry_that_is_down_is_an_error() {
 }
 
 #[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn tls_and_basic_auth_with_the_docker_config() {
-    let Some(()) = registry::tools() else { return };
+    registry::tools();
     let reg = Registry::start_tls_auth();
     let key = Key::generate();
     let digest = reg.push_image("private", "v1");
@@ -463,8 +477,9 @@ fn tls_and_basic_auth_with_the_docker_config() {
 }
 
 #[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn an_oversized_blob_is_refused_while_streaming() {
-    let Some(()) = registry::tools() else { return };
+    registry::tools();
     let reg = Registry::start();
     let key = Key::generate();
     let digest = reg.push_image("huge", "v1");
@@ -622,8 +637,9 @@ fn bad_references_and_incomplete_keyless_policies_are_errors() {
 /// both take ECDSA P-384 with SHA-256 (cosign's default digest for `--key`) and RSA
 /// PKCS#1 v1.5, and both refuse P-384 with SHA-384.
 #[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn cosign_and_vouch_agree_on_openssl_p384_and_rsa_signatures() {
-    let Some(()) = registry::tools() else { return };
+    registry::tools();
     let reg = Registry::start();
     let dir = common::tempdir();
     let d = dir.path();
@@ -714,8 +730,9 @@ fn cosign_and_vouch_agree_on_openssl_p384_and_rsa_signatures() {
 /// An Ed25519 key made by openssl and imported with `cosign import-key-pair`, signing
 /// with `cosign sign` itself.
 #[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn a_cosign_ed25519_signature_verifies() {
-    let Some(()) = registry::tools() else { return };
+    registry::tools();
     let reg = Registry::start();
     let dir = common::tempdir();
     let d = dir.path();
@@ -835,8 +852,9 @@ mod contract {
 }
 
 #[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn the_json_report_matches_its_documented_model() {
-    let Some(()) = registry::tools() else { return };
+    registry::tools();
     let (reg, k1, image) = signed_image("contract");
     reg.attest(&k1, &image, "slsaprovenance");
     let k2 = Key::generate();
@@ -921,8 +939,9 @@ fn the_json_report_matches_its_documented_model() {
 /// The bearer-token flow (WWW-Authenticate: Bearer realm=...): credentials from the
 /// Docker config go to the token service, the real registry validates the token.
 #[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn the_bearer_token_flow_with_a_real_registry() {
-    let Some(()) = registry::tools() else { return };
+    registry::tools();
     let reg = Registry::start_token_auth();
     let key = Key::generate();
     let digest = reg.push_image("tokened", "v1");
@@ -981,8 +1000,9 @@ fn the_bearer_token_flow_with_a_real_registry() {
 /// hand-written script (Debian's helpers need a desktop keyring or gpg/pass set up); it
 /// answers only for the registry it was asked about.
 #[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn credentials_from_a_docker_credential_helper() {
-    let Some(()) = registry::tools() else { return };
+    registry::tools();
     let reg = Registry::start_tls_auth();
     let key = Key::generate();
     let digest = reg.push_image("helped", "v1");
@@ -1129,8 +1149,9 @@ fn server_errors_are_retried_a_bounded_number_of_times() {
 /// What a person sees: the human report of a verification with a signature and an
 /// attestation finding (registry port, digests and fingerprints replaced by names).
 #[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn the_human_report() {
-    let Some(()) = registry::tools() else { return };
+    registry::tools();
     let (reg, k1, image) = signed_image("human");
     let k2 = Key::generate();
     let out = verify(&[
@@ -1177,8 +1198,9 @@ fn the_human_report() {
 /// its storage): by digest (the image) and by tag (the .sig manifest, checked against the
 /// registry's own Docker-Content-Digest). Both are errors, like a bad blob.
 #[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn manifests_that_do_not_match_their_digest_are_errors() {
-    let Some(()) = registry::tools() else { return };
+    registry::tools();
     let (reg, key, image) = signed_image("badmanifest");
     let hex = image.rsplit(':').next().unwrap();
 
@@ -1217,8 +1239,9 @@ fn manifests_that_do_not_match_their_digest_are_errors() {
 /// `--allow-insecure-registry`) is `src/verify/registry.rs::redirects_are_bounded_and_never_downgrade`,
 /// since a test here may not reach any other host.
 #[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn blob_redirects_are_followed_on_loopback_and_a_loop_is_bounded() {
-    let Some(()) = registry::tools() else { return };
+    registry::tools();
     let (reg, key, image) = signed_image("redirected");
     let digest = image.rsplit('@').next().unwrap().to_string();
     let redirect = |to_upstream: bool| {

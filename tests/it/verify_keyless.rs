@@ -191,8 +191,9 @@ fn problems(out: &Output) -> String {
 }
 
 #[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn a_legacy_keyless_signature_verifies_by_exact_identity_and_anchored_regex() {
-    let Some(()) = registry::tools() else { return };
+    registry::tools();
     let s = Scene::new("keyless");
     s.sign_legacy(&SignOpts::default());
     let out = s.verify_exact(&[]);
@@ -216,8 +217,9 @@ fn a_legacy_keyless_signature_verifies_by_exact_identity_and_anchored_regex() {
 }
 
 #[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn another_identity_or_issuer_is_an_identity_mismatch() {
-    let Some(()) = registry::tools() else { return };
+    registry::tools();
     let s = Scene::new("mismatch");
     s.sign_legacy(&SignOpts {
         identity: Identity::Email("mallory@example.com".into()),
@@ -245,8 +247,9 @@ fn another_identity_or_issuer_is_an_identity_mismatch() {
 /// cosign's `--certificate-identity-regexp acme/app` matches any identity containing
 /// that text; vouch anchors the pattern, so it must match the whole identity.
 #[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn a_regex_that_matches_only_unanchored_is_an_identity_mismatch() {
-    let Some(()) = registry::tools() else { return };
+    registry::tools();
     let s = Scene::new("unanchored");
     s.sign_legacy(&SignOpts::default());
     for (identity, issuer) in [
@@ -266,8 +269,9 @@ fn a_regex_that_matches_only_unanchored_is_an_identity_mismatch() {
 }
 
 #[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn a_certificate_expired_at_signing_time_is_signature_invalid() {
-    let Some(()) = registry::tools() else { return };
+    registry::tools();
     let s = Scene::new("expired");
     // The log says it was signed a minute after the ten-minute certificate expired.
     s.sign_legacy(&SignOpts {
@@ -285,8 +289,9 @@ fn a_certificate_expired_at_signing_time_is_signature_invalid() {
 }
 
 #[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn another_trusted_root_refuses_the_signature() {
-    let Some(()) = registry::tools() else { return };
+    registry::tools();
     let s = Scene::new("stranger");
     s.sign_legacy(&SignOpts::default());
     std::fs::write(s.root(), Pki::new().trusted_root_json()).unwrap();
@@ -305,8 +310,9 @@ fn another_trusted_root_refuses_the_signature() {
 }
 
 #[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn a_bad_or_missing_trusted_root_is_an_error() {
-    let Some(()) = registry::tools() else { return };
+    registry::tools();
     let s = Scene::new("badroot");
     s.sign_legacy(&SignOpts::default());
     std::fs::write(s.root(), br#"{"mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1", "tlogs": 7}"#).unwrap();
@@ -324,8 +330,9 @@ fn a_bad_or_missing_trusted_root_is_an_error() {
 }
 
 #[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn an_unsigned_image_is_not_signed_under_keyless_too() {
-    let Some(()) = registry::tools() else { return };
+    registry::tools();
     let s = Scene::new("unsigned");
     let out = s.verify_exact(&[]);
     assert_exit(&out, 1);
@@ -333,8 +340,9 @@ fn an_unsigned_image_is_not_signed_under_keyless_too() {
 }
 
 #[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn keyless_bundles_attached_as_referrers_sign_and_attest() {
-    let Some(()) = registry::tools() else { return };
+    registry::tools();
     let s = Scene::new("bundles");
     let opts = SignOpts::default();
     let sign = s.push_bundle(&s.dsse_bundle(COSIGN_SIGN, s.hex(), &opts), &s.digest);
@@ -359,8 +367,9 @@ fn keyless_bundles_attached_as_referrers_sign_and_attest() {
 
 /// A message-signature bundle counts when the digest it signs is the image's manifest.
 #[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn a_message_signature_bundle_over_the_manifest_verifies() {
-    let Some(()) = registry::tools() else { return };
+    registry::tools();
     let s = Scene::new("message");
     let manifest = s.reg.manifest_bytes(&s.repo, &s.digest);
     let bundle = s.pki.bundle_v03_message(&manifest, &SignOpts::default());
@@ -387,8 +396,9 @@ fn a_message_signature_bundle_over_the_manifest_verifies() {
 }
 
 #[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn a_bundle_replayed_onto_another_image_is_signature_invalid() {
-    let Some(()) = registry::tools() else { return };
+    registry::tools();
     let s = Scene::new("replayed");
     let other = s.reg.push_image(&s.repo, "v2");
     let other_hex = other.trim_start_matches("sha256:");
@@ -416,8 +426,9 @@ fn a_bundle_replayed_onto_another_image_is_signature_invalid() {
 }
 
 #[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn a_tampered_bundle_is_signature_invalid() {
-    let Some(()) = registry::tools() else { return };
+    registry::tools();
     let s = Scene::new("tampered-bundle");
     let mut bundle: serde_json::Value =
         serde_json::from_str(&s.dsse_bundle(COSIGN_SIGN, s.hex(), &SignOpts::default())).unwrap();
@@ -441,8 +452,9 @@ fn a_tampered_bundle_is_signature_invalid() {
 }
 
 #[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn a_legacy_keyless_attestation_verifies_and_checks_its_subject() {
-    let Some(()) = registry::tools() else { return };
+    registry::tools();
     let s = Scene::new("keyless-att");
     s.sign_legacy(&SignOpts::default());
     s.attest_legacy(s.hex(), &SignOpts::default());
@@ -469,8 +481,9 @@ fn a_legacy_keyless_attestation_verifies_and_checks_its_subject() {
 }
 
 #[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn threshold_counts_distinct_identities_across_tags_and_bundles() {
-    let Some(()) = registry::tools() else { return };
+    registry::tools();
     let s = Scene::new("threshold");
     s.sign_legacy(&SignOpts::default());
     let release = "https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1";
@@ -518,8 +531,9 @@ fn threshold_counts_distinct_identities_across_tags_and_bundles() {
 /// a cosign signature referrer (`sign --registry-referrers-mode=oci-1-1`), both through
 /// the referrers fallback tag of this registry, which has no referrers API.
 #[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn cosign_referrers_and_keyed_bundles_verify_under_the_key() {
-    let Some(()) = registry::tools() else { return };
+    registry::tools();
     let reg = Registry::start();
     let key = Key::generate();
     let digest = reg.push_image("referred", "v1");
@@ -624,8 +638,9 @@ fn cosign_referrers_and_keyed_bundles_verify_under_the_key() {
 /// it offline against the same trusted root (so the test signer writes what cosign
 /// reads), and refuses it for another identity, as vouch does.
 #[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn cosign_agrees_on_the_self_made_keyless_signature() {
-    let Some(()) = registry::tools() else { return };
+    registry::tools();
     let s = Scene::new("cosign-keyless");
     s.sign_legacy(&SignOpts::default());
     // cosign's legacy path reads its Rekor, CT log and Fulcio trust from these variables;
@@ -673,8 +688,9 @@ fn cosign_agrees_on_the_self_made_keyless_signature() {
 /// `vouch check` verifies a keyless `[[image]]` of the policy the same way (the trusted
 /// root's path is relative to the policy).
 #[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn vouch_check_verifies_a_keyless_image_entry() {
-    let Some(()) = registry::tools() else { return };
+    registry::tools();
     let s = Scene::new("check-keyless");
     s.sign_legacy(&SignOpts::default());
     s.attest_legacy(s.hex(), &SignOpts::default());
@@ -705,8 +721,9 @@ fn vouch_check_verifies_a_keyless_image_entry() {
 }
 
 #[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn the_keyless_human_report() {
-    let Some(()) = registry::tools() else { return };
+    registry::tools();
     let s = Scene::new("human-keyless");
     s.sign_legacy(&SignOpts {
         identity: Identity::Email("mallory@example.com".into()),
@@ -805,8 +822,9 @@ fn referrers_api(upstream: String, garbage: Option<&'static [u8]>) -> (Shim, Arc
 }
 
 #[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn the_referrers_api_is_used_when_the_registry_has_it() {
-    let Some(()) = registry::tools() else { return };
+    registry::tools();
     let s = Scene::new("api");
     let opts = SignOpts::default();
     let sign = s.push_bundle(&s.dsse_bundle(COSIGN_SIGN, s.hex(), &opts), &s.digest);
