@@ -1,0 +1,297 @@
+//! OSV advisories (<https://ossf.github.io/osv-schema/>) from per-ecosystem exports.
+//!
+//! The layout is the public export's: `<root>/<Ecosystem>/all.zip` holding one `<ID>.json`
+//! per advisory, or `<root>/<Ecosystem>/*.json`. Nothing is extracted to disk: entries are
+//! read in memory with a size cap. Opening an ecosystem builds (or loads from the cache) an
+//! index of package name → entries, so an audit decompresses and parses only the
+//! advisories of the packages it has: ~8,600 advisories are never all parsed per run.
+//!
+//! The rooms: [`export`] reads a zip (or directory) under its limits, [`index`] builds,
+//! caches and validates the name index, [`record`] is the OSV schema and its conversion
+//! to an [`Advisory`] with the range semantics; this module ties them into [`OsvDb`].
+
+mod export;
+mod index;
+mod record;
+
+use std::collections::HashMap;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use super::Advisory;
+use crate::package::{Ecosystem, Package, normalize_pypi_name};
+pub use export::validate_export;
+use export::{MAX_ENTRIES, MAX_TOTAL_BYTES, read_capped, read_zip_entry};
+pub use index::index_file;
+use index::{EntryRef, probe};
+pub use record::{Event, OsvAffectedVersions};
+use record::{OsvRecord, convert};
+
+pub const ECOSYSTEMS: [Ecosystem; 4] = [
+    Ecosystem::Cargo,
+    Ecosystem::Npm,
+    Ecosystem::PyPI,
+    Ecosystem::Go,
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{path}: not a readable OSV export: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error(
+        "{path}: the cached OSV index is damaged ({message}); run `vouch db update` (or delete the file)"
+    )]
+    CorruptIndex { path: PathBuf, message: String },
+    #[error(
+        "{path}: no OSV data for {ecosystem} (expected {ecosystem}/all.zip or {ecosystem}/*.json); run `vouch db update` or pass --osv"
+    )]
+    Missing { path: PathBuf, ecosystem: Ecosystem },
+}
+
+/// Where one ecosystem's advisories are.
+enum Store {
+    Zip(PathBuf),
+    Dir(PathBuf),
+}
+
+struct EcosystemData {
+    store: Store,
+    /// Normalised package name → entries.
+    index: HashMap<String, Vec<EntryRef>>,
+}
+
+/// An OSV database directory with lazily opened ecosystems.
+pub struct OsvDb {
+    root: PathBuf,
+    index_cache: Option<PathBuf>,
+    ecosystems: [OnceLock<Result<EcosystemData, String>>; 4],
+}
+
+fn slot(ecosystem: Ecosystem) -> usize {
+    match ecosystem {
+        Ecosystem::Cargo => 0,
+        Ecosystem::Npm => 1,
+        Ecosystem::PyPI => 2,
+        Ecosystem::Go => 3,
+    }
+}
+
+/// How names are compared within an ecosystem.
+fn normalize(ecosystem: Ecosystem, name: &str) -> String {
+    match ecosystem {
+        Ecosystem::PyPI => normalize_pypi_name(name),
+        _ => name.to_string(),
+    }
+}
+
+impl OsvDb {
+    /// Opens `root`; `index_cache` is a directory where indexes may be kept between runs.
+    pub fn open(root: &Path, index_cache: Option<&Path>) -> Result<OsvDb, Error> {
+        if !root.is_dir() {
+            return Err(Error::Io {
+                path: root.to_path_buf(),
+                source: io::Error::new(io::ErrorKind::NotFound, "no such directory"),
+            });
+        }
+        Ok(OsvDb {
+            root: root.to_path_buf(),
+            index_cache: index_cache.map(Path::to_path_buf),
+            ecosystems: Default::default(),
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Does the database hold data for `ecosystem`?
+    pub fn has(&self, ecosystem: Ecosystem) -> bool {
+        let dir = self.root.join(ecosystem.osv_name());
+        dir.join("all.zip").is_file() || dir.is_dir()
+    }
+
+    /// Opens `ecosystem` now (building and caching its index), instead of at first use.
+    pub fn prepare(&self, ecosystem: Ecosystem) -> Result<(), Error> {
+        self.data(ecosystem).map(|_| ())
+    }
+
+    fn data(&self, ecosystem: Ecosystem) -> Result<&EcosystemData, Error> {
+        let cell = &self.ecosystems[slot(ecosystem)];
+        let result = cell.get_or_init(|| self.load(ecosystem).map_err(|e| e.to_string()));
+        result.as_ref().map_err(|message| Error::Invalid {
+            path: self.root.join(ecosystem.osv_name()),
+            message: message.clone(),
+        })
+    }
+
+    fn load(&self, ecosystem: Ecosystem) -> Result<EcosystemData, Error> {
+        let dir = self.root.join(ecosystem.osv_name());
+        let zip = dir.join("all.zip");
+        if zip.is_file() {
+            let index = self.zip_index(ecosystem, &zip)?;
+            return Ok(EcosystemData {
+                store: Store::Zip(zip),
+                index,
+            });
+        }
+        if dir.is_dir() {
+            let mut index: HashMap<String, Vec<EntryRef>> = HashMap::new();
+            let entries = fs::read_dir(&dir).map_err(|source| Error::Io {
+                path: dir.clone(),
+                source,
+            })?;
+            // The same limits as a zip export's: entry count and total size.
+            let (mut count, mut total) = (0usize, 0u64);
+            for entry in entries {
+                let entry = entry.map_err(|source| Error::Io {
+                    path: dir.clone(),
+                    source,
+                })?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if !name.ends_with(".json") {
+                    continue;
+                }
+                count += 1;
+                if count > MAX_ENTRIES {
+                    return Err(invalid(
+                        &dir,
+                        format!("more than {MAX_ENTRIES} advisory files"),
+                    ));
+                }
+                let bytes = read_capped(
+                    &mut fs::File::open(entry.path()).map_err(|source| Error::Io {
+                        path: entry.path(),
+                        source,
+                    })?,
+                    &entry.path(),
+                )?;
+                total += bytes.len() as u64;
+                if total > MAX_TOTAL_BYTES {
+                    return Err(invalid(
+                        &dir,
+                        format!("advisory files larger than {MAX_TOTAL_BYTES} bytes together"),
+                    ));
+                }
+                for package in probe(&bytes, &entry.path())? {
+                    if package.ecosystem == ecosystem.osv_name() {
+                        index
+                            .entry(normalize(ecosystem, &package.name))
+                            .or_default()
+                            .push(EntryRef {
+                                name: name.clone(),
+                                zip: None,
+                            });
+                    }
+                }
+            }
+            return Ok(EcosystemData {
+                store: Store::Dir(dir),
+                index,
+            });
+        }
+        Err(Error::Missing {
+            path: self.root.clone(),
+            ecosystem,
+        })
+    }
+
+    /// The advisories affecting package `name` in `ecosystem` (withdrawn ones excluded),
+    /// each restricted to its entries for that package.
+    pub fn advisories_for(&self, ecosystem: Ecosystem, name: &str) -> Result<Vec<Advisory>, Error> {
+        let data = self.data(ecosystem)?;
+        let wanted = normalize(ecosystem, name);
+        let Some(entries) = data.index.get(&wanted) else {
+            return Ok(Vec::new());
+        };
+        let mut advisories = Vec::new();
+        let mut zip_file = match &data.store {
+            Store::Zip(path) => Some(fs::File::open(path).map_err(|source| Error::Io {
+                path: path.clone(),
+                source,
+            })?),
+            Store::Dir(_) => None,
+        };
+        for entry in entries {
+            let bytes = match (&mut zip_file, &data.store, entry.zip) {
+                (Some(file), Store::Zip(path), Some(span)) => {
+                    read_zip_entry(file, path, &entry.name, span)?
+                }
+                (None, Store::Dir(dir), _) => {
+                    let path = dir.join(&entry.name);
+                    read_capped(
+                        &mut fs::File::open(&path).map_err(|source| Error::Io {
+                            path: path.clone(),
+                            source,
+                        })?,
+                        &path,
+                    )?
+                }
+                (_, store, _) => {
+                    let path = match store {
+                        Store::Zip(p) | Store::Dir(p) => p,
+                    };
+                    return Err(invalid(
+                        path,
+                        format!("{}: index has no location", entry.name),
+                    ));
+                }
+            };
+            let record: OsvRecord = serde_json::from_slice(&bytes).map_err(|e| Error::Invalid {
+                path: PathBuf::from(&entry.name),
+                message: format!("line {}, column {}: {e}", e.line(), e.column()),
+            })?;
+            if let Some(advisory) = convert(&record, ecosystem, &wanted) {
+                advisories.push(advisory);
+            }
+        }
+        advisories.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(advisories)
+    }
+}
+
+fn sha2_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    crate::package::hex(&sha2::Sha256::digest(bytes))
+}
+
+fn invalid(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::Invalid {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}
+
+/// Parses one OSV record and converts it for every package it names in `ecosystem`,
+/// checking each against `version`: the fuzz targets' entry point.
+#[doc(hidden)]
+pub fn parse_record(
+    bytes: &[u8],
+    ecosystem: Ecosystem,
+    version: &str,
+) -> Result<Vec<(Advisory, bool)>, Error> {
+    let path = Path::new("record.json");
+    let names = probe(bytes, path)?;
+    let record: OsvRecord = serde_json::from_slice(bytes).map_err(|e| invalid(path, e))?;
+    let mut out = Vec::new();
+    for package in names {
+        let wanted = normalize(ecosystem, &package.name);
+        if let Some(advisory) = convert(&record, ecosystem, &wanted) {
+            let hit = advisory.affects(&Package::new(ecosystem, &wanted, version));
+            out.push((advisory, hit));
+        }
+    }
+    Ok(out)
+}
+
+/// Is this package's name the same as an advisory's, in the ecosystem's terms?
+pub fn same_package(package: &Package, advisory_package: &str) -> bool {
+    normalize(package.ecosystem, &package.name) == normalize(package.ecosystem, advisory_package)
+}

@@ -1,0 +1,441 @@
+//! The OSV schema, as much as matching needs, and its conversion into an [`Advisory`]
+//! for one package: ranges (`introduced`/`fixed`/`last_affected`/`limit` per the spec),
+//! listed versions, aliases, severity, informational kinds. Pure: bytes in, values out.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use serde::Deserialize;
+
+use super::normalize;
+use crate::advisory::version::Version;
+use crate::advisory::{Advisory, Affected, Informational, Kind, Severity};
+use crate::package::Ecosystem;
+
+// ---- the OSV schema, as much as matching needs -------------------------------------
+
+#[derive(Deserialize)]
+pub(super) struct OsvRecord {
+    id: String,
+    #[serde(default)]
+    aliases: Vec<String>,
+    #[serde(default)]
+    withdrawn: Option<String>,
+    #[serde(default)]
+    summary: Option<String>,
+    #[serde(default)]
+    details: Option<String>,
+    #[serde(default)]
+    severity: Vec<OsvSeverity>,
+    #[serde(default)]
+    affected: Vec<OsvAffected>,
+    #[serde(default)]
+    references: Vec<OsvReference>,
+    #[serde(default)]
+    database_specific: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct OsvSeverity {
+    #[serde(rename = "type")]
+    kind: String,
+    score: String,
+}
+
+#[derive(Deserialize)]
+struct OsvReference {
+    #[serde(rename = "type", default)]
+    kind: String,
+    url: String,
+}
+
+#[derive(Deserialize)]
+struct OsvAffected {
+    package: Option<OsvPackage>,
+    #[serde(default)]
+    ranges: Vec<OsvRange>,
+    #[serde(default)]
+    versions: Vec<String>,
+    #[serde(default)]
+    database_specific: Option<serde_json::Value>,
+    #[serde(default)]
+    severity: Vec<OsvSeverity>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct OsvPackage {
+    pub(super) ecosystem: String,
+    pub(super) name: String,
+}
+
+#[derive(Deserialize)]
+struct OsvRange {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    events: Vec<BTreeMap<String, String>>,
+}
+
+// ---- ranges ------------------------------------------------------------------------
+
+/// One OSV range event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    Introduced(String),
+    Fixed(String),
+    LastAffected(String),
+    Limit(String),
+}
+
+/// The versions of one package an OSV advisory affects.
+#[derive(Clone, Debug)]
+pub struct OsvAffectedVersions {
+    pub ecosystem: Ecosystem,
+    /// `SEMVER`/`ECOSYSTEM` ranges (GIT ranges name commits, not versions: skipped).
+    pub ranges: Vec<Vec<Event>>,
+    /// Explicitly listed versions.
+    pub versions: Vec<String>,
+}
+
+impl OsvAffectedVersions {
+    /// Is `version` affected? Exact listing first, then the ranges per the OSV spec:
+    /// events sorted by version (stably: equal versions keep the order the data gives),
+    /// `introduced` opens, `fixed` (at or above) and `last_affected` (strictly above)
+    /// close, and `limit` caps the range.
+    pub fn affects(&self, version: &str) -> bool {
+        if self.versions.iter().any(|v| v == version) {
+            return true;
+        }
+        let Some(v) = Version::parse(self.ecosystem, version) else {
+            // Unordered, it can only be placed in a range that covers every version.
+            return self.ranges.iter().any(|events| {
+                !events.is_empty()
+                    && events
+                        .iter()
+                        .all(|e| matches!(e, Event::Introduced(s) if s == "0"))
+            });
+        };
+        self.ranges.iter().any(|events| self.in_range(&v, events))
+    }
+
+    fn in_range(&self, v: &Version, events: &[Event]) -> bool {
+        let parse = |s: &str| Version::parse(self.ecosystem, s);
+        let key = |e: &Event| match e {
+            Event::Introduced(s) if s == "0" => None,
+            Event::Introduced(s) | Event::Fixed(s) | Event::LastAffected(s) | Event::Limit(s) => {
+                parse(s)
+            }
+        };
+        let mut sorted: Vec<(Option<Version>, &Event)> =
+            events.iter().map(|e| (key(e), e)).collect();
+        // "0" (None) first; unparsable event versions make the range unusable.
+        if sorted
+            .iter()
+            .any(|(k, e)| k.is_none() && !matches!(e, Event::Introduced(s) if s == "0"))
+        {
+            return false;
+        }
+        sorted.sort_by(|(a, _), (b, _)| match (a, b) {
+            (None, None) => std::cmp::Ordering::Equal,
+            (None, Some(_)) => std::cmp::Ordering::Less,
+            (Some(_), None) => std::cmp::Ordering::Greater,
+            (Some(a), Some(b)) => a.compare(b).unwrap_or(std::cmp::Ordering::Equal),
+        });
+        let cmp = |bound: &Option<Version>| bound.as_ref().and_then(|b| v.compare(b));
+        let mut affected = false;
+        for (bound, event) in &sorted {
+            match event {
+                Event::Introduced(_) => {
+                    if bound.is_none() || cmp(bound).is_some_and(|o| o.is_ge()) {
+                        affected = true;
+                    }
+                }
+                Event::Fixed(_) => {
+                    if cmp(bound).is_some_and(|o| o.is_ge()) {
+                        affected = false;
+                    }
+                }
+                Event::LastAffected(_) => {
+                    if cmp(bound).is_some_and(|o| o.is_gt()) {
+                        affected = false;
+                    }
+                }
+                Event::Limit(_) => {}
+            }
+        }
+        let under_limits = sorted
+            .iter()
+            .filter(|(_, e)| matches!(e, Event::Limit(_)))
+            .all(|(bound, _)| cmp(bound).is_some_and(|o| o.is_lt()));
+        affected && under_limits
+    }
+}
+
+/// Turns an OSV record into our advisory for one package (`None` when withdrawn or when
+/// no entry names that package).
+pub(super) fn convert(record: &OsvRecord, ecosystem: Ecosystem, wanted: &str) -> Option<Advisory> {
+    if record.withdrawn.is_some() {
+        return None;
+    }
+    let entries: Vec<&OsvAffected> = record
+        .affected
+        .iter()
+        .filter(|a| {
+            a.package.as_ref().is_some_and(|p| {
+                p.ecosystem == ecosystem.osv_name() && normalize(ecosystem, &p.name) == wanted
+            })
+        })
+        .collect();
+    let first = entries.first()?;
+    let mut ranges = Vec::new();
+    let mut versions = Vec::new();
+    let mut fixed = Vec::new();
+    for entry in &entries {
+        versions.extend(entry.versions.iter().cloned());
+        for range in &entry.ranges {
+            if range.kind != "SEMVER" && range.kind != "ECOSYSTEM" {
+                continue;
+            }
+            let events: Vec<Event> = range
+                .events
+                .iter()
+                .filter_map(|e| {
+                    let (kind, value) = e.iter().next()?;
+                    Some(match kind.as_str() {
+                        "introduced" => Event::Introduced(value.clone()),
+                        "fixed" => {
+                            fixed.push(value.clone());
+                            Event::Fixed(value.clone())
+                        }
+                        "last_affected" => Event::LastAffected(value.clone()),
+                        "limit" => Event::Limit(value.clone()),
+                        _ => return None,
+                    })
+                })
+                .collect();
+            ranges.push(events);
+        }
+    }
+    fixed.sort();
+    fixed.dedup();
+
+    let specific = |key: &str| {
+        first
+            .database_specific
+            .as_ref()
+            .and_then(|d| d.get(key))
+            .or_else(|| record.database_specific.as_ref().and_then(|d| d.get(key)))
+    };
+    let kind = match specific("informational").and_then(|v| v.as_str()) {
+        Some("unmaintained") => Kind::Informational(Informational::Unmaintained),
+        Some("unsound") => Kind::Informational(Informational::Unsound),
+        Some("notice") => Kind::Informational(Informational::Notice),
+        Some(other) => Kind::Informational(Informational::Other(other.to_string())),
+        None => Kind::Vulnerability,
+    };
+    let vector = first
+        .severity
+        .iter()
+        .chain(&record.severity)
+        .filter(|s| s.kind.starts_with("CVSS_V"))
+        .max_by_key(|s| s.kind.clone())
+        .map(|s| s.score.clone());
+    let cvss = vector.as_deref().and_then(|v| cvss::Cvss::from_str(v).ok());
+    let severity = match &cvss {
+        Some(c) => Some(match c.severity() {
+            cvss::Severity::None => Severity::None,
+            cvss::Severity::Low => Severity::Low,
+            cvss::Severity::Medium => Severity::Medium,
+            cvss::Severity::High => Severity::High,
+            cvss::Severity::Critical => Severity::Critical,
+        }),
+        None => specific("severity")
+            .and_then(|v| v.as_str())
+            .and_then(|s| s.parse().ok()),
+    };
+    let title = record
+        .summary
+        .clone()
+        .filter(|s| !s.trim().is_empty())
+        .or_else(|| {
+            record
+                .details
+                .as_ref()
+                .and_then(|d| d.lines().next().map(str::to_string))
+        })
+        .unwrap_or_default();
+    let url = record
+        .references
+        .iter()
+        .find(|r| r.kind == "ADVISORY")
+        .or_else(|| record.references.iter().find(|r| r.kind == "WEB"))
+        .map(|r| r.url.clone())
+        .or_else(|| Some(format!("https://osv.dev/vulnerability/{}", record.id)));
+    let mut aliases: Vec<String> = record
+        .aliases
+        .iter()
+        .filter(|a| **a != record.id)
+        .cloned()
+        .collect();
+    aliases.sort();
+    aliases.dedup();
+    Some(Advisory {
+        id: record.id.clone(),
+        aliases,
+        ecosystem,
+        package: first
+            .package
+            .as_ref()
+            .map(|p| p.name.clone())
+            .unwrap_or_default(),
+        kind,
+        severity,
+        cvss_score: cvss.as_ref().map(|c| c.score()),
+        cvss_vector: cvss.map(|c| c.to_string()),
+        title,
+        url,
+        fixed: fixed.iter().map(|f| format!(">={f}")).collect(),
+        affected: Affected::Osv(OsvAffectedVersions {
+            ecosystem,
+            ranges,
+            versions,
+        }),
+        default_registry_only: false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn affected(eco: Ecosystem, ranges: Vec<Vec<Event>>, versions: &[&str]) -> OsvAffectedVersions {
+        OsvAffectedVersions {
+            ecosystem: eco,
+            ranges,
+            versions: versions.iter().map(|v| v.to_string()).collect(),
+        }
+    }
+    use Event::*;
+    fn s(v: &str) -> String {
+        v.to_string()
+    }
+
+    #[test]
+    fn introduced_fixed_and_last_affected() {
+        let a = affected(
+            Ecosystem::Npm,
+            vec![vec![Introduced(s("0")), Fixed(s("1.2.3"))]],
+            &[],
+        );
+        assert!(a.affects("0.0.1") && a.affects("1.2.2") && a.affects("1.2.3-beta"));
+        assert!(!a.affects("1.2.3") && !a.affects("2.0.0"));
+        let a = affected(
+            Ecosystem::Npm,
+            vec![vec![Introduced(s("1.0.0")), LastAffected(s("1.4.0"))]],
+            &[],
+        );
+        assert!(
+            !a.affects("0.9.0") && a.affects("1.0.0") && a.affects("1.4.0") && !a.affects("1.4.1")
+        );
+    }
+
+    #[test]
+    fn several_intervals_in_one_range_keep_their_order_on_ties() {
+        // The npm data's shape: `>= 5.2.1 <= 6.0.0 || >=6.0.0 <= 6.0.2`.
+        let a = affected(
+            Ecosystem::Npm,
+            vec![vec![
+                Introduced(s("5.2.1")),
+                LastAffected(s("6.0.0")),
+                Introduced(s("6.0.0")),
+                LastAffected(s("6.0.2")),
+            ]],
+            &[],
+        );
+        for (v, want) in [
+            ("5.2.0", false),
+            ("5.2.1", true),
+            ("6.0.0", true),
+            ("6.0.1", true),
+            ("6.0.2", true),
+            ("6.0.3", false),
+        ] {
+            assert_eq!(a.affects(v), want, "{v}");
+        }
+        // Unsorted events are sorted first.
+        let a = affected(
+            Ecosystem::Cargo,
+            vec![vec![
+                Fixed(s("2.0.0")),
+                Introduced(s("1.0.0")),
+                Fixed(s("1.5.0")),
+                Introduced(s("1.8.0")),
+            ]],
+            &[],
+        );
+        for (v, want) in [
+            ("0.9.0", false),
+            ("1.2.0", true),
+            ("1.6.0", false),
+            ("1.9.0", true),
+            ("2.0.0", false),
+        ] {
+            assert_eq!(a.affects(v), want, "{v}");
+        }
+    }
+
+    #[test]
+    fn limits_and_explicit_versions() {
+        let a = affected(
+            Ecosystem::Cargo,
+            vec![vec![Introduced(s("0")), Limit(s("1.0.0"))]],
+            &[],
+        );
+        assert!(a.affects("0.5.0") && !a.affects("1.0.0") && !a.affects("1.5.0"));
+        let a = affected(Ecosystem::PyPI, vec![], &["1.0", "1.1"]);
+        assert!(a.affects("1.1") && !a.affects("1.2"));
+    }
+
+    #[test]
+    fn pep440_and_go_ranges() {
+        let a = affected(
+            Ecosystem::PyPI,
+            vec![vec![Introduced(s("0")), Fixed(s("2.0.1"))]],
+            &[],
+        );
+        assert!(
+            a.affects("2.0")
+                && a.affects("2.0.1rc1")
+                && a.affects("2.0.0.post1")
+                && !a.affects("2.0.1")
+                && !a.affects("2.1")
+        );
+        // Go OSV ranges are semver without the v; packages carry it.
+        let a = affected(
+            Ecosystem::Go,
+            vec![vec![Introduced(s("0")), Fixed(s("0.7.0"))]],
+            &[],
+        );
+        assert!(
+            a.affects("v0.6.0")
+                && a.affects("v0.0.0-20210226172049-e18ecbb05110")
+                && !a.affects("v0.7.0")
+        );
+    }
+
+    #[test]
+    fn an_unparsable_version_matches_listings_and_all_version_ranges_only() {
+        let a = affected(
+            Ecosystem::Npm,
+            vec![vec![Introduced(s("1.0.0"))]],
+            &["weird"],
+        );
+        assert!(a.affects("weird"));
+        assert!(!a.affects("also-weird"));
+        let every = affected(Ecosystem::Npm, vec![vec![Introduced(s("0"))]], &[]);
+        assert!(
+            every.affects("also-weird"),
+            "an advisory on every version covers it too"
+        );
+    }
+}
