@@ -1236,7 +1236,7 @@ fn manifests_that_do_not_match_their_digest_are_errors() {
 /// every blob GET with a 307. To the real registry (loopback, plain HTTP from plain HTTP)
 /// it is followed and verifies; a redirect loop stops after five hops (exit 2). Where a
 /// redirect may go otherwise (never HTTPS → HTTP, plain HTTP only to loopback or
-/// `--allow-insecure-registry`) is `src/verify/registry.rs::redirects_are_bounded_and_never_downgrade`,
+/// `--allow-insecure-registry`) is `src/verify/registry/transport.rs::redirects_are_bounded_and_never_downgrade`,
 /// since a test here may not reach any other host.
 #[test]
 #[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
