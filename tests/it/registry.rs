@@ -48,15 +48,21 @@ impl Drop for Registry {
 /// every requested `repository:NAME:ACTIONS` scope, and answers `{"token": JWT}`: an
 /// ES256 JWT signed (with `ring`) by a key whose certificate the real registry trusts
 /// (`rootcertbundle`) and carries in the `x5c` header. The registry, not this server,
-/// decides whether a token is good. It counts the tokens it issued.
+/// decides whether a token is good. It counts the tokens it issued, and keeps every
+/// `Authorization` header it was sent (to prove where credentials did not go).
 pub struct TokenServer {
     pub port: u16,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     pub issued: std::sync::Arc<AtomicU64>,
+    /// Every request line received, and its `Authorization` header if it had one.
+    pub requests: std::sync::Arc<std::sync::Mutex<Vec<TokenRequest>>>,
     /// Every token issued, for tests that prove none reaches an output.
     pub tokens: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
+
+/// A request the token server received: its request line and `Authorization` header.
+pub type TokenRequest = (String, Option<String>);
 
 impl Drop for TokenServer {
     fn drop(&mut self) {
@@ -77,7 +83,13 @@ impl TokenServer {
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let issued = std::sync::Arc::new(AtomicU64::new(0));
         let tokens = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let (stop2, issued2, tokens2) = (stop.clone(), issued.clone(), tokens.clone());
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (stop2, issued2, tokens2, requests2) = (
+            stop.clone(),
+            issued.clone(),
+            tokens.clone(),
+            requests.clone(),
+        );
         let thread = std::thread::spawn(move || {
             let rng = ring::rand::SystemRandom::new();
             let key = ring::signature::EcdsaKeyPair::from_pkcs8(
@@ -91,7 +103,7 @@ impl TokenServer {
                     return;
                 }
                 let Ok(stream) = stream else { continue };
-                if let Some(token) = serve_token(stream, &key, &rng, &cert_der) {
+                if let Some(token) = serve_token(stream, &key, &rng, &cert_der, &requests2) {
                     issued2.fetch_add(1, Ordering::SeqCst);
                     tokens2.lock().unwrap().push(token);
                 }
@@ -101,6 +113,7 @@ impl TokenServer {
             port,
             stop,
             issued,
+            requests,
             tokens,
             thread: Some(thread),
         }
@@ -149,6 +162,7 @@ fn serve_token(
     key: &ring::signature::EcdsaKeyPair,
     rng: &ring::rand::SystemRandom,
     cert_der: &[u8],
+    requests: &std::sync::Mutex<Vec<TokenRequest>>,
 ) -> Option<String> {
     use std::io::{BufRead, BufReader};
     let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
@@ -169,6 +183,10 @@ fn serve_token(
             authorization = Some(value.trim().to_string());
         }
     }
+    requests
+        .lock()
+        .unwrap()
+        .push((request_line.trim_end().to_string(), authorization.clone()));
     use base64::Engine as _;
     let expected = format!(
         "Basic {}",
@@ -264,14 +282,21 @@ impl Registry {
     /// A plain-HTTP (loopback) registry with token authentication: the registry itself
     /// validates the bearer tokens (ES256 JWTs) that a [`TokenServer`] issues.
     pub fn start_token_auth() -> Registry {
-        Registry::start_with_mode(false, true)
+        Registry::start_token_auth_realm_host("127.0.0.1")
+    }
+
+    /// [`Registry::start_token_auth`] with the token realm named as
+    /// `http://{realm_host}:PORT/token` (the token server listens on 127.0.0.1 only:
+    /// `realm_host` is another way to write that address).
+    pub fn start_token_auth_realm_host(realm_host: &str) -> Registry {
+        Registry::start_with_mode(false, Some(realm_host))
     }
 
     fn start_with(secure: bool) -> Registry {
-        Registry::start_with_mode(secure, false)
+        Registry::start_with_mode(secure, None)
     }
 
-    fn start_with_mode(secure: bool, token: bool) -> Registry {
+    fn start_with_mode(secure: bool, token_realm_host: Option<&str>) -> Registry {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let store = dir.path().join("store");
@@ -341,7 +366,7 @@ impl Registry {
             ca = Some(d.join("ca.crt"));
         }
         let mut token_server = None;
-        if token {
+        if let Some(realm_host) = token_realm_host {
             let d = dir.path();
             run(Command::new("openssl")
                 .args([
@@ -361,7 +386,7 @@ impl Registry {
                 .arg(d.join("token.crt")));
             let server = TokenServer::start(&d.join("token.key"), &d.join("token.crt"));
             config.push_str(&format!(
-                "auth:\n  token:\n    realm: http://127.0.0.1:{}/token\n    service: vouch-test\n    issuer: vouch-test-issuer\n    rootcertbundle: {}\n",
+                "auth:\n  token:\n    realm: http://{realm_host}:{}/token\n    service: vouch-test\n    issuer: vouch-test-issuer\n    rootcertbundle: {}\n",
                 server.port,
                 d.join("token.crt").display()
             ));
@@ -380,7 +405,7 @@ impl Registry {
             child,
             port,
             dir,
-            auth: secure || token,
+            auth: secure || token_realm_host.is_some(),
             ca,
             token_server,
         };
@@ -413,7 +438,6 @@ impl Registry {
         }
     }
 
-    /// How many tokens the token server issued (0 without one).
     /// Every bearer token the token server issued so far.
     pub fn tokens(&self) -> Vec<String> {
         self.token_server
@@ -422,6 +446,15 @@ impl Registry {
             .unwrap_or_default()
     }
 
+    /// Every request the token server received: (request line, Authorization header).
+    pub fn token_requests(&self) -> Vec<TokenRequest> {
+        self.token_server
+            .as_ref()
+            .map(|t| t.requests.lock().unwrap().clone())
+            .unwrap_or_default()
+    }
+
+    /// How many tokens the token server issued (0 without one).
     pub fn tokens_issued(&self) -> u64 {
         self.token_server
             .as_ref()
@@ -450,12 +483,18 @@ impl Registry {
 
     /// A Docker config dir with credentials for this registry.
     pub fn docker_config(&self, password: &str) -> tempfile::TempDir {
+        self.docker_config_for(&self.host(), password)
+    }
+
+    /// A Docker config dir with credentials for this registry under another name
+    /// (`registry` as a reference names it, e.g. `[::ffff:127.0.0.1]:PORT`).
+    pub fn docker_config_for(&self, registry: &str, password: &str) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         use base64::Engine as _;
         let auth = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{password}"));
         std::fs::write(
             dir.path().join("config.json"),
-            format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, self.host()),
+            format!(r#"{{"auths":{{"{registry}":{{"auth":"{auth}"}}}}}}"#),
         )
         .unwrap();
         dir

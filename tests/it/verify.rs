@@ -995,6 +995,73 @@ fn the_bearer_token_flow_with_a_real_registry() {
     assert_exit(&out, 2);
 }
 
+/// Regression (issue 15): a registry that may be reached over plain HTTP (loopback, and
+/// named with `--allow-insecure-registry`) whose token realm is plain HTTP on *another*
+/// host sent that host the Basic credentials. The real registry's realm here is
+/// `http://[::ffff:127.0.0.1]:PORT/token`: the token server on this machine, under an
+/// address vouch's rule counts as another host (an IPv4-mapped IPv6 address is neither
+/// loopback for `is_loopback` nor the registry's 127.0.0.1). It stands for a realm on
+/// another machine, which a test may not reach. The same realm is used once the registry
+/// is reached under that address too: then it is the registry's own host, and works.
+#[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
+fn a_plain_http_token_realm_on_another_host_gets_no_credentials() {
+    registry::tools();
+    let mapped = "[::ffff:127.0.0.1]";
+    let reg = Registry::start_token_auth_realm_host(mapped);
+    let key = Key::generate();
+    let digest = reg.push_image("realm", "v1");
+    let image = format!("{}@{digest}", reg.repo("realm"));
+    reg.sign(&key, &image);
+    let config = reg.docker_config(PASSWORD);
+
+    let before = reg.token_requests().len();
+    assert!(
+        before > 0,
+        "skopeo and cosign used the realm: it is reachable"
+    );
+    let out = vouch()
+        .args(["verify", "--key", key_arg(&key)])
+        .args(["--allow-insecure-registry", &reg.host(), &image])
+        .env("DOCKER_CONFIG", config.path())
+        .output()
+        .unwrap();
+    assert_exit(&out, 2);
+    let all = text(&out);
+    assert!(
+        all.contains(
+            "plain HTTP on [::ffff:7f00:1], which is neither the registry's host nor loopback"
+        ),
+        "{all}"
+    );
+    assert!(!all.contains(PASSWORD), "{all}");
+    assert_eq!(
+        reg.token_requests()[before..],
+        [],
+        "nothing, and so no credentials, reached the other host's realm"
+    );
+
+    // The registry under the realm's own address: the realm is on its host now.
+    let mapped_registry = format!("{mapped}:{}", reg.port);
+    let mapped_config = reg.docker_config_for(&mapped_registry, PASSWORD);
+    let out = vouch()
+        .args(["verify", "--key", key_arg(&key)])
+        .args(["--allow-insecure-registry", &mapped_registry])
+        .arg(format!("{mapped_registry}/realm@{digest}"))
+        .env("DOCKER_CONFIG", mapped_config.path())
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    let sent = reg.token_requests()[before..].to_vec();
+    use base64::Engine as _;
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"))
+    );
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].1.as_deref(), Some(basic.as_str()));
+}
+
 /// Credentials from a credential helper named in `credHelpers`: vouch runs
 /// `docker-credential-<name> get` with the registry on stdin. The helper here is a
 /// hand-written script (Debian's helpers need a desktop keyring or gpg/pass set up); it

@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use reqwest::blocking::Client as Http;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 
-use super::transport::{is_loopback, read_capped, send};
+use super::transport::{is_loopback, read_capped, same_host, send};
 use super::{Challenge, RegistryError};
 
 /// A credential; never printed.
@@ -67,12 +67,27 @@ pub(super) fn error(registry: &str, why: &str) -> RegistryError {
     }
 }
 
+/// Whether credentials may go to a token realm on `realm_host` over plain HTTP: on
+/// loopback, or on the registry's own host (`registry_host`, any port) when plain HTTP to
+/// the registry is allowed (`http_allowed`: loopback or `--allow-insecure-registry`).
+/// Never to another host: a registry the user let speak plain HTTP does not thereby get
+/// to send the user's password in clear text wherever its challenge points.
+pub(super) fn plain_http_realm_allowed(
+    realm_host: &str,
+    registry_host: &str,
+    http_allowed: bool,
+) -> bool {
+    is_loopback(realm_host) || (http_allowed && same_host(realm_host, registry_host))
+}
+
 /// Answers a registry's 401 `challenge`: the `Authorization` value for every later request
-/// to `repository` (pull). Credentials go to a token realm only over HTTPS, or plain HTTP
-/// where plain HTTP is allowed.
+/// to `repository` (pull) on `registry` (as the user named it; `host` is where its API is
+/// served). Credentials go to a token realm over HTTPS, or over plain HTTP only where
+/// [`plain_http_realm_allowed`].
 pub(super) fn authorize(
     http: &Http,
     registry: &str,
+    host: &str,
     repository: &str,
     challenge: &Challenge,
     credentials: Option<&Credentials>,
@@ -88,14 +103,24 @@ pub(super) fn authorize(
         Challenge::Bearer { realm, service } => {
             let realm_url = reqwest::Url::parse(realm)
                 .map_err(|_| error(registry, "the token realm is not a URL"))?;
-            let realm_host = realm_url.host_str().unwrap_or_default().to_string();
-            if realm_url.scheme() != "https"
-                && !(realm_url.scheme() == "http" && (http_allowed || is_loopback(&realm_host)))
-            {
-                return Err(error(
-                    registry,
-                    "the token realm is not HTTPS; refusing to send credentials to it",
-                ));
+            let realm_host = realm_url.host_str().unwrap_or_default();
+            match realm_url.scheme() {
+                "https" => {}
+                "http" if plain_http_realm_allowed(realm_host, host, http_allowed) => {}
+                "http" => {
+                    return Err(error(
+                        registry,
+                        &format!(
+                            "the token realm is plain HTTP on {realm_host}, which is neither the registry's host nor loopback; refusing to send credentials to it"
+                        ),
+                    ));
+                }
+                _ => {
+                    return Err(error(
+                        registry,
+                        "the token realm is not HTTPS; refusing to send credentials to it",
+                    ));
+                }
             }
             let scope = format!("repository:{repository}:pull");
             let build = || {
@@ -159,6 +184,29 @@ pub(super) fn authorize(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression (issue 15): with `--allow-insecure-registry reg.internal`, a realm
+    /// `http://other.example/token` received the Basic credentials, as did any plain-HTTP
+    /// realm of a loopback registry.
+    #[test]
+    fn a_plain_http_realm_gets_credentials_only_on_the_registry_host_or_loopback() {
+        let allowed = plain_http_realm_allowed;
+        // The registry's own host, any port, when plain HTTP to the registry is allowed.
+        assert!(allowed("reg.internal", "reg.internal:5000", true));
+        assert!(allowed("REG.internal", "reg.internal:5000", true));
+        assert!(allowed("[::ffff:7f00:1]", "[::ffff:127.0.0.1]:5000", true));
+        // Not when the registry itself must be HTTPS.
+        assert!(!allowed("reg.internal", "reg.internal:5000", false));
+        // Never another host, whatever the registry's own scheme.
+        assert!(!allowed("other.example", "reg.internal:5000", true));
+        assert!(!allowed("reg.internal.other.example", "reg.internal", true));
+        assert!(!allowed("10.0.0.5", "127.0.0.1:5000", true));
+        assert!(!allowed("[::ffff:7f00:1]", "127.0.0.1:5000", true));
+        // Loopback, as before.
+        for realm in ["127.0.0.1", "127.0.0.2", "localhost", "[::1]"] {
+            assert!(allowed(realm, "reg.example", false), "{realm}");
+        }
+    }
 
     #[test]
     fn secrets_never_print() {

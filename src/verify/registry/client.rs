@@ -125,6 +125,7 @@ impl Client {
                 client.authorization = Some(auth::authorize(
                     &client.http,
                     &client.registry,
+                    &host,
                     &client.repository,
                     &challenge,
                     credentials.as_ref(),

@@ -18,6 +18,9 @@
 //!   fetched by tag to the `Docker-Content-Digest` the registry announces; a mismatch is an
 //!   error (a registry that serves wrong bytes is hostile or broken: nothing it says can be
 //!   checked).
+//! - Credentials go to a token realm over HTTPS; over plain HTTP only on loopback, or on
+//!   the registry's own host when plain HTTP to the registry is allowed. Never to another
+//!   host over plain HTTP, whatever the registry's challenge says.
 //! - Credentials live in [`Secret`], whose `Debug` and `Display` print `<redacted>`;
 //!   error messages name URLs and statuses, never headers or bodies of auth answers.
 //!

@@ -33,6 +33,17 @@ pub fn plain_http_allowed(host_port: &str, insecure_hosts: &[String]) -> bool {
         })
 }
 
+/// True when `a` and `b` (each `host[:port]`; the port does not matter) name the same
+/// host: IP literals by address (`[::ffff:127.0.0.1]` is `[::ffff:7f00:1]`, as URLs
+/// write it), names regardless of case.
+pub(super) fn same_host(a: &str, b: &str) -> bool {
+    let (a, b) = (host_of(a), host_of(b));
+    match (a.parse::<IpAddr>(), b.parse::<IpAddr>()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a.eq_ignore_ascii_case(b),
+    }
+}
+
 /// The host of `host[:port]` (brackets kept off an IPv6 literal's port).
 fn host_of(host_port: &str) -> &str {
     if host_port.parse::<IpAddr>().is_ok() {
@@ -274,6 +285,16 @@ mod tests {
         ] {
             assert!(!is_loopback(h), "{h}");
         }
+    }
+
+    #[test]
+    fn same_host_compares_addresses_and_names_not_ports() {
+        assert!(same_host("reg.internal:5000", "REG.internal"));
+        assert!(same_host("[::ffff:127.0.0.1]:5000", "[::ffff:7f00:1]"));
+        assert!(same_host("[::1]:1", "::1"));
+        assert!(!same_host("127.0.0.1:5000", "[::ffff:7f00:1]:5000"));
+        assert!(!same_host("reg.internal", "reg.internal.evil.example"));
+        assert!(!same_host("127.0.0.1", "127.0.0.2"));
     }
 
     #[test]
