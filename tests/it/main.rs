@@ -28,5 +28,6 @@ mod registry;
 mod sbom;
 mod secrets;
 mod verify;
+mod verify_harness;
 mod verify_keyless;
 mod waivers;

@@ -3,7 +3,7 @@
 //! real `cosign`. Each test starts its own registry (storage in a temp dir) and the
 //! registry is stopped by its PID when the handle drops.
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -164,25 +164,11 @@ fn serve_token(
     cert_der: &[u8],
     requests: &std::sync::Mutex<Vec<TokenRequest>>,
 ) -> Option<String> {
-    use std::io::{BufRead, BufReader};
     let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut request_line = String::new();
-    if reader.read_line(&mut request_line).is_err() {
-        return None;
-    }
-    let mut authorization = None;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':')
-            && name.eq_ignore_ascii_case("authorization")
-        {
-            authorization = Some(value.trim().to_string());
-        }
-    }
+    // Every connection is recorded, even one that sends no request line.
+    let (request_line, headers) =
+        read_request(&stream).unwrap_or_else(|| ("<no request line>".into(), Vec::new()));
+    let authorization = header(&headers, "authorization").map(str::to_string);
     requests
         .lock()
         .unwrap()
@@ -955,25 +941,11 @@ fn shim_serve(
     upstream: &str,
     answer: &ShimFn,
 ) {
-    use std::io::{BufRead, BufReader};
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut request = String::new();
-    if reader.read_line(&mut request).is_err() {
+    let Some((request, headers)) = read_request(&stream) else {
         return; // not HTTP (vouch tries TLS first on loopback)
-    }
-    let mut accept = String::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-            break;
-        }
-        if let Some((k, v)) = line.split_once(':')
-            && k.eq_ignore_ascii_case("accept")
-        {
-            accept = v.trim().to_string();
-        }
-    }
+    };
+    let accept = header(&headers, "accept").unwrap_or_default().to_string();
     let mut parts = request.split_whitespace();
     let (Some(method), Some(path)) = (parts.next(), parts.next()) else {
         return;
@@ -1021,4 +993,33 @@ fn shim_serve(
     if method != "HEAD" {
         let _ = stream.write_all(&reply.body);
     }
+}
+
+/// For the hand-written servers: reads one HTTP request's line and headers (names
+/// lowercased); `None` when the peer sends no line (a TLS handshake, a closed socket).
+pub fn read_request(stream: &TcpStream) -> Option<(String, Vec<(String, String)>)> {
+    let mut reader = BufReader::new(stream.try_clone().ok()?);
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).ok()? == 0 {
+        return None;
+    }
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
+        }
+    }
+    Some((request_line, headers))
+}
+
+/// The value of header `name` (lowercase) in what [`read_request`] read.
+pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }

@@ -1,78 +1,35 @@
 //! `vouch verify` against a real registry (docker-registry on 127.0.0.1), images pushed
-//! by skopeo and signed/attested by the real cosign 2.5 (see tests/it/registry.rs).
+//! by skopeo and signed/attested by the real cosign 2.5 (see tests/it/registry.rs), on
+//! the shared harness in tests/it/verify_harness.rs.
 //!
 //! Decision recorded here: a registry that serves bytes which do not hash to the digest
 //! they were asked for is broken or hostile; nothing it says can be checked, so that is an
 //! error (exit 2), for manifests and blobs alike — never a pass, and not a finding about
 //! the image.
 
-use std::process::Output;
+use std::io::Write as _;
 
 use base64::Engine as _;
 
-use crate::common::{self, vouch};
-use crate::registry::{self, Key, PASSWORD, Registry, USER};
-
-fn verify(args: &[&str]) -> Output {
-    vouch().arg("verify").args(args).output().unwrap()
-}
-
-pub(crate) fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-#[track_caller]
-pub(crate) fn assert_exit(out: &Output, code: i32) {
-    assert_eq!(out.status.code(), Some(code), "{}", text(out));
-}
-
-/// The finding codes of a JSON report.
-pub(crate) fn codes(out: &Output) -> Vec<String> {
-    let json = common::json(out);
-    assert_eq!(json["schema"], "vouch.verify/1");
-    json["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["code"].as_str().unwrap().to_string())
-        .collect()
-}
-
-fn key_arg(key: &Key) -> &str {
-    key.public.to_str().unwrap()
-}
-
-/// A registry with one signed image; returns (registry, key, image@digest).
-fn signed_image(repo: &str) -> (Registry, Key, String) {
-    let reg = Registry::start();
-    let key = Key::generate();
-    let digest = reg.push_image(repo, "v1");
-    let image = format!("{}@{digest}", reg.repo(repo));
-    reg.sign(&key, &image);
-    (reg, key, image)
-}
+use crate::common;
+use crate::registry::{self, Key, PASSWORD, Registry, USER, read_request};
+use crate::verify_harness::{
+    Image, attach_openssl_signature, ed25519_key_file, image_on, openssl, verify,
+};
+pub(crate) use crate::verify_harness::{assert_exit, codes, text};
 
 #[test]
 #[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn a_valid_keyed_signature_verifies_and_prints_the_digest() {
     registry::tools();
-    let (_reg, key, image) = signed_image("app");
-    let out = verify(&["--key", key_arg(&key), &image]);
-    assert_exit(&out, 0);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let digest = image.split('@').nth(1).unwrap();
-    assert!(stdout.contains(digest), "{stdout}");
-    assert!(stdout.contains("verified"), "{stdout}");
+    let img = Image::signed("app");
+    let run = img.verify().run(&img.image).exit(0);
+    run.prints(&img.digest).prints("verified");
 
-    let out = verify(&["--key", key_arg(&key), "--format", "json", &image]);
-    assert_exit(&out, 0);
-    let json = common::json(&out);
+    let run = img.verify().json().run(&img.image).exit(0);
+    let json = run.json();
     assert_eq!(json["verdict"], "pass");
-    assert_eq!(json["image"]["digest"], digest);
+    assert_eq!(json["image"]["digest"], img.digest);
     assert_eq!(json["policy"]["keys"][0]["signed"], true);
 }
 
@@ -80,111 +37,72 @@ fn a_valid_keyed_signature_verifies_and_prints_the_digest() {
 #[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn a_tag_is_resolved_to_its_digest_and_reported() {
     registry::tools();
-    let (reg, key, image) = signed_image("tagged");
-    let digest = image.split('@').nth(1).unwrap();
-    let out = verify(&[
-        "--key",
-        key_arg(&key),
-        "--format",
-        "json",
-        &format!("{}:v1", reg.repo("tagged")),
-    ]);
-    assert_exit(&out, 0);
-    let json = common::json(&out);
-    assert_eq!(json["image"]["digest"], digest);
+    let img = Image::signed("tagged");
+    let json = img.verify().json().run(&img.tag("v1")).exit(0).json();
+    assert_eq!(json["image"]["digest"], img.digest);
     assert_eq!(json["image"]["resolved_from_tag"], "v1");
-    assert_eq!(json["image"]["reference"], image);
-    let out = verify(&[
-        "--key",
-        key_arg(&key),
-        &format!("{}:v1", reg.repo("tagged")),
-    ]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("digest      {digest}")));
+    assert_eq!(json["image"]["reference"], img.image);
+    img.verify()
+        .run(&img.tag("v1"))
+        .prints(&format!("digest      {}", img.digest));
 }
 
 #[test]
 #[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn require_digest_refuses_a_tag() {
     registry::tools();
-    let (reg, key, _) = signed_image("strict");
-    let out = verify(&[
-        "--key",
-        key_arg(&key),
-        "--require-digest",
-        &format!("{}:v1", reg.repo("strict")),
-    ]);
-    assert_exit(&out, 2);
-    assert!(text(&out).contains("--require-digest"), "{}", text(&out));
+    let img = Image::signed("strict");
+    img.verify()
+        .arg("--require-digest")
+        .run(&img.tag("v1"))
+        .exit(2)
+        .says("--require-digest");
 }
 
 #[test]
 #[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn threshold_counts_distinct_keys() {
     registry::tools();
-    let (reg, k1, image) = signed_image("multi");
-    let k2 = Key::generate();
-    let k3 = Key::generate();
-    reg.sign(&k2, &image);
-    let out = verify(&[
-        "--key",
-        key_arg(&k1),
-        "--key",
-        key_arg(&k2),
-        "--threshold",
-        "2",
-        &image,
-    ]);
-    assert_exit(&out, 0);
+    let img = Image::signed("multi");
+    let (k1, k2, k3) = (&img.key, Key::generate(), Key::generate());
+    img.reg.sign(&k2, &img.image);
+    let two = ["--threshold", "2"];
+    verify().key(k1).key(&k2).args(two).run(&img.image).exit(0);
     // k3 never signed: two of {k1, k3} cannot be met.
-    let out = verify(&[
-        "--key",
-        key_arg(&k1),
-        "--key",
-        key_arg(&k3),
-        "--threshold",
-        "2",
-        "--format",
-        "json",
-        &image,
-    ]);
-    assert_exit(&out, 1);
-    assert_eq!(codes(&out), ["signature-invalid"]);
+    verify()
+        .key(k1)
+        .key(&k3)
+        .args(two)
+        .json()
+        .run(&img.image)
+        .exit(1)
+        .codes_are(&["signature-invalid"]);
     // The same key twice is one key.
-    let out = verify(&[
-        "--key",
-        key_arg(&k1),
-        "--key",
-        key_arg(&k1),
-        "--threshold",
-        "2",
-        &image,
-    ]);
-    assert_exit(&out, 2);
+    verify().key(k1).key(k1).args(two).run(&img.image).exit(2);
     // cosign's rule (any one key) is the default.
-    let out = verify(&["--key", key_arg(&k3), "--key", key_arg(&k1), &image]);
-    assert_exit(&out, 0);
+    verify().key(&k3).key(k1).run(&img.image).exit(0);
 }
 
 #[test]
 #[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn another_key_is_signature_invalid() {
     registry::tools();
-    let (_reg, _key, image) = signed_image("otherkey");
-    let other = Key::generate();
-    let out = verify(&["--key", key_arg(&other), "--format", "json", &image]);
-    assert_exit(&out, 1);
-    assert_eq!(codes(&out), ["signature-invalid"]);
+    let img = Image::signed("otherkey");
+    verify()
+        .key(&Key::generate())
+        .json()
+        .run(&img.image)
+        .exit(1)
+        .codes_are(&["signature-invalid"]);
 }
 
 #[test]
 #[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn a_tampered_payload_is_signature_invalid() {
     registry::tools();
-    let (reg, key, image) = signed_image("tampered");
-    let hex = image.rsplit(':').next().unwrap();
-    let sig_tag = format!("sha256-{hex}.sig");
+    let img = Image::signed("tampered");
     // Fetch the real .sig manifest, flip one byte of the payload, re-upload it.
-    let layout = reg.pull_layout(&format!("tampered:{sig_tag}"));
+    let layout = img.reg.pull_layout(&img.sig_tag());
     let mut manifest = registry::layout_manifest(layout.path());
     let layer_digest = manifest["layers"][0]["digest"]
         .as_str()
@@ -198,12 +116,11 @@ fn a_tampered_payload_is_signature_invalid() {
     manifest["layers"][0]["digest"] = new_digest.into();
     manifest["layers"][0]["size"] = payload.len().into();
     registry::set_manifest(layout.path(), "t", manifest.to_string().as_bytes());
-    reg.push_layout(layout.path(), "t", &format!("tampered:{sig_tag}"));
+    img.reg.push_layout(layout.path(), "t", &img.sig_tag());
 
-    let out = verify(&["--key", key_arg(&key), "--format", "json", &image]);
-    assert_exit(&out, 1);
-    assert_eq!(codes(&out), ["signature-invalid"]);
-    let json = common::json(&out);
+    let run = img.verify().json().run(&img.image).exit(1);
+    run.codes_are(&["signature-invalid"]);
+    let json = run.json();
     assert_eq!(json["signatures"][0]["layer"], new_digest_text);
     let problem = json["signatures"][0]["problem"].as_str().unwrap();
     assert!(problem.contains("does not verify"), "{problem}");
@@ -213,27 +130,17 @@ fn a_tampered_payload_is_signature_invalid() {
 #[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn a_signature_replayed_onto_another_digest_is_invalid() {
     registry::tools();
-    let (reg, key, image_a) = signed_image("replay");
-    let digest_b = reg.push_image("replay", "v2");
-    let hex_a = image_a.rsplit(':').next().unwrap();
-    let hex_b = digest_b.trim_start_matches("sha256:");
-    reg.copy(
-        &format!("replay:sha256-{hex_a}.sig"),
-        &format!("replay:sha256-{hex_b}.sig"),
-    );
-    let out = verify(&[
-        "--key",
-        key_arg(&key),
-        "--format",
-        "json",
-        &format!("{}@{digest_b}", reg.repo("replay")),
-    ]);
-    assert_exit(&out, 1);
-    assert_eq!(codes(&out), ["signature-invalid"]);
-    let json = common::json(&out);
+    let img = Image::signed("replay");
+    let image_b = img.push_another("v2");
+    let hex_b = image_b.rsplit(':').next().unwrap();
+    img.reg
+        .copy(&img.sig_tag(), &format!("replay:sha256-{hex_b}.sig"));
+    let run = img.verify().json().run(&image_b).exit(1);
+    run.codes_are(&["signature-invalid"]);
+    let json = run.json();
     let message = json["findings"][0]["message"].as_str().unwrap();
     assert!(
-        message.contains(hex_a),
+        message.contains(img.hex()),
         "names the image it really signs: {message}"
     );
 }
@@ -242,56 +149,47 @@ fn a_signature_replayed_onto_another_digest_is_invalid() {
 #[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn a_blob_that_does_not_match_its_digest_is_an_error() {
     registry::tools();
-    let (reg, key, image) = signed_image("bitflip");
-    let hex = image.rsplit(':').next().unwrap();
-    let layout = reg.pull_layout(&format!("bitflip:sha256-{hex}.sig"));
+    let img = Image::signed("bitflip");
+    let layout = img.reg.pull_layout(&img.sig_tag());
     let manifest = registry::layout_manifest(layout.path());
     let layer_digest = manifest["layers"][0]["digest"].as_str().unwrap();
     // The registry checks digests on upload, so flip a bit in its storage instead.
-    let file = reg.blob_file(layer_digest);
+    let file = img.reg.blob_file(layer_digest);
     let mut bytes = std::fs::read(&file).unwrap();
     bytes[10] ^= 0x04;
     std::fs::write(&file, bytes).unwrap();
-    let out = verify(&["--key", key_arg(&key), &image]);
-    assert_exit(&out, 2);
-    assert!(text(&out).contains("not the requested"), "{}", text(&out));
+    img.verify()
+        .run(&img.image)
+        .exit(2)
+        .says("not the requested");
 }
 
 #[test]
 #[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn an_unsigned_image_is_not_signed() {
     registry::tools();
-    let reg = Registry::start();
-    let key = Key::generate();
-    let digest = reg.push_image("plain", "v1");
-    let out = verify(&[
-        "--key",
-        key_arg(&key),
-        "--format",
-        "json",
-        &format!("{}@{digest}", reg.repo("plain")),
-    ]);
-    assert_exit(&out, 1);
-    assert_eq!(codes(&out), ["image-not-signed"]);
+    let img = Image::unsigned("plain");
+    img.verify()
+        .json()
+        .run(&img.image)
+        .exit(1)
+        .codes_are(&["image-not-signed"]);
 }
 
 #[test]
 #[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn a_valid_attestation_verifies() {
     registry::tools();
-    let (reg, key, image) = signed_image("attested");
-    reg.attest(&key, &image, "slsaprovenance");
-    let out = verify(&[
-        "--key",
-        key_arg(&key),
-        "--attestation-type",
-        "slsaprovenance",
-        "--format",
-        "json",
-        &image,
-    ]);
-    assert_exit(&out, 0);
-    let json = common::json(&out);
+    let img = Image::signed("attested");
+    img.reg.attest(&img.key, &img.image, "slsaprovenance");
+    let provenance = ["--attestation-type", "slsaprovenance"];
+    let json = img
+        .verify()
+        .args(provenance)
+        .json()
+        .run(&img.image)
+        .exit(0)
+        .json();
     assert_eq!(
         json["attestations"][0]["predicate_type"],
         "https://slsa.dev/provenance/v0.2"
@@ -299,76 +197,53 @@ fn a_valid_attestation_verifies() {
     assert_eq!(json["attestations"][0]["status"], "verified");
     // The same attestation under another key does not count.
     let other = Key::generate();
-    reg.sign(&other, &image);
-    let out = verify(&[
-        "--key",
-        key_arg(&other),
-        "--attestation-type",
-        "slsaprovenance",
-        "--format",
-        "json",
-        &image,
-    ]);
-    assert_exit(&out, 1);
-    assert_eq!(codes(&out), ["attestation-invalid"]);
+    img.reg.sign(&other, &img.image);
+    verify()
+        .key(&other)
+        .args(provenance)
+        .json()
+        .run(&img.image)
+        .exit(1)
+        .codes_are(&["attestation-invalid"]);
 }
 
 #[test]
 #[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn an_attestation_of_another_type_is_missing() {
     registry::tools();
-    let (reg, key, image) = signed_image("sbomless");
-    let out = verify(&[
-        "--key",
-        key_arg(&key),
-        "--attestation-type",
-        "spdxjson",
-        "--format",
-        "json",
-        &image,
-    ]);
-    assert_exit(&out, 1);
-    assert_eq!(codes(&out), ["attestation-missing"]);
-    reg.attest(&key, &image, "slsaprovenance");
-    let out = verify(&[
-        "--key",
-        key_arg(&key),
-        "--attestation-type",
-        "cyclonedx",
-        "--format",
-        "json",
-        &image,
-    ]);
-    assert_exit(&out, 1);
-    assert_eq!(codes(&out), ["attestation-missing"]);
+    let img = Image::signed("sbomless");
+    img.verify()
+        .args(["--attestation-type", "spdxjson"])
+        .json()
+        .run(&img.image)
+        .exit(1)
+        .codes_are(&["attestation-missing"]);
+    img.reg.attest(&img.key, &img.image, "slsaprovenance");
+    img.verify()
+        .args(["--attestation-type", "cyclonedx"])
+        .json()
+        .run(&img.image)
+        .exit(1)
+        .codes_are(&["attestation-missing"]);
 }
 
 #[test]
 #[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn an_attestation_about_another_subject_is_invalid() {
     registry::tools();
-    let (reg, key, image_a) = signed_image("subject");
-    reg.attest(&key, &image_a, "slsaprovenance");
-    let digest_b = reg.push_image("subject", "v2");
-    let image_b = format!("{}@{digest_b}", reg.repo("subject"));
-    reg.sign(&key, &image_b);
-    let hex_a = image_a.rsplit(':').next().unwrap();
-    let hex_b = digest_b.trim_start_matches("sha256:");
-    reg.copy(
-        &format!("subject:sha256-{hex_a}.att"),
-        &format!("subject:sha256-{hex_b}.att"),
-    );
-    let out = verify(&[
-        "--key",
-        key_arg(&key),
-        "--attestation-type",
-        "slsaprovenance",
-        "--format",
-        "json",
-        &image_b,
-    ]);
-    assert_exit(&out, 1);
-    assert_eq!(codes(&out), ["attestation-invalid"]);
+    let img = Image::signed("subject");
+    img.reg.attest(&img.key, &img.image, "slsaprovenance");
+    let image_b = img.push_another("v2");
+    img.reg.sign(&img.key, &image_b);
+    let hex_b = image_b.rsplit(':').next().unwrap();
+    img.reg
+        .copy(&img.att_tag(), &format!("subject:sha256-{hex_b}.att"));
+    img.verify()
+        .args(["--attestation-type", "slsaprovenance"])
+        .json()
+        .run(&image_b)
+        .exit(1)
+        .codes_are(&["attestation-invalid"]);
 }
 
 #[test]
@@ -380,110 +255,74 @@ fn a_registry_that_is_down_is_an_error() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let image = format!("127.0.0.1:{port}/gone@sha256:{}", "a".repeat(64));
-    let out = verify(&["--key", key_arg(&key), "--connect-timeout", "2", &image]);
-    assert_exit(&out, 2);
-    assert!(text(&out).contains("cannot reach"), "{}", text(&out));
+    verify()
+        .key(&key)
+        .args(["--connect-timeout", "2"])
+        .run(&image_on(port, "gone", 'a'))
+        .exit(2)
+        .says("cannot reach");
 }
 
 #[test]
 #[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn tls_and_basic_auth_with_the_docker_config() {
     registry::tools();
-    let reg = Registry::start_tls_auth();
-    let key = Key::generate();
-    let digest = reg.push_image("private", "v1");
-    let image = format!("{}@{digest}", reg.repo("private"));
-    reg.sign(&key, &image);
-    let ca = reg.ca.clone().unwrap();
+    let img = Image::signed_on(Registry::start_tls_auth(), "private");
+    let reg = &img.reg;
     let good = reg.docker_config(PASSWORD);
 
     // Right password from $DOCKER_CONFIG/config.json, CA from --ca-file.
-    let out = vouch()
-        .args([
-            "verify",
-            "--key",
-            key_arg(&key),
-            "--ca-file",
-            ca.to_str().unwrap(),
-            &image,
-        ])
-        .env("DOCKER_CONFIG", good.path())
-        .output()
-        .unwrap();
-    assert_exit(&out, 0);
+    img.verify()
+        .ca_of(reg)
+        .docker_config(good.path())
+        .run(&img.image)
+        .exit(0);
 
     // Without the CA the server's certificate is not trusted (and no plain-HTTP answer
     // from a TLS server passes either).
-    let out = vouch()
-        .args(["verify", "--key", key_arg(&key), &image])
-        .env("DOCKER_CONFIG", good.path())
-        .output()
-        .unwrap();
-    assert_exit(&out, 2);
-    assert!(text(&out).contains("certificate"), "{}", text(&out));
+    img.verify()
+        .docker_config(good.path())
+        .run(&img.image)
+        .exit(2)
+        .says("certificate");
 
     // A wrong password: an authentication error, and no secret in any output.
     let wrong_password = "wr0ng-Pa55word-77ab";
     let bad = reg.docker_config(wrong_password);
     for format in ["human", "json"] {
-        let out = vouch()
-            .args([
-                "verify",
-                "--key",
-                key_arg(&key),
-                "--ca-file",
-                ca.to_str().unwrap(),
-                "--format",
-                format,
-                &image,
-            ])
-            .env("DOCKER_CONFIG", bad.path())
-            .output()
-            .unwrap();
-        assert_exit(&out, 2);
-        let all = text(&out);
-        assert!(all.contains("authentication"), "{all}");
+        let run = img
+            .verify()
+            .ca_of(reg)
+            .args(["--format", format])
+            .docker_config(bad.path())
+            .run(&img.image)
+            .exit(2);
+        run.says("authentication");
         let b64 = base64::engine::general_purpose::STANDARD;
         for secret in [
             wrong_password.to_string(),
             PASSWORD.to_string(),
             b64.encode(format!("{USER}:{wrong_password}")),
         ] {
-            assert!(!all.contains(&secret), "secret leaked: {all}");
+            run.never_says(&secret);
         }
     }
 
     // No credentials at all: an authentication error too.
     let empty = tempfile::tempdir().unwrap();
-    let out = vouch()
-        .args([
-            "verify",
-            "--key",
-            key_arg(&key),
-            "--ca-file",
-            ca.to_str().unwrap(),
-            &image,
-        ])
-        .env("DOCKER_CONFIG", empty.path())
-        .output()
-        .unwrap();
-    assert_exit(&out, 2);
-    assert!(
-        text(&out).contains("requires credentials"),
-        "{}",
-        text(&out)
-    );
+    img.verify()
+        .ca_of(reg)
+        .docker_config(empty.path())
+        .run(&img.image)
+        .exit(2)
+        .says("requires credentials");
 }
 
 #[test]
 #[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn an_oversized_blob_is_refused_while_streaming() {
     registry::tools();
-    let reg = Registry::start();
-    let key = Key::generate();
-    let digest = reg.push_image("huge", "v1");
-    let hex = digest.trim_start_matches("sha256:");
+    let img = Image::unsigned("huge");
     // A "signature" whose payload layer is 17 MiB, over the 16 MiB blob cap.
     let layout = tempfile::tempdir().unwrap();
     let payload = vec![b' '; 17 * 1024 * 1024];
@@ -494,18 +333,11 @@ fn an_oversized_blob_is_refused_while_streaming() {
         &payload,
         Some(r#"{"dev.cosignproject.cosign/signature":"AAAA"}"#),
     );
-    reg.push_layout(layout.path(), "t", &format!("huge:sha256-{hex}.sig"));
-    let out = verify(&[
-        "--key",
-        key_arg(&key),
-        &format!("{}@{digest}", reg.repo("huge")),
-    ]);
-    assert_exit(&out, 2);
-    assert!(
-        text(&out).contains("larger than the 16777216-byte cap"),
-        "{}",
-        text(&out)
-    );
+    img.reg.push_layout(layout.path(), "t", &img.sig_tag());
+    img.verify()
+        .run(&img.image)
+        .exit(2)
+        .says("larger than the 16777216-byte cap");
 }
 
 /// A hand-written fake registry, because the real one refuses to store or serve a
@@ -525,20 +357,11 @@ fn serve_endless_manifests(connections: usize) -> u16 {
 }
 
 fn answer(mut stream: std::net::TcpStream) {
-    use std::io::{BufRead, BufReader, Write};
     // A TLS handshake never sends a line: give up on it.
     let _ = stream.set_read_timeout(Some(std::time::Duration::from_millis(500)));
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut request_line = String::new();
-    if reader.read_line(&mut request_line).is_err() {
+    let Some((request_line, _)) = read_request(&stream) else {
         return;
-    }
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-            break;
-        }
-    }
+    };
     if request_line.starts_with("GET /v2/ ") {
         let _ = stream
             .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
@@ -557,26 +380,15 @@ fn answer(mut stream: std::net::TcpStream) {
 
 #[test]
 fn an_oversized_manifest_is_refused_while_streaming() {
-    let dir = common::tempdir();
-    let key = dir.path().join("k.pub");
-    std::fs::write(&key, ED25519_PUB).unwrap();
+    let (_dir, key) = ed25519_key_file();
     let port = serve_endless_manifests(8);
-    let out = verify(&[
-        "--key",
-        key.to_str().unwrap(),
-        &format!("127.0.0.1:{port}/big:v1"),
-    ]);
-    assert_exit(&out, 2);
-    assert!(
-        text(&out).contains("manifest from")
-            && text(&out).contains("larger than the 4194304-byte cap"),
-        "{}",
-        text(&out)
-    );
+    verify()
+        .key_file(&key)
+        .run(&format!("127.0.0.1:{port}/big:v1"))
+        .exit(2)
+        .says("manifest from")
+        .says("larger than the 4194304-byte cap");
 }
-
-/// An Ed25519 public key made by openssl.
-const ED25519_PUB: &str = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAZnITBX8U7pg1G96owJhC6iULZcQUkg7sezUg0+Uo4AM=\n-----END PUBLIC KEY-----\n";
 
 #[test]
 fn a_bad_key_file_is_an_error() {
@@ -587,55 +399,46 @@ fn a_bad_key_file_is_an_error() {
         "-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----\n",
     )
     .unwrap();
-    let image = format!("127.0.0.1:1/x@sha256:{}", "a".repeat(64));
-    let out = verify(&["--key", key.to_str().unwrap(), &image]);
-    assert_exit(&out, 2);
-    assert!(text(&out).contains("bad key file"), "{}", text(&out));
-    let out = verify(&[
-        "--key",
-        dir.path().join("missing.pub").to_str().unwrap(),
-        &image,
-    ]);
-    assert_exit(&out, 2);
+    let image = image_on(1, "x", 'a');
+    verify()
+        .key_file(&key)
+        .run(&image)
+        .exit(2)
+        .says("bad key file");
+    verify()
+        .key_file(dir.path().join("missing.pub"))
+        .run(&image)
+        .exit(2);
 }
 
 #[test]
 fn bad_references_and_incomplete_keyless_policies_are_errors() {
-    let dir = common::tempdir();
-    let key = dir.path().join("k.pub");
-    std::fs::write(&key, ED25519_PUB).unwrap();
+    let (_dir, key) = ed25519_key_file();
     for bad in [
         "127.0.0.1:1/x@sha256:abc",
         "127.0.0.1:1/X:v1",
         "127.0.0.1:1/x",
     ] {
-        let out = verify(&["--key", key.to_str().unwrap(), bad]);
-        assert_exit(&out, 2);
-        assert!(
-            text(&out).contains("invalid image reference"),
-            "{}",
-            text(&out)
-        );
+        verify()
+            .key_file(&key)
+            .run(bad)
+            .exit(2)
+            .says("invalid image reference");
     }
-    let image = format!("127.0.0.1:1/x@sha256:{}", "a".repeat(64));
-    let out = verify(&[
-        "--certificate-identity",
-        "me@example.com",
-        "--certificate-oidc-issuer",
-        "https://issuer.example",
-        &image,
-    ]);
     // No --trusted-root: vouch fetches no trust material, so this cannot be checked.
-    assert_exit(&out, 2);
-    assert!(text(&out).contains("--trusted-root"), "{}", text(&out));
+    verify()
+        .args(["--certificate-identity", "me@example.com"])
+        .args(["--certificate-oidc-issuer", "https://issuer.example"])
+        .run(&image_on(1, "x", 'a'))
+        .exit(2)
+        .says("--trusted-root");
 }
 
 /// cosign cannot import P-384 or RSA keys here (`cosign import-key-pair` of 2.5 says
 /// "unsupported public key type"), so these signatures are made the way cosign's own
-/// EXAMPLES.md shows: `cosign generate` the payload, sign it with openssl, and
-/// `cosign attach signature`. Then the real `cosign verify --key` and vouch must agree:
-/// both take ECDSA P-384 with SHA-256 (cosign's default digest for `--key`) and RSA
-/// PKCS#1 v1.5, and both refuse P-384 with SHA-384.
+/// EXAMPLES.md shows ([`attach_openssl_signature`]). Then the real `cosign verify --key`
+/// and vouch must agree: both take ECDSA P-384 with SHA-256 (cosign's default digest for
+/// `--key`) and RSA PKCS#1 v1.5, and both refuse P-384 with SHA-384.
 #[test]
 #[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn cosign_and_vouch_agree_on_openssl_p384_and_rsa_signatures() {
@@ -643,34 +446,35 @@ fn cosign_and_vouch_agree_on_openssl_p384_and_rsa_signatures() {
     let reg = Registry::start();
     let dir = common::tempdir();
     let d = dir.path();
-    let openssl = |args: &[&str]| {
-        let out = std::process::Command::new("openssl")
-            .args(args)
-            .current_dir(d)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "openssl {args:?}: {}", text(&out));
-    };
-    openssl(&[
-        "genpkey",
-        "-algorithm",
-        "EC",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-384",
-        "-out",
-        "p384.key",
-    ]);
-    openssl(&["pkey", "-in", "p384.key", "-pubout", "-out", "p384.pub"]);
-    openssl(&[
-        "genpkey",
-        "-algorithm",
-        "RSA",
-        "-pkeyopt",
-        "rsa_keygen_bits:3072",
-        "-out",
-        "rsa.key",
-    ]);
-    openssl(&["pkey", "-in", "rsa.key", "-pubout", "-out", "rsa.pub"]);
+    openssl(
+        d,
+        &[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-384",
+            "-out",
+            "p384.key",
+        ],
+    );
+    openssl(
+        d,
+        &["pkey", "-in", "p384.key", "-pubout", "-out", "p384.pub"],
+    );
+    openssl(
+        d,
+        &[
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:3072",
+            "-out",
+            "rsa.key",
+        ],
+    );
+    openssl(d, &["pkey", "-in", "rsa.key", "-pubout", "-out", "rsa.pub"]);
 
     for (name, key, hash, expected) in [
         ("p384-sha256", "p384", "-sha256", 0),
@@ -679,31 +483,7 @@ fn cosign_and_vouch_agree_on_openssl_p384_and_rsa_signatures() {
     ] {
         let digest = reg.push_image(name, "v1");
         let image = format!("{}@{digest}", reg.repo(name));
-        let payload = reg.cosign(&["generate", &image]).stdout;
-        std::fs::write(d.join("payload.json"), &payload).unwrap();
-        openssl(&[
-            "dgst",
-            hash,
-            "-sign",
-            &format!("{key}.key"),
-            "-out",
-            "sig.bin",
-            "payload.json",
-        ]);
-        let sig = base64::engine::general_purpose::STANDARD
-            .encode(std::fs::read(d.join("sig.bin")).unwrap());
-        std::fs::write(d.join("sig.b64"), sig).unwrap();
-        let payload_path = d.join("payload.json");
-        let sig_path = d.join("sig.b64");
-        reg.cosign(&[
-            "attach",
-            "signature",
-            "--payload",
-            payload_path.to_str().unwrap(),
-            "--signature",
-            sig_path.to_str().unwrap(),
-            &image,
-        ]);
+        attach_openssl_signature(&reg, &image, d, &format!("{key}.key"), hash);
         let public = d.join(format!("{key}.pub"));
         let cosign = std::process::Command::new("cosign")
             .args([
@@ -722,8 +502,7 @@ fn cosign_and_vouch_agree_on_openssl_p384_and_rsa_signatures() {
             "cosign on {name}: {}",
             text(&cosign)
         );
-        let out = verify(&["--key", public.to_str().unwrap(), &image]);
-        assert_exit(&out, expected);
+        verify().key_file(&public).run(&image).exit(expected);
     }
 }
 
@@ -736,12 +515,7 @@ fn a_cosign_ed25519_signature_verifies() {
     let reg = Registry::start();
     let dir = common::tempdir();
     let d = dir.path();
-    let status = std::process::Command::new("openssl")
-        .args(["genpkey", "-algorithm", "ed25519", "-out", "ed.pem"])
-        .current_dir(d)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    openssl(d, &["genpkey", "-algorithm", "ed25519", "-out", "ed.pem"]);
     let out = std::process::Command::new("cosign")
         .args([
             "import-key-pair",
@@ -766,16 +540,13 @@ fn a_cosign_ed25519_signature_verifies() {
         "-y",
         &image,
     ]);
-    let public = d.join("ed.pub");
-    let out = verify(&[
-        "--key",
-        public.to_str().unwrap(),
-        "--format",
-        "json",
-        &image,
-    ]);
-    assert_exit(&out, 0);
-    assert_eq!(common::json(&out)["policy"]["keys"][0]["kind"], "Ed25519");
+    let json = verify()
+        .key_file(d.join("ed.pub"))
+        .json()
+        .run(&image)
+        .exit(0)
+        .json();
+    assert_eq!(json["policy"]["keys"][0]["kind"], "Ed25519");
 }
 
 /// An independent model of `vouch.verify/1` (docs/json-report.md) that rejects unknown
@@ -855,31 +626,23 @@ mod contract {
 #[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn the_json_report_matches_its_documented_model() {
     registry::tools();
-    let (reg, k1, image) = signed_image("contract");
-    reg.attest(&k1, &image, "slsaprovenance");
+    let img = Image::signed("contract");
+    let (k1, image) = (&img.key, &img.image);
+    img.reg.attest(k1, image, "slsaprovenance");
     let k2 = Key::generate();
-    let out = verify(&[
-        "--key",
-        key_arg(&k1),
-        "--key",
-        key_arg(&k2),
-        "--attestation-type",
-        "slsaprovenance",
-        "--attestation-type",
-        "spdxjson",
-        "--format",
-        "json",
-        &format!("{}:v1", reg.repo("contract")),
-    ]);
-    assert_exit(&out, 1);
-    let report: contract::Report = serde_json::from_slice(&out.stdout).unwrap();
+    let run = verify()
+        .key(k1)
+        .key(&k2)
+        .args(["--attestation-type", "slsaprovenance"])
+        .args(["--attestation-type", "spdxjson"])
+        .json()
+        .run(&img.tag("v1"))
+        .exit(1);
+    let report: contract::Report = serde_json::from_slice(&run.0.stdout).unwrap();
     assert_eq!(report.schema, "vouch.verify/1");
     assert_eq!(report.verdict, "fail");
-    assert_eq!(report.image.reference, image);
-    assert_eq!(
-        report.image.requested,
-        format!("{}:v1", reg.repo("contract"))
-    );
+    assert_eq!(&report.image.reference, image);
+    assert_eq!(report.image.requested, img.tag("v1"));
     assert_eq!(report.image.resolved_from_tag.as_deref(), Some("v1"));
     assert!(report.image.digest.starts_with("sha256:"));
     assert_eq!(
@@ -942,28 +705,17 @@ fn the_json_report_matches_its_documented_model() {
 #[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn the_bearer_token_flow_with_a_real_registry() {
     registry::tools();
-    let reg = Registry::start_token_auth();
-    let key = Key::generate();
-    let digest = reg.push_image("tokened", "v1");
-    let image = format!("{}@{digest}", reg.repo("tokened"));
-    reg.sign(&key, &image);
-    reg.attest(&key, &image, "slsaprovenance");
+    let img = Image::signed_on(Registry::start_token_auth(), "tokened");
+    let reg = &img.reg;
+    reg.attest(&img.key, &img.image, "slsaprovenance");
 
     let good = reg.docker_config(PASSWORD);
     let before = reg.tokens_issued();
-    let out = vouch()
-        .args([
-            "verify",
-            "--key",
-            key_arg(&key),
-            "--attestation-type",
-            "slsaprovenance",
-            &image,
-        ])
-        .env("DOCKER_CONFIG", good.path())
-        .output()
-        .unwrap();
-    assert_exit(&out, 0);
+    img.verify()
+        .args(["--attestation-type", "slsaprovenance"])
+        .docker_config(good.path())
+        .run(&img.image)
+        .exit(0);
     assert_eq!(
         reg.tokens_issued(),
         before + 1,
@@ -972,27 +724,20 @@ fn the_bearer_token_flow_with_a_real_registry() {
 
     let wrong_password = "t0ken-Wr0ng-5e3d";
     let bad = reg.docker_config(wrong_password);
-    let out = vouch()
-        .args(["verify", "--key", key_arg(&key), &image])
-        .env("DOCKER_CONFIG", bad.path())
-        .output()
-        .unwrap();
-    assert_exit(&out, 2);
-    let all = text(&out);
-    assert!(all.contains("token service refused"), "{all}");
-    assert!(
-        !all.contains(wrong_password) && !all.contains(PASSWORD),
-        "{all}"
-    );
+    img.verify()
+        .docker_config(bad.path())
+        .run(&img.image)
+        .exit(2)
+        .says("token service refused")
+        .never_says(wrong_password)
+        .never_says(PASSWORD);
 
     // Anonymous: the token service refuses, and so must vouch.
     let empty = tempfile::tempdir().unwrap();
-    let out = vouch()
-        .args(["verify", "--key", key_arg(&key), &image])
-        .env("DOCKER_CONFIG", empty.path())
-        .output()
-        .unwrap();
-    assert_exit(&out, 2);
+    img.verify()
+        .docker_config(empty.path())
+        .run(&img.image)
+        .exit(2);
 }
 
 /// Regression (issue 15): a registry that may be reached over plain HTTP (loopback, and
@@ -1008,11 +753,8 @@ fn the_bearer_token_flow_with_a_real_registry() {
 fn a_plain_http_token_realm_on_another_host_gets_no_credentials() {
     registry::tools();
     let mapped = "[::ffff:127.0.0.1]";
-    let reg = Registry::start_token_auth_realm_host(mapped);
-    let key = Key::generate();
-    let digest = reg.push_image("realm", "v1");
-    let image = format!("{}@{digest}", reg.repo("realm"));
-    reg.sign(&key, &image);
+    let img = Image::signed_on(Registry::start_token_auth_realm_host(mapped), "realm");
+    let reg = &img.reg;
     let config = reg.docker_config(PASSWORD);
 
     let before = reg.token_requests().len();
@@ -1020,21 +762,13 @@ fn a_plain_http_token_realm_on_another_host_gets_no_credentials() {
         before > 0,
         "skopeo and cosign used the realm: it is reachable"
     );
-    let out = vouch()
-        .args(["verify", "--key", key_arg(&key)])
-        .args(["--allow-insecure-registry", &reg.host(), &image])
-        .env("DOCKER_CONFIG", config.path())
-        .output()
-        .unwrap();
-    assert_exit(&out, 2);
-    let all = text(&out);
-    assert!(
-        all.contains(
-            "plain HTTP on [::ffff:7f00:1], which is neither the registry's host nor loopback"
-        ),
-        "{all}"
-    );
-    assert!(!all.contains(PASSWORD), "{all}");
+    img.verify()
+        .args(["--allow-insecure-registry", &reg.host()])
+        .docker_config(config.path())
+        .run(&img.image)
+        .exit(2)
+        .says("plain HTTP on [::ffff:7f00:1], which is neither the registry's host nor loopback")
+        .never_says(PASSWORD);
     assert_eq!(
         reg.token_requests()[before..],
         [],
@@ -1044,16 +778,12 @@ fn a_plain_http_token_realm_on_another_host_gets_no_credentials() {
     // The registry under the realm's own address: the realm is on its host now.
     let mapped_registry = format!("{mapped}:{}", reg.port);
     let mapped_config = reg.docker_config_for(&mapped_registry, PASSWORD);
-    let out = vouch()
-        .args(["verify", "--key", key_arg(&key)])
+    img.verify()
         .args(["--allow-insecure-registry", &mapped_registry])
-        .arg(format!("{mapped_registry}/realm@{digest}"))
-        .env("DOCKER_CONFIG", mapped_config.path())
-        .output()
-        .unwrap();
-    assert_exit(&out, 0);
+        .docker_config(mapped_config.path())
+        .run(&format!("{mapped_registry}/realm@{}", img.digest))
+        .exit(0);
     let sent = reg.token_requests()[before..].to_vec();
-    use base64::Engine as _;
     let basic = format!(
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"))
@@ -1070,12 +800,8 @@ fn a_plain_http_token_realm_on_another_host_gets_no_credentials() {
 #[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn credentials_from_a_docker_credential_helper() {
     registry::tools();
-    let reg = Registry::start_tls_auth();
-    let key = Key::generate();
-    let digest = reg.push_image("helped", "v1");
-    let image = format!("{}@{digest}", reg.repo("helped"));
-    reg.sign(&key, &image);
-    let ca = reg.ca.clone().unwrap();
+    let img = Image::signed_on(Registry::start_tls_auth(), "helped");
+    let reg = &img.reg;
 
     let bin = common::tempdir();
     let helper = bin.path().join("docker-credential-vouchtest");
@@ -1090,64 +816,37 @@ fn credentials_from_a_docker_credential_helper() {
     use std::os::unix::fs::PermissionsExt as _;
     std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
     let config = common::tempdir();
-    std::fs::write(
-        config.path().join("config.json"),
-        format!(r#"{{"credHelpers":{{"{}":"vouchtest"}}}}"#, reg.host()),
-    )
-    .unwrap();
+    let helper_config = |name: &str| {
+        std::fs::write(
+            config.path().join("config.json"),
+            format!(r#"{{"credHelpers":{{"{}":"{name}"}}}}"#, reg.host()),
+        )
+        .unwrap();
+    };
     let path = format!(
         "{}:{}",
         bin.path().display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let out = vouch()
-        .args([
-            "verify",
-            "--key",
-            key_arg(&key),
-            "--ca-file",
-            ca.to_str().unwrap(),
-            &image,
-        ])
-        .env("DOCKER_CONFIG", config.path())
-        .env("PATH", &path)
-        .output()
-        .unwrap();
-    assert_exit(&out, 0);
-    assert!(!text(&out).contains(PASSWORD));
+    let run = || {
+        img.verify()
+            .ca_of(reg)
+            .docker_config(config.path())
+            .env("PATH", &path)
+            .run(&img.image)
+    };
+    helper_config("vouchtest");
+    run().exit(0).never_says(PASSWORD);
 
     // A helper that is named but missing is an error, not anonymous access.
-    std::fs::write(
-        config.path().join("config.json"),
-        format!(r#"{{"credHelpers":{{"{}":"nosuchhelper"}}}}"#, reg.host()),
-    )
-    .unwrap();
-    let out = vouch()
-        .args([
-            "verify",
-            "--key",
-            key_arg(&key),
-            "--ca-file",
-            ca.to_str().unwrap(),
-            &image,
-        ])
-        .env("DOCKER_CONFIG", config.path())
-        .env("PATH", &path)
-        .output()
-        .unwrap();
-    assert_exit(&out, 2);
-    assert!(
-        text(&out).contains("docker-credential-nosuchhelper"),
-        "{}",
-        text(&out)
-    );
+    helper_config("nosuchhelper");
+    run().exit(2).says("docker-credential-nosuchhelper");
 }
 
 /// A hand-written server (a real registry cannot be made to fail on cue) that answers the
 /// first `failures` requests with 503 and then `/v2/` with 200 and everything else with
 /// 404; it returns its port and a request counter.
 fn serve_flaky(failures: usize) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
-    use std::io::{BufRead, BufReader, Write};
     use std::sync::atomic::{AtomicUsize, Ordering};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -1157,16 +856,11 @@ fn serve_flaky(failures: usize) -> (u16, std::sync::Arc<std::sync::atomic::Atomi
         for stream in listener.incoming().take(32) {
             let Ok(mut stream) = stream else { return };
             let _ = stream.set_read_timeout(Some(std::time::Duration::from_millis(500)));
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request_line = String::new();
-            if reader.read_line(&mut request_line).is_err() || !request_line.starts_with("GET ") {
+            let Some((request_line, _)) = read_request(&stream) else {
                 continue; // a TLS handshake
-            }
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
+            };
+            if !request_line.starts_with("GET ") {
+                continue;
             }
             let n = seen.fetch_add(1, Ordering::SeqCst);
             let status = if n < failures {
@@ -1188,17 +882,17 @@ fn serve_flaky(failures: usize) -> (u16, std::sync::Arc<std::sync::atomic::Atomi
 #[test]
 fn server_errors_are_retried_a_bounded_number_of_times() {
     use std::sync::atomic::Ordering;
-    let dir = common::tempdir();
-    let key = dir.path().join("k.pub");
-    std::fs::write(&key, ED25519_PUB).unwrap();
-    let image = |port: u16| format!("127.0.0.1:{port}/flaky@sha256:{}", "c".repeat(64));
+    let (_dir, key) = ed25519_key_file();
+    let image = |port: u16| image_on(port, "flaky", 'c');
 
     // Two 503s, then the registry answers: the third try gets through (and the image is
     // not there: an error, after the retries worked).
     let (port, count) = serve_flaky(2);
-    let out = verify(&["--key", key.to_str().unwrap(), &image(port)]);
-    assert_exit(&out, 2);
-    assert!(text(&out).contains("was not found"), "{}", text(&out));
+    verify()
+        .key_file(&key)
+        .run(&image(port))
+        .exit(2)
+        .says("was not found");
     assert_eq!(
         count.load(Ordering::SeqCst),
         4,
@@ -1207,9 +901,11 @@ fn server_errors_are_retried_a_bounded_number_of_times() {
 
     // Always 503: three tries, then an error that says so.
     let (port, count) = serve_flaky(usize::MAX);
-    let out = verify(&["--key", key.to_str().unwrap(), &image(port)]);
-    assert_exit(&out, 2);
-    assert!(text(&out).contains("answered 503"), "{}", text(&out));
+    verify()
+        .key_file(&key)
+        .run(&image(port))
+        .exit(2)
+        .says("answered 503");
     assert_eq!(count.load(Ordering::SeqCst), 3);
 }
 
@@ -1219,34 +915,19 @@ fn server_errors_are_retried_a_bounded_number_of_times() {
 #[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn the_human_report() {
     registry::tools();
-    let (reg, k1, image) = signed_image("human");
+    let img = Image::signed("human");
     let k2 = Key::generate();
-    let out = verify(&[
-        "--key",
-        key_arg(&k1),
-        "--key",
-        key_arg(&k2),
-        "--threshold",
-        "2",
-        "--attestation-type",
-        "spdxjson",
-        &format!("{}:v1", reg.repo("human")),
-    ]);
-    assert_exit(&out, 1);
-    let json = common::json(&verify(&[
-        "--key",
-        key_arg(&k1),
-        "--key",
-        key_arg(&k2),
-        "--format",
-        "json",
-        &image,
-    ]));
-    let mut report = String::from_utf8(out.stdout).unwrap();
-    let digest = image.rsplit(':').next().unwrap();
+    let run = img
+        .verify()
+        .key(&k2)
+        .args(["--threshold", "2", "--attestation-type", "spdxjson"])
+        .run(&img.tag("v1"))
+        .exit(1);
+    let json = img.verify().key(&k2).json().run(&img.image).json();
+    let mut report = run.stdout();
     report = report
-        .replace(digest, "<DIGEST>")
-        .replace(&reg.host(), "<REGISTRY>");
+        .replace(img.hex(), "<DIGEST>")
+        .replace(&img.reg.host(), "<REGISTRY>");
     for (i, key) in json["policy"]["keys"]
         .as_array()
         .unwrap()
@@ -1268,14 +949,15 @@ fn the_human_report() {
 #[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn manifests_that_do_not_match_their_digest_are_errors() {
     registry::tools();
-    let (reg, key, image) = signed_image("badmanifest");
-    let hex = image.rsplit(':').next().unwrap();
+    let img = Image::signed("badmanifest");
 
     // The .sig manifest: change one base64 character of the signature (still valid JSON).
-    let layout = reg.pull_layout(&format!("badmanifest:sha256-{hex}.sig"));
+    let layout = img.reg.pull_layout(&img.sig_tag());
     let index: serde_json::Value =
         serde_json::from_slice(&std::fs::read(layout.path().join("index.json")).unwrap()).unwrap();
-    let sig_manifest = reg.blob_file(index["manifests"][0]["digest"].as_str().unwrap());
+    let sig_manifest = img
+        .reg
+        .blob_file(index["manifests"][0]["digest"].as_str().unwrap());
     let original = std::fs::read(&sig_manifest).unwrap();
     let manifest_text = String::from_utf8(original.clone()).unwrap();
     let at =
@@ -1283,20 +965,22 @@ fn manifests_that_do_not_match_their_digest_are_errors() {
     let mut edited = original.clone();
     edited[at] = if edited[at] == b'A' { b'B' } else { b'A' };
     std::fs::write(&sig_manifest, &edited).unwrap();
-    let out = verify(&["--key", key_arg(&key), &image]);
-    assert_exit(&out, 2);
-    assert!(text(&out).contains("not the requested"), "{}", text(&out));
+    img.verify()
+        .run(&img.image)
+        .exit(2)
+        .says("not the requested");
     std::fs::write(&sig_manifest, &original).unwrap();
-    assert_exit(&verify(&["--key", key_arg(&key), &image]), 0);
+    img.verify().run(&img.image).exit(0);
 
     // The image manifest, fetched by its digest: add a space.
-    let image_manifest = reg.blob_file(image.rsplit('@').next().unwrap());
+    let image_manifest = img.reg.blob_file(&img.digest);
     let mut bytes = std::fs::read(&image_manifest).unwrap();
     bytes.push(b' ');
     std::fs::write(&image_manifest, bytes).unwrap();
-    let out = verify(&["--key", key_arg(&key), &image]);
-    assert_exit(&out, 2);
-    assert!(text(&out).contains("not the requested"), "{}", text(&out));
+    img.verify()
+        .run(&img.image)
+        .exit(2)
+        .says("not the requested");
 }
 
 /// Blob storage redirects: the real registry behind a [`registry::Shim`] that answers
@@ -1309,10 +993,9 @@ fn manifests_that_do_not_match_their_digest_are_errors() {
 #[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn blob_redirects_are_followed_on_loopback_and_a_loop_is_bounded() {
     registry::tools();
-    let (reg, key, image) = signed_image("redirected");
-    let digest = image.rsplit('@').next().unwrap().to_string();
+    let img = Image::signed("redirected");
     let redirect = |to_upstream: bool| {
-        registry::Shim::start(reg.host(), move |method, path, upstream| {
+        registry::Shim::start(img.reg.host(), move |method, path, upstream| {
             (method == "GET" && path.contains("/blobs/")).then(|| {
                 let location = if to_upstream {
                     format!("http://{upstream}{path}")
@@ -1328,21 +1011,15 @@ fn blob_redirects_are_followed_on_loopback_and_a_loop_is_bounded() {
         })
     };
     let shim = redirect(true);
-    let out = verify(&[
-        "--key",
-        key_arg(&key),
-        &format!("{}/redirected@{digest}", shim.host()),
-    ]);
-    assert_exit(&out, 0);
+    img.verify()
+        .run(&format!("{}/redirected@{}", shim.host(), img.digest))
+        .exit(0);
 
     let looping = redirect(false);
-    let out = verify(&[
-        "--key",
-        key_arg(&key),
-        &format!("{}/redirected@{digest}", looping.host()),
-    ]);
-    assert_exit(&out, 2);
-    assert!(text(&out).contains("redirect"), "{}", text(&out));
+    img.verify()
+        .run(&format!("{}/redirected@{}", looping.host(), img.digest))
+        .exit(2)
+        .says("redirect");
     let requests = looping.requests.load(std::sync::atomic::Ordering::SeqCst);
     assert!(requests < 40, "bounded: {requests} requests");
 }
@@ -1359,19 +1036,13 @@ fn a_registry_that_never_answers_times_out() {
             held.push(stream); // read nothing, write nothing, close nothing
         }
     });
-    let dir = common::tempdir();
-    let key = dir.path().join("k.pub");
-    std::fs::write(&key, ED25519_PUB).unwrap();
+    let (_dir, key) = ed25519_key_file();
     let started = std::time::Instant::now();
-    let out = verify(&[
-        "--key",
-        key.to_str().unwrap(),
-        "--timeout",
-        "1",
-        &format!("127.0.0.1:{port}/silent@sha256:{}", "a".repeat(64)),
-    ]);
+    let run = verify()
+        .key_file(&key)
+        .args(["--timeout", "1"])
+        .run(&image_on(port, "silent", 'a'));
     let took = started.elapsed();
-    assert_exit(&out, 2);
-    assert!(text(&out).contains("timed out"), "{}", text(&out));
+    run.exit(2).says("timed out");
     assert!(took < std::time::Duration::from_secs(30), "took {took:?}");
 }
