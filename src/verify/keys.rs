@@ -13,11 +13,11 @@
 
 use std::fmt;
 
-use der::asn1::{ObjectIdentifier, UintRef};
-use der::{Decode, Reader, SliceReader};
+use der::asn1::{AnyRef, BitStringRef, ObjectIdentifier, UintRef};
+use der::{Decode, Encode, Reader, SliceReader};
 use ring::signature::{self as sig, UnparsedPublicKey, VerificationAlgorithm};
 use sha2::{Digest as _, Sha256};
-use spki::SubjectPublicKeyInfoRef;
+use spki::{AlgorithmIdentifierRef, SubjectPublicKeyInfoRef};
 
 const ID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 const SECP256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
@@ -71,8 +71,10 @@ pub struct PublicKey {
     kind: KeyKind,
     /// What `ring` takes: the EC point, the Ed25519 key, or the PKCS#1 RSAPublicKey DER.
     raw: Vec<u8>,
-    /// The whole SubjectPublicKeyInfo DER, for the fingerprint.
-    spki_der: Vec<u8>,
+    /// The key written one way, whatever the file wrote: a SubjectPublicKeyInfo with the
+    /// algorithm's parameters as RFC 3279/5480/8410 and openssl write them (RSA: NULL; EC:
+    /// the named curve; Ed25519: none) around `raw`. What the fingerprint hashes.
+    canonical_spki: Vec<u8>,
 }
 
 impl fmt::Debug for PublicKey {
@@ -113,13 +115,17 @@ impl PublicKey {
             .as_bytes()
             .ok_or_else(|| KeyError::Spki("public key bit string has unused bits".into()))?;
         let oid = spki.algorithm.oid;
+        let mut raw = key_bytes.to_vec();
+        let mut parameters = None;
         let kind = if oid == ID_EC_PUBLIC_KEY {
-            let curve: ObjectIdentifier = spki
+            let curve_param = spki
                 .algorithm
                 .parameters
-                .ok_or_else(|| KeyError::Spki("EC key without a named curve".into()))?
+                .ok_or_else(|| KeyError::Spki("EC key without a named curve".into()))?;
+            let curve: ObjectIdentifier = curve_param
                 .decode_as()
                 .map_err(|e| KeyError::Spki(format!("EC curve: {e}")))?;
+            parameters = Some(curve_param);
             let (kind, len) = match curve {
                 c if c == SECP256R1 => (KeyKind::EcdsaP256, 65),
                 c if c == SECP384R1 => (KeyKind::EcdsaP384, 97),
@@ -137,18 +143,21 @@ impl PublicKey {
             }
             KeyKind::Ed25519
         } else if oid == RSA_ENCRYPTION {
-            let bits = rsa_modulus_bits(key_bytes)?;
+            let (bits, pkcs1) = rsa_public_key(key_bytes)?;
             if !(2048..=8192).contains(&bits) {
                 return Err(KeyError::RsaSize(bits));
             }
+            raw = pkcs1;
+            parameters = Some(AnyRef::NULL);
             KeyKind::Rsa { bits }
         } else {
             return Err(KeyError::UnsupportedAlgorithm(oid.to_string()));
         };
+        let canonical_spki = canonical_spki(oid, parameters, &raw)?;
         Ok(PublicKey {
             kind,
-            raw: key_bytes.to_vec(),
-            spki_der: der.to_vec(),
+            raw,
+            canonical_spki,
         })
     }
 
@@ -156,11 +165,12 @@ impl PublicKey {
         self.kind
     }
 
-    /// The lowercase hex SHA-256 of the SubjectPublicKeyInfo DER (64 characters): stable
-    /// across PEM formatting, what `--threshold` counts distinct keys by, and the same
-    /// value as a Rekor/CT log ID of that key.
+    /// The lowercase hex SHA-256 of the key's canonical SubjectPublicKeyInfo DER (64
+    /// characters): one value for one key however its file is written (PEM formatting,
+    /// RSA parameters NULL or absent), what `--threshold` counts distinct keys by, and for
+    /// a key written as openssl and Go write it the same value as a Rekor/CT log ID of it.
     pub fn fingerprint(&self) -> String {
-        let digest = Sha256::digest(&self.spki_der);
+        let digest = Sha256::digest(&self.canonical_spki);
         let mut hex = String::with_capacity(64);
         for b in digest {
             hex.push_str(&format!("{b:02x}"));
@@ -192,20 +202,37 @@ impl PublicKey {
     }
 }
 
-/// The bit length of a PKCS#1 RSAPublicKey's modulus.
-fn rsa_modulus_bits(pkcs1: &[u8]) -> Result<usize, KeyError> {
+/// A PKCS#1 RSAPublicKey's modulus bit length, and the key re-encoded from its modulus
+/// and exponent (the key itself, not the bytes as written).
+fn rsa_public_key(pkcs1: &[u8]) -> Result<(usize, Vec<u8>), KeyError> {
     let bad = |e: der::Error| KeyError::Spki(format!("RSA public key: {e}"));
     let mut reader = SliceReader::new(pkcs1).map_err(bad)?;
-    let modulus = reader
-        .sequence(|r| {
-            let n = UintRef::decode(r)?;
-            let _e = UintRef::decode(r)?;
-            Ok(n.as_bytes().to_vec())
-        })
+    let (n, e) = reader
+        .sequence(|r| Ok((UintRef::decode(r)?, UintRef::decode(r)?)))
         .map_err(bad)?;
     reader.finish(()).map_err(bad)?;
+    let modulus = n.as_bytes();
     let leading = modulus.first().map_or(8, |b| b.leading_zeros() as usize);
-    Ok(modulus.len() * 8 - leading)
+    let reencoded = [n, e].to_der().map_err(bad)?;
+    Ok((modulus.len() * 8 - leading, reencoded))
+}
+
+/// A SubjectPublicKeyInfo of `algorithm` with `parameters` around `key`, in DER.
+fn canonical_spki(
+    algorithm: ObjectIdentifier,
+    parameters: Option<AnyRef<'_>>,
+    key: &[u8],
+) -> Result<Vec<u8>, KeyError> {
+    let bad = |e: der::Error| KeyError::Spki(format!("re-encoding the key: {e}"));
+    SubjectPublicKeyInfoRef {
+        algorithm: AlgorithmIdentifierRef {
+            oid: algorithm,
+            parameters,
+        },
+        subject_public_key: BitStringRef::from_bytes(key).map_err(bad)?,
+    }
+    .to_der()
+    .map_err(bad)
 }
 
 #[cfg(test)]
@@ -283,11 +310,73 @@ mod tests {
         );
         assert_eq!(
             fp,
-            PublicKey::from_spki_der(&key.spki_der)
+            PublicKey::from_spki_der(&key.canonical_spki)
                 .unwrap()
                 .fingerprint()
         );
         assert!(!format!("{key:?}").is_empty());
+    }
+
+    fn pem_der(pem: &str) -> Vec<u8> {
+        der::pem::decode_vec(pem.as_bytes()).unwrap().1
+    }
+
+    /// The same SubjectPublicKeyInfo with the algorithm's parameters replaced (the spki
+    /// crate writes it: openssl writes RSA keys with NULL parameters only).
+    fn with_parameters(der: &[u8], parameters: Option<AnyRef<'_>>) -> Vec<u8> {
+        let spki = SubjectPublicKeyInfoRef::from_der(der).unwrap();
+        SubjectPublicKeyInfoRef {
+            algorithm: AlgorithmIdentifierRef {
+                oid: spki.algorithm.oid,
+                parameters,
+            },
+            subject_public_key: spki.subject_public_key,
+        }
+        .to_der()
+        .unwrap()
+    }
+
+    /// Keys as openssl writes them keep the fingerprint they always had: the SHA-256 of
+    /// the file's DER (and so a log ID of the key).
+    #[test]
+    fn openssl_written_keys_are_already_canonical() {
+        for (name, pem, _) in VECTORS {
+            let der = pem_der(pem);
+            let key = PublicKey::from_spki_der(&der).unwrap();
+            assert_eq!(key.canonical_spki, der, "{name}");
+            let hex: String = Sha256::digest(&der)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            assert_eq!(key.fingerprint(), hex, "{name}");
+        }
+    }
+
+    /// Regression (issue 15): one RSA key written with AlgorithmIdentifier parameters NULL
+    /// (openssl) and absent counted as two principals towards `--threshold`.
+    #[test]
+    fn one_key_written_two_ways_is_one_fingerprint() {
+        for (name, pem, signature) in VECTORS {
+            let written = pem_der(pem);
+            let as_written = PublicKey::from_spki_der(&written).unwrap();
+            let other_way = match as_written.kind() {
+                KeyKind::Rsa { .. } => with_parameters(&written, None),
+                KeyKind::Ed25519 => with_parameters(&written, Some(AnyRef::NULL)),
+                KeyKind::EcdsaP256 | KeyKind::EcdsaP384 => continue,
+            };
+            assert_ne!(other_way, written, "{name}");
+            let key = PublicKey::from_spki_der(&other_way).unwrap();
+            assert_eq!(key.fingerprint(), as_written.fingerprint(), "{name}");
+            assert_eq!(key, as_written, "{name}");
+            key.verify(MESSAGE, &b64(signature))
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+        // Another key is still another fingerprint.
+        let fingerprints: std::collections::BTreeSet<String> = VECTORS
+            .iter()
+            .map(|(_, pem, _)| PublicKey::from_pem(pem).unwrap().fingerprint())
+            .collect();
+        assert_eq!(fingerprints.len(), VECTORS.len());
     }
 
     #[test]

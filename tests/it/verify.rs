@@ -83,6 +83,88 @@ fn threshold_counts_distinct_keys() {
     verify().key(&k3).key(k1).run(&img.image).exit(0);
 }
 
+/// Regression (issue 15): one RSA key in two files counted as two principals, so one
+/// signature met `--threshold 2`. The files differ only in the AlgorithmIdentifier's
+/// parameters: NULL, as `openssl pkey -pubout` writes it, and absent, which openssl has
+/// no option to write; that file is openssl's re-encoded with the spki crate, and openssl
+/// reads it back as the same key.
+#[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
+fn one_rsa_key_written_two_ways_is_one_principal() {
+    use der::{Decode as _, Encode as _};
+    registry::tools();
+    let img = Image::unsigned("rsa-twice");
+    let dir = common::tempdir();
+    let d = dir.path();
+    openssl(
+        d,
+        &[
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+            "rsa.key",
+        ],
+    );
+    openssl(
+        d,
+        &["pkey", "-in", "rsa.key", "-pubout", "-out", "null.pub"],
+    );
+    let null_pem = std::fs::read_to_string(d.join("null.pub")).unwrap();
+    let (_, null_der) = der::pem::decode_vec(null_pem.as_bytes()).unwrap();
+    let spki = spki::SubjectPublicKeyInfoRef::from_der(&null_der).unwrap();
+    assert_eq!(spki.algorithm.parameters, Some(der::asn1::AnyRef::NULL));
+    let absent = spki::SubjectPublicKeyInfoRef {
+        algorithm: spki::AlgorithmIdentifierRef {
+            oid: spki.algorithm.oid,
+            parameters: None,
+        },
+        subject_public_key: spki.subject_public_key,
+    }
+    .to_der()
+    .unwrap();
+    assert_ne!(absent, null_der);
+    let absent_pem =
+        der::pem::encode_string("PUBLIC KEY", der::pem::LineEnding::LF, &absent).unwrap();
+    std::fs::write(d.join("absent.pub"), &absent_pem).unwrap();
+    let reread = openssl(d, &["pkey", "-pubin", "-in", "absent.pub", "-pubout"]).stdout;
+    assert_eq!(
+        String::from_utf8(reread).unwrap(),
+        null_pem,
+        "openssl: one key"
+    );
+
+    attach_openssl_signature(&img.reg, &img.image, d, "rsa.key", "-sha256");
+    let both = || {
+        verify()
+            .key_file(d.join("null.pub"))
+            .key_file(d.join("absent.pub"))
+    };
+    both()
+        .args(["--threshold", "2"])
+        .run(&img.image)
+        .exit(2)
+        .says("--threshold 2 can never be met by 1 distinct key(s)");
+    let json = both().json().run(&img.image).exit(0).json();
+    assert_eq!(json["policy"]["keys"].as_array().unwrap().len(), 1);
+    // Each file alone verifies, under the one fingerprint.
+    let fingerprint = |file: &str| {
+        let json = verify()
+            .key_file(d.join(file))
+            .json()
+            .run(&img.image)
+            .exit(0)
+            .json();
+        json["policy"]["keys"][0]["fingerprint"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(fingerprint("absent.pub"), fingerprint("null.pub"));
+}
+
 #[test]
 #[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
 fn another_key_is_signature_invalid() {
