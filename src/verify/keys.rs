@@ -30,7 +30,8 @@ pub enum KeyError {
     #[error("not a PEM public key: {0}")]
     Pem(String),
     #[error(
-        "PEM block is {0:?}, expected \"PUBLIC KEY\" (a SubjectPublicKeyInfo; convert with `openssl pkey -pubin -pubout`)"
+        "PEM block is {0:?}, expected \"PUBLIC KEY\" (a SubjectPublicKeyInfo){hint}",
+        hint = pem_label_hint(.0)
     )]
     PemLabel(String),
     #[error("malformed SubjectPublicKeyInfo: {0}")]
@@ -43,6 +44,22 @@ pub enum KeyError {
     RsaSize(usize),
     #[error("signature does not verify")]
     BadSignature,
+}
+
+/// What to do with a PEM block that is not a `PUBLIC KEY`, for the ones people give by
+/// mistake; each command is one that turns that file into what `--key` takes.
+fn pem_label_hint(label: &str) -> &'static str {
+    if label.ends_with("SIGSTORE PRIVATE KEY") || label.ends_with("COSIGN PRIVATE KEY") {
+        ": this is a cosign private key; give its public key, which `cosign public-key --key FILE` prints"
+    } else if label.ends_with("PRIVATE KEY") {
+        ": this is a private key; give its public key, which `openssl pkey -in FILE -pubout` prints"
+    } else if label == "RSA PUBLIC KEY" {
+        ": this is a PKCS#1 RSA public key; `openssl pkey -pubin -in FILE -pubout` converts it"
+    } else if label == "CERTIFICATE" {
+        ": this is a certificate; `openssl x509 -in FILE -pubkey -noout` prints its public key"
+    } else {
+        ""
+    }
 }
 
 /// The kind of a key, as reports name it.

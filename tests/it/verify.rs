@@ -493,6 +493,173 @@ fn a_bad_key_file_is_an_error() {
         .exit(2);
 }
 
+/// Regression (issue 16): a private key given as `--key` got the hint
+/// `openssl pkey -pubin -pubout`, which fails on a private key. Each file a user gives by
+/// mistake, made by the real tool, gets a hint naming the command that turns it into a
+/// public key, and that command, run on the file, gives a key vouch takes.
+#[test]
+#[ignore = "needs cosign, openssl: scripts/ci/install-verify-tools.sh"]
+fn a_private_key_or_certificate_as_key_gets_a_hint_that_works() {
+    common::require_tool("cosign");
+    common::require_tool("openssl");
+    let dir = common::tempdir();
+    let d = dir.path();
+    let ec = ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"];
+    openssl(d, &[&["genpkey"][..], &ec, &["-out", "pkcs8.key"]].concat());
+    openssl(d, &["ec", "-in", "pkcs8.key", "-out", "ec.key"]);
+    openssl(
+        d,
+        &[
+            "pkcs8",
+            "-topk8",
+            "-in",
+            "pkcs8.key",
+            "-passout",
+            "pass:pw",
+            "-out",
+            "encrypted.key",
+        ],
+    );
+    openssl(
+        d,
+        &[
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+            "rsa8.key",
+        ],
+    );
+    openssl(
+        d,
+        &["rsa", "-in", "rsa8.key", "-traditional", "-out", "rsa.key"],
+    );
+    openssl(
+        d,
+        &[
+            "rsa",
+            "-in",
+            "rsa8.key",
+            "-RSAPublicKey_out",
+            "-out",
+            "rsa-pkcs1.pub",
+        ],
+    );
+    openssl(
+        d,
+        &[
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+            ][..],
+            &[
+                "-keyout",
+                "cert.key",
+                "-subj",
+                "/CN=vouch test",
+                "-out",
+                "cert.pem",
+            ],
+        ]
+        .concat(),
+    );
+    let cosign = Key::generate();
+    std::fs::copy(&cosign.private, d.join("cosign.key")).unwrap();
+
+    // (file, the command its hint must name, that command as run here)
+    let openssl_pubout = "`openssl pkey -in FILE -pubout`";
+    let cases: [(&str, &str, Vec<&str>); 7] = [
+        (
+            "pkcs8.key",
+            openssl_pubout,
+            vec!["openssl", "pkey", "-in", "pkcs8.key", "-pubout"],
+        ),
+        (
+            "ec.key",
+            openssl_pubout,
+            vec!["openssl", "pkey", "-in", "ec.key", "-pubout"],
+        ),
+        (
+            "encrypted.key",
+            openssl_pubout,
+            vec![
+                "openssl",
+                "pkey",
+                "-in",
+                "encrypted.key",
+                "-pubout",
+                "-passin",
+                "pass:pw",
+            ],
+        ),
+        (
+            "rsa.key",
+            openssl_pubout,
+            vec!["openssl", "pkey", "-in", "rsa.key", "-pubout"],
+        ),
+        (
+            "rsa-pkcs1.pub",
+            "`openssl pkey -pubin -in FILE -pubout`",
+            vec![
+                "openssl",
+                "pkey",
+                "-pubin",
+                "-in",
+                "rsa-pkcs1.pub",
+                "-pubout",
+            ],
+        ),
+        (
+            "cert.pem",
+            "`openssl x509 -in FILE -pubkey -noout`",
+            vec!["openssl", "x509", "-in", "cert.pem", "-pubkey", "-noout"],
+        ),
+        (
+            "cosign.key",
+            "`cosign public-key --key FILE`",
+            vec!["cosign", "public-key", "--key", "cosign.key"],
+        ),
+    ];
+    let image = image_on(1, "x", 'a');
+    let mut seen = String::new();
+    for (file, hint, command) in &cases {
+        let run = verify().key_file(d.join(file)).run(&image).exit(2);
+        run.says("bad key file").says(hint);
+        let stderr =
+            String::from_utf8_lossy(&run.0.stderr).replace(&d.display().to_string(), "<DIR>");
+        seen.push_str(&stderr);
+
+        let converted = std::process::Command::new(command[0])
+            .args(&command[1..])
+            .current_dir(d)
+            .env("COSIGN_PASSWORD", "")
+            .output()
+            .unwrap();
+        assert!(
+            converted.status.success(),
+            "{command:?}: {}",
+            text(&converted)
+        );
+        let public = d.join(format!("{file}.converted.pub"));
+        std::fs::write(&public, &converted.stdout).unwrap();
+        // The key loads: what fails now is the registry on port 1, not the key.
+        verify()
+            .key_file(&public)
+            .args(["--connect-timeout", "1"])
+            .run(&image)
+            .exit(2)
+            .says("cannot reach");
+    }
+    insta::assert_snapshot!(seen);
+}
+
 #[test]
 fn bad_references_and_incomplete_keyless_policies_are_errors() {
     let (_dir, key) = ed25519_key_file();
