@@ -14,7 +14,7 @@ use base64::Engine as _;
 use crate::common;
 use crate::registry::{self, Key, PASSWORD, Registry, USER, read_request};
 use crate::verify_harness::{
-    Image, attach_openssl_signature, ed25519_key_file, image_on, openssl, verify,
+    Image, attach_openssl_signature, ed25519_key_file, image_on, openssl, openssl_genpkey, verify,
 };
 pub(crate) use crate::verify_harness::{assert_exit, codes, text};
 
@@ -96,18 +96,7 @@ fn one_rsa_key_written_two_ways_is_one_principal() {
     let img = Image::unsigned("rsa-twice");
     let dir = common::tempdir();
     let d = dir.path();
-    openssl(
-        d,
-        &[
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            "rsa_keygen_bits:2048",
-            "-out",
-            "rsa.key",
-        ],
-    );
+    openssl_genpkey(d, "RSA:2048", "rsa.key");
     openssl(
         d,
         &["pkey", "-in", "rsa.key", "-pubout", "-out", "null.pub"],
@@ -504,8 +493,7 @@ fn a_private_key_or_certificate_as_key_gets_a_hint_that_works() {
     common::require_tool("openssl");
     let dir = common::tempdir();
     let d = dir.path();
-    let ec = ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"];
-    openssl(d, &[&["genpkey"][..], &ec, &["-out", "pkcs8.key"]].concat());
+    openssl_genpkey(d, "EC:P-256", "pkcs8.key");
     openssl(d, &["ec", "-in", "pkcs8.key", "-out", "ec.key"]);
     openssl(
         d,
@@ -520,18 +508,7 @@ fn a_private_key_or_certificate_as_key_gets_a_hint_that_works() {
             "encrypted.key",
         ],
     );
-    openssl(
-        d,
-        &[
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            "rsa_keygen_bits:2048",
-            "-out",
-            "rsa8.key",
-        ],
-    );
+    openssl_genpkey(d, "RSA:2048", "rsa8.key");
     openssl(
         d,
         &["rsa", "-in", "rsa8.key", "-traditional", "-out", "rsa.key"],
@@ -547,29 +524,8 @@ fn a_private_key_or_certificate_as_key_gets_a_hint_that_works() {
             "rsa-pkcs1.pub",
         ],
     );
-    openssl(
-        d,
-        &[
-            &[
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-nodes",
-            ][..],
-            &[
-                "-keyout",
-                "cert.key",
-                "-subj",
-                "/CN=vouch test",
-                "-out",
-                "cert.pem",
-            ],
-        ]
-        .concat(),
-    );
+    let cert = "req -x509 -key pkcs8.key -subj /CN=vouch-test -out cert.pem";
+    openssl(d, &cert.split(' ').collect::<Vec<_>>());
     let cosign = Key::generate();
     std::fs::copy(&cosign.private, d.join("cosign.key")).unwrap();
 
@@ -695,34 +651,12 @@ fn cosign_and_vouch_agree_on_openssl_p384_and_rsa_signatures() {
     let reg = Registry::start();
     let dir = common::tempdir();
     let d = dir.path();
-    openssl(
-        d,
-        &[
-            "genpkey",
-            "-algorithm",
-            "EC",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-384",
-            "-out",
-            "p384.key",
-        ],
-    );
+    openssl_genpkey(d, "EC:P-384", "p384.key");
     openssl(
         d,
         &["pkey", "-in", "p384.key", "-pubout", "-out", "p384.pub"],
     );
-    openssl(
-        d,
-        &[
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            "rsa_keygen_bits:3072",
-            "-out",
-            "rsa.key",
-        ],
-    );
+    openssl_genpkey(d, "RSA:3072", "rsa.key");
     openssl(d, &["pkey", "-in", "rsa.key", "-pubout", "-out", "rsa.pub"]);
 
     for (name, key, hash, expected) in [
@@ -764,7 +698,7 @@ fn a_cosign_ed25519_signature_verifies() {
     let reg = Registry::start();
     let dir = common::tempdir();
     let d = dir.path();
-    openssl(d, &["genpkey", "-algorithm", "ed25519", "-out", "ed.pem"]);
+    openssl_genpkey(d, "ed25519", "ed.pem");
     let out = std::process::Command::new("cosign")
         .args([
             "import-key-pair",

@@ -272,6 +272,24 @@ pub fn openssl(dir: &Path, args: &[&str]) -> Output {
     out
 }
 
+/// A private key made by `openssl genpkey` in `dir`, as `out`: `spec` is `RSA:BITS`,
+/// `EC:CURVE` or `ed25519`.
+#[track_caller]
+pub fn openssl_genpkey(dir: &Path, spec: &str, out: &str) {
+    let option = match spec.split_once(':') {
+        Some(("RSA", bits)) => format!("rsa_keygen_bits:{bits}"),
+        Some(("EC", curve)) => format!("ec_paramgen_curve:{curve}"),
+        _ => String::new(),
+    };
+    let algorithm = spec.split(':').next().unwrap_or(spec);
+    let mut args = vec!["genpkey", "-algorithm", algorithm];
+    if !option.is_empty() {
+        args.extend(["-pkeyopt", &option]);
+    }
+    args.extend(["-out", out]);
+    openssl(dir, &args);
+}
+
 /// A signature cosign cannot make itself (`cosign import-key-pair` of 2.5 takes no P-384
 /// or RSA key), made the way cosign's EXAMPLES.md shows: `cosign generate` the payload
 /// for `image`, sign it with `openssl dgst HASH -sign PRIVATE` (in `dir`), and
