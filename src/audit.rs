@@ -213,8 +213,12 @@ pub fn run(
     let mut scanned: BTreeMap<Ecosystem, usize> = BTreeMap::new();
 
     for lockfile in lockfiles {
+        // An SBOM's notes are about packages of no single ecosystem: always shown.
         let ecosystem_wanted = settings.ecosystems.is_empty()
-            || settings.ecosystems.contains(&lockfile.format.ecosystem());
+            || lockfile
+                .format
+                .ecosystem()
+                .is_none_or(|e| settings.ecosystems.contains(&e));
         if ecosystem_wanted {
             // What the parser could not pin is reported, never silently dropped.
             findings.extend(lockfile.notes.iter().map(|note| Finding {

@@ -21,7 +21,8 @@ use crate::waiver::{self, WaiverFile};
 pub struct Args {
     /// Lockfiles, or directories to search for them (default: the current directory).
     /// Directories are walked, skipping target/, .git/, node_modules/ and Python virtual
-    /// environments (.venv/, venv/, .tox/, .nox/).
+    /// environments (.venv/, venv/, .tox/, .nox/). An SBOM (SPDX 2.2/2.3 JSON or
+    /// tag-value, CycloneDX 1.4-1.6 JSON, recognised by content) is audited when named.
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
@@ -206,8 +207,15 @@ pub(crate) fn build_report(args: Args, extra: Extra) -> anyhow::Result<AuditRepo
         Err(e) => return Err(e.into()),
     };
     if outcome.packages_scanned() == 0 {
+        // What was left out says why (an SBOM of only other purl types, say).
+        let skipped: String = outcome
+            .findings
+            .iter()
+            .filter(|f| f.code == crate::finding::Code::PackageNotAudited)
+            .map(|f| format!("; {}", f.message))
+            .collect();
         bail!(
-            "no packages to audit in {} (a scan of nothing cannot pass)",
+            "no packages to audit in {} (a scan of nothing cannot pass){skipped}",
             lockfiles
                 .iter()
                 .map(|l| l.path.display().to_string())

@@ -11,6 +11,7 @@ mod go;
 mod npm;
 mod pnpm;
 mod python;
+mod sbom;
 mod yaml;
 mod yarn;
 
@@ -59,6 +60,11 @@ pub enum Format {
     PipfileLock,
     /// `go.mod`, with `go.sum` beside it read for checksums.
     GoMod,
+    /// SBOMs, recognised by content in a file named explicitly, never found by a
+    /// directory scan (see [`discover`]): SPDX 2.2/2.3 JSON, tag-value, CycloneDX JSON.
+    SpdxJson,
+    SpdxTagValue,
+    CycloneDxJson,
 }
 
 impl Format {
@@ -89,8 +95,9 @@ impl Format {
         })
     }
 
-    pub fn ecosystem(self) -> Ecosystem {
-        match self {
+    /// The one ecosystem of the format's packages; `None` for SBOMs, which mix them.
+    pub fn ecosystem(self) -> Option<Ecosystem> {
+        Some(match self {
             Format::CargoLock => Ecosystem::Cargo,
             Format::NpmLock | Format::NpmShrinkwrap | Format::YarnLock | Format::PnpmLock => {
                 Ecosystem::Npm
@@ -99,7 +106,8 @@ impl Format {
                 Ecosystem::PyPI
             }
             Format::GoMod => Ecosystem::Go,
-        }
+            Format::SpdxJson | Format::SpdxTagValue | Format::CycloneDxJson => return None,
+        })
     }
 
     pub fn name(self) -> &'static str {
@@ -114,6 +122,10 @@ impl Format {
             Format::UvLock => "uv.lock",
             Format::PipfileLock => "Pipfile.lock",
             Format::GoMod => "go.mod",
+            // As `vouch sbom --format` names them.
+            Format::SpdxJson => "spdx-json",
+            Format::SpdxTagValue => "spdx-tv",
+            Format::CycloneDxJson => "cyclonedx-json",
         }
     }
 
@@ -188,9 +200,9 @@ pub enum Error {
         column: usize,
         message: String,
     },
-    #[error("{path}: not a lockfile vouch reads (expected one of: {})", Format::known_file_names().join(", "))]
+    #[error("{path}: not a lockfile or SBOM vouch reads (expected one of: {}; or {})", Format::known_file_names().join(", "), sbom::DESCRIPTION)]
     UnknownFormat { path: PathBuf },
-    #[error("{path}: no lockfile found (looked for {})", Format::known_file_names().join(", "))]
+    #[error("{path}: no lockfile found (looked for {}; SBOMs are read only when named)", Format::known_file_names().join(", "))]
     NoneFound { path: PathBuf },
     #[error(
         "{path}: a symlink to {target}, outside the scanned tree {root}; not read (name the file itself to audit it)"
@@ -231,8 +243,12 @@ impl ParseError {
 }
 
 /// Finds the lockfiles named by `paths`: files are taken as given (they must be a known
-/// format), directories are walked. Each directory argument must yield at least one
-/// lockfile: asking for a scan that finds nothing is an error, not a pass.
+/// format: a lockfile by name, else an SBOM by content), directories are walked. Each
+/// directory argument must yield at least one lockfile: asking for a scan that finds
+/// nothing is an error, not a pass. A walk never reads SBOMs: those in a tree are mostly
+/// made from its own lockfiles (`vouch check`'s `[sbom]` output among them), and auditing
+/// them too would count every finding twice, or a stale SBOM's findings; name one to
+/// audit it.
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Format)>, Error> {
     let mut found = Vec::new();
     for path in paths {
@@ -241,8 +257,11 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Format)>, Error> {
             source,
         })?;
         if meta.is_file() {
-            let format = Format::from_path(path)
-                .ok_or_else(|| Error::UnknownFormat { path: path.clone() })?;
+            let format = match Format::from_path(path) {
+                Some(format) => format,
+                None => sbom::detect(&read_limited(path, MAX_LOCKFILE_BYTES)?)
+                    .ok_or_else(|| Error::UnknownFormat { path: path.clone() })?,
+            };
             found.push((path.clone(), format));
             continue;
         }
@@ -407,6 +426,9 @@ pub fn load_within(path: &Path, format: Format, root: &Path) -> Result<Lockfile,
             .transpose();
             sums.and_then(|sums| go::parse(&text, sums.as_ref()))
         }
+        Format::SpdxJson | Format::SpdxTagValue | Format::CycloneDxJson => {
+            sbom::parse(format, &text)
+        }
     }
     .map_err(|e| Error::Parse {
         path: e.path.unwrap_or_else(|| path.to_path_buf()),
@@ -428,6 +450,8 @@ pub fn load_within(path: &Path, format: Format, root: &Path) -> Result<Lockfile,
 pub enum Parser {
     Lockfile(Format),
     GoSum,
+    /// An SBOM of whichever format its content shows.
+    Sbom,
 }
 
 /// Parses text with one parser and no file system access (a requirements include is
@@ -438,6 +462,10 @@ pub fn parse_detached(parser: Parser, text: &str) -> Result<usize, String> {
     let located = |e: ParseError| format!("{}:{}: {}", e.line, e.column, e.message);
     let parsed = match parser {
         Parser::GoSum => return go::parse_sum(text).map(|sums| sums.len()).map_err(located),
+        Parser::Sbom => match sbom::detect(text) {
+            Some(format) => sbom::parse(format, text),
+            None => return Err(format!("not {}", sbom::DESCRIPTION)),
+        },
         Parser::Lockfile(format) => match format {
             Format::CargoLock => cargo::parse(text),
             Format::NpmLock | Format::NpmShrinkwrap => npm::parse(text),
@@ -452,6 +480,9 @@ pub fn parse_detached(parser: Parser, text: &str) -> Result<usize, String> {
             Format::UvLock => python::uv::parse(text),
             Format::PipfileLock => python::pipfile::parse(text),
             Format::GoMod => go::parse(text, None),
+            Format::SpdxJson | Format::SpdxTagValue | Format::CycloneDxJson => {
+                sbom::parse(format, text)
+            }
         },
     }
     .map_err(located)?;
@@ -525,6 +556,18 @@ impl LineIndex {
     /// 1-based line of byte offset `offset`.
     pub(crate) fn line(&self, offset: usize) -> usize {
         self.starts.partition_point(|&start| start <= offset).max(1)
+    }
+
+    /// 1-based line and column (in characters) of byte offset `offset` in `text`, the
+    /// text the index was made from.
+    pub(crate) fn position(&self, text: &str, offset: usize) -> (usize, usize) {
+        let line = self.line(offset);
+        let start = self.starts.get(line - 1).copied().unwrap_or(0);
+        let end = offset.clamp(start, text.len());
+        let column = text
+            .get(start..end)
+            .map_or(end - start, |s| s.chars().count());
+        (line, column + 1)
     }
 }
 

@@ -35,6 +35,16 @@ fn replay(target: &str, data: &[u8]) {
         "lockfile_uv" => lockfile(Format::UvLock),
         "lockfile_pipfile" => lockfile(Format::PipfileLock),
         "lockfile_gomod" => lockfile(Format::GoMod),
+        "sbom" => {
+            let _ = parse_detached(Parser::Sbom, text);
+            for format in [
+                Format::SpdxJson,
+                Format::SpdxTagValue,
+                Format::CycloneDxJson,
+            ] {
+                lockfile(format);
+            }
+        }
         "lockfile_gosum" => {
             let _ = parse_detached(Parser::GoSum, text);
         }

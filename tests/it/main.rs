@@ -26,6 +26,7 @@ mod osv;
 mod python;
 mod registry;
 mod sbom;
+mod sbom_input;
 mod secrets;
 mod verify;
 mod verify_harness;
