@@ -332,11 +332,7 @@ pub(super) enum Edge {
 }
 
 /// Reads an SPDX relationship as a dependency edge `from → to`, if it is one.
-pub(super) fn spdx_edge<'a>(
-    a: &'a str,
-    kind: &str,
-    b: &'a str,
-) -> Option<(&'a str, &'a str, Edge)> {
+fn spdx_edge<'a>(a: &'a str, kind: &str, b: &'a str) -> Option<(&'a str, &'a str, Edge)> {
     match kind {
         "DEPENDS_ON" | "CONTAINS" => Some((a, b, Edge::Needs)),
         "DEPENDENCY_OF"
@@ -350,10 +346,31 @@ pub(super) fn spdx_edge<'a>(
     }
 }
 
+/// An SPDX document's subjects (what `documentDescribes` and DESCRIBES / DESCRIBED_BY
+/// relationships of `document` name) and its dev-only elements, from the relationships
+/// `(element, type, related element)`.
+pub(super) fn spdx_subjects_and_dev<'a>(
+    document: &str,
+    describes: impl IntoIterator<Item = &'a str>,
+    relationships: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>,
+) -> (HashSet<&'a str>, HashSet<&'a str>) {
+    let mut roots: Vec<&str> = describes.into_iter().collect();
+    let mut edges = Vec::new();
+    for (a, kind, b) in relationships {
+        match kind {
+            "DESCRIBES" if a == document => roots.push(b),
+            "DESCRIBED_BY" if b == document => roots.push(a),
+            kind => edges.extend(spdx_edge(a, kind, b)),
+        }
+    }
+    let dev = dev_only(roots.iter().copied(), &edges);
+    (roots.into_iter().collect(), dev)
+}
+
 /// The elements only needed for development: reachable from the document's subjects,
 /// but only through a dev edge. Unreachable elements are not dev-only (the SBOM does not
 /// say), so `--exclude-dev` never drops what it cannot place.
-pub(super) fn dev_only<'a>(
+fn dev_only<'a>(
     roots: impl IntoIterator<Item = &'a str>,
     edges: &[(&'a str, &'a str, Edge)],
 ) -> HashSet<&'a str> {
@@ -429,6 +446,16 @@ pub(super) fn check_version(
         )),
         None => Err(format!("not {what}: no {field}")),
     }
+}
+
+/// (name, dev, line, license) of each package, for the format modules' tests.
+#[cfg(test)]
+pub(super) fn summary(parsed: &Parsed) -> Vec<(&str, bool, Option<u32>, Option<&str>)> {
+    parsed
+        .packages
+        .iter()
+        .map(|p| (p.name.as_str(), p.dev, p.line, p.license.as_deref()))
+        .collect()
 }
 
 #[cfg(test)]

@@ -5,12 +5,11 @@
 //! known (for `line` and for errors) and no tree of the whole document is ever built.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::{Collector, Element, SPDX_VERSIONS, check_version, dev_only, json_error, spdx_edge};
+use super::{Collector, Element, SPDX_VERSIONS, check_version, json_error, spdx_subjects_and_dev};
 use crate::lockfile::{ParseError, Parsed};
 
 const KIND: &str = "SPDX document";
@@ -73,18 +72,13 @@ pub(super) fn parse(text: &str) -> Result<Parsed, ParseError> {
         collector.error(at, why)
     })?;
 
-    let document = doc.id.as_deref().unwrap_or("SPDXRef-DOCUMENT");
-    let mut roots: Vec<&str> = doc.describes.iter().map(|d| d.as_ref()).collect();
-    let mut edges = Vec::new();
-    for r in &doc.relationships {
-        match r.kind.as_ref() {
-            "DESCRIBES" if r.from == document => roots.push(r.to.as_ref()),
-            "DESCRIBED_BY" if r.to == document => roots.push(r.from.as_ref()),
-            kind => edges.extend(spdx_edge(r.from.as_ref(), kind, r.to.as_ref())),
-        }
-    }
-    let dev = dev_only(roots.iter().copied(), &edges);
-    let subjects: HashSet<&str> = roots.iter().copied().collect();
+    let (subjects, dev) = spdx_subjects_and_dev(
+        doc.id.as_deref().unwrap_or("SPDXRef-DOCUMENT"),
+        doc.describes.iter().map(AsRef::as_ref),
+        doc.relationships
+            .iter()
+            .map(|r| (r.from.as_ref(), r.kind.as_ref(), r.to.as_ref())),
+    );
 
     let mut collector = collector;
     for raw in &doc.packages {
@@ -150,13 +144,8 @@ mod tests {
   ]
 }"#;
         let parsed = parse(text).unwrap();
-        let got: Vec<_> = parsed
-            .packages
-            .iter()
-            .map(|p| (p.name.as_str(), p.dev, p.line, p.license.as_deref()))
-            .collect();
         assert_eq!(
-            got,
+            super::super::summary(&parsed),
             [
                 ("app", false, Some(5), None),
                 ("a", false, Some(7), Some("MIT")),

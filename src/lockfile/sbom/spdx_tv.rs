@@ -5,9 +5,8 @@
 //! A line that is not `Tag: value` is an error, not something to skip.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
 
-use super::{Collector, Element, SPDX_VERSIONS, check_version, dev_only, spdx_edge};
+use super::{Collector, Element, SPDX_VERSIONS, check_version, spdx_subjects_and_dev};
 use crate::lockfile::{ParseError, Parsed};
 
 const KIND: &str = "SPDX document";
@@ -105,17 +104,8 @@ pub(super) fn parse(text: &str) -> Result<Parsed, ParseError> {
     )
     .map_err(|why| collector.error(version.map_or(0, |v| v.1), why))?;
 
-    let mut roots = Vec::new();
-    let mut edges = Vec::new();
-    for &(a, kind, b) in &relationships {
-        match kind {
-            "DESCRIBES" if a == document => roots.push(b),
-            "DESCRIBED_BY" if b == document => roots.push(a),
-            kind => edges.extend(spdx_edge(a, kind, b)),
-        }
-    }
-    let dev = dev_only(roots.iter().copied(), &edges);
-    let subjects: HashSet<&str> = roots.iter().copied().collect();
+    let (subjects, dev) =
+        spdx_subjects_and_dev(document, std::iter::empty(), relationships.iter().copied());
     for mut element in packages {
         let id = element.id.as_deref();
         element.dev = id.is_some_and(|id| dev.contains(id));
@@ -157,13 +147,8 @@ Relationship: SPDXRef-tool DEV_DEPENDENCY_OF SPDXRef-root
     #[test]
     fn packages_purls_text_blocks_and_dev() {
         let parsed = parse(DOC).unwrap();
-        let got: Vec<_> = parsed
-            .packages
-            .iter()
-            .map(|p| (p.name.as_str(), p.dev, p.line, p.license.as_deref()))
-            .collect();
         assert_eq!(
-            got,
+            super::super::summary(&parsed),
             [
                 ("app", false, Some(8), None),
                 ("tool", true, Some(12), Some("MIT"))
