@@ -503,7 +503,9 @@ fn a_file_that_is_not_a_lockfile_is_an_error() {
         .arg(fixture("cargo/clean/Cargo.toml"))
         .assert()
         .code(2)
-        .stderr(predicates::str::contains("not a lockfile or SBOM vouch reads"));
+        .stderr(predicates::str::contains(
+            "not a lockfile or SBOM vouch reads",
+        ));
 }
 
 #[test]
