@@ -38,7 +38,11 @@ fn main() -> ExitCode {
             ExitCode::from(EXIT_ERROR)
         }
         (Err(e), _) => {
-            let _ = writeln!(anstream::stderr(), "error: {e:#}");
+            let _ = writeln!(
+                anstream::stderr(),
+                "error: {}",
+                vouch::report::error_chain(&e)
+            );
             ExitCode::from(EXIT_ERROR)
         }
     }

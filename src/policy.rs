@@ -66,6 +66,8 @@ pub struct AuditPolicy {
     pub fail_on: Option<Severity>,
     pub unscored: Action,
     pub deny: Vec<Informational>,
+    /// `deny = ["warnings"]`: every warning fails (cargo-audit's `--deny warnings`).
+    pub deny_warnings: bool,
     pub exclude_dev: bool,
     pub ignore_unfixed: bool,
     /// The gate fails when the advisory database is older than this (or of unknown age).
@@ -271,8 +273,12 @@ impl Policy {
                     })
                     .transpose()?;
                 let mut deny = Vec::new();
+                let mut deny_warnings = false;
                 for d in &a.deny {
-                    deny.push(d.get_ref().parse().map_err(|m| at(d.span().start, m))?);
+                    match parse_deny(d.get_ref()).map_err(|m| at(d.span().start, m))? {
+                        Deny::Warnings => deny_warnings = true,
+                        Deny::Kind(kind) => deny.push(kind),
+                    }
                 }
                 let db_max_age_seconds = a
                     .db_max_age
@@ -300,6 +306,7 @@ impl Policy {
                     fail_on,
                     unscored: a.unscored.unwrap_or(Action::Deny),
                     deny,
+                    deny_warnings,
                     exclude_dev: a.exclude_dev,
                     ignore_unfixed: a.ignore_unfixed,
                     db_max_age_seconds,
@@ -439,6 +446,25 @@ fn parse_ecosystem(name: &str) -> Option<Ecosystem> {
     ]
     .into_iter()
     .find(|e| e.osv_name().eq_ignore_ascii_case(name) || e.purl_type() == name)
+}
+
+/// One value of the policy's `deny` or of `--deny`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deny {
+    /// Every warning fails, as cargo-audit's `--deny warnings`.
+    Warnings,
+    /// Advisories of this informational kind fail.
+    Kind(Informational),
+}
+
+pub fn parse_deny(text: &str) -> Result<Deny, String> {
+    match text {
+        "warnings" => Ok(Deny::Warnings),
+        "unmaintained" | "unsound" | "notice" => text.parse().map(Deny::Kind),
+        other => Err(format!(
+            "unknown `deny` value `{other}` (expected warnings, unmaintained, unsound or notice)"
+        )),
+    }
 }
 
 /// `"90m"`, `"24h"`, `"7d"`, `"2w"` (or jiff's friendly/ISO 8601 spans) → seconds.
@@ -582,6 +608,17 @@ threshold = 1
             assert_eq!((line, column), pos, "{text}: {msg}");
             assert!(msg.contains(want), "{text}: {msg}");
         }
+    }
+
+    #[test]
+    fn deny_takes_warnings_or_an_informational_kind() {
+        let p = parse("[audit]\ndeny = [\"warnings\", \"unsound\"]\n").unwrap();
+        let audit = p.audit.unwrap();
+        assert!(audit.deny_warnings);
+        assert_eq!(audit.deny, [Informational::Unsound]);
+        let (line, column, msg) = err("[audit]\ndeny = [\"all\"]\n");
+        assert_eq!((line, column), (2, 9));
+        assert!(msg.contains("expected warnings, unmaintained"), "{msg}");
     }
 
     #[test]

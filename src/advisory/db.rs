@@ -402,7 +402,8 @@ fn write_metadata(dir: &Path, info: &DbInfo) -> Result<(), Error> {
     Ok(())
 }
 
-fn sha256_file(path: &Path) -> Result<String, Error> {
+/// The hex SHA-256 of the file at `path` (reports name the OSV exports they read by it).
+pub fn sha256_file(path: &Path) -> Result<String, Error> {
     use sha2::Digest;
     let mut hasher = sha2::Sha256::new();
     let mut file = fs::File::open(path).map_err(io_error(path))?;

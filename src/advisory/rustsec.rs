@@ -85,12 +85,42 @@ impl RustSecDb {
     /// Parses every advisory in the database: for `db update` and `db status`, so a
     /// database that cargo-audit would reject is rejected here too.
     pub fn load_all(&self) -> Result<usize, Error> {
+        let files = self.advisory_files()?;
+        for (path, name) in &files {
+            load(path, name)?;
+        }
+        Ok(files.len())
+    }
+
+    /// Does the database hold an advisory with this id or alias (case-insensitive)? For
+    /// `vouch waivers add`, which warns about an id no database knows.
+    pub fn knows(&self, id: &str) -> Result<bool, Error> {
+        let needle = format!("\"{}\"", id.to_ascii_lowercase());
+        for (path, name) in self.advisory_files()? {
+            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+            let text = fs::read_to_string(&path).map_err(|source| Error::Io {
+                path: path.clone(),
+                source,
+            })?;
+            if !stem.eq_ignore_ascii_case(id) && !text.to_ascii_lowercase().contains(&needle) {
+                continue;
+            }
+            // A hit in the text may be a `related` id: only the id and aliases count.
+            if parse(&path, &name, &text)?.is_some_and(|a| a.is_known_as(id)) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Every advisory file, with the crate directory it is filed under.
+    fn advisory_files(&self) -> Result<Vec<(PathBuf, String)>, Error> {
         let crates = self.root.join("crates");
         let io_err = |path: &Path| {
             let path = path.to_path_buf();
             move |source| Error::Io { path, source }
         };
-        let mut count = 0;
+        let mut files = Vec::new();
         for entry in fs::read_dir(&crates).map_err(io_err(&crates))? {
             let entry = entry.map_err(io_err(&crates))?;
             if !entry.file_type().map_err(io_err(&entry.path()))?.is_dir() {
@@ -100,12 +130,11 @@ impl RustSecDb {
             for file in fs::read_dir(entry.path()).map_err(io_err(&entry.path()))? {
                 let path = file.map_err(io_err(&entry.path()))?.path();
                 if is_advisory_file(&path) {
-                    load(&path, &name)?;
-                    count += 1;
+                    files.push((path, name.clone()));
                 }
             }
         }
-        Ok(count)
+        Ok(files)
     }
 }
 

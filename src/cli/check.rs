@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 
 use super::OutputFormat;
-use crate::policy::{self, Action, Policy};
+use crate::policy::{self, Policy};
 use crate::report::{CheckReport, CheckResult, CheckStatus, Verdict};
 use crate::verify;
 
@@ -76,6 +76,17 @@ pub fn run(args: Args, out: &mut dyn Write) -> anyhow::Result<Verdict> {
         );
     }
     let policy = Policy::load(&policy_path)?;
+    // A policy that configures nothing would vouch for nothing: not a pass.
+    if policy.audit.is_none()
+        && policy.licenses.is_none()
+        && policy.sbom.is_none()
+        && policy.images.is_empty()
+    {
+        bail!(
+            "{}: the policy configures no check (add [audit], [licenses], [sbom] or [[image]]; `vouch init` writes a starter policy)",
+            policy_path.display()
+        );
+    }
     let report = run_checks(&policy, &args);
     for (format, path) in &args.output {
         write_atomically(path, |w| super::write_check_report(*format, &report, w)).with_context(
@@ -93,8 +104,13 @@ pub fn run(args: Args, out: &mut dyn Write) -> anyhow::Result<Verdict> {
 
 fn run_checks(policy: &Policy, args: &Args) -> CheckReport {
     let mut checks = Vec::new();
+    let mut lockfiles = Vec::new();
     match &policy.audit {
-        Some(audit) => checks.push(audit_check(policy, audit, args)),
+        Some(_) => {
+            let (check, read) = audit_check(policy, args);
+            checks.push(check);
+            lockfiles = read;
+        }
         None => checks.push(skipped("audit", "no [audit] section in the policy")),
     }
     if let Some(licenses) = &policy.licenses {
@@ -113,6 +129,7 @@ fn run_checks(policy: &Policy, args: &Args) -> CheckReport {
     }
     CheckReport {
         policy: Some(policy.path.clone()),
+        lockfiles,
         checks,
     }
 }
@@ -236,13 +253,6 @@ fn project_dir(policy: &Policy) -> PathBuf {
     }
 }
 
-fn waiver_file(policy: &Policy) -> Option<PathBuf> {
-    policy.waivers.file.clone().or_else(|| {
-        let beside = project_dir(policy).join(crate::waiver::DEFAULT_FILE_NAME);
-        beside.is_file().then_some(beside)
-    })
-}
-
 fn license_check(policy: &Policy, licenses: &policy::LicensePolicy) -> CheckResult {
     let run = || -> anyhow::Result<CheckResult> {
         let paths = policy
@@ -254,9 +264,7 @@ fn license_check(policy: &Policy, licenses: &policy::LicensePolicy) -> CheckResu
         for (path, format) in crate::lockfile::discover(&paths)? {
             lockfiles.push(crate::lockfile::load(&path, format)?);
         }
-        let waivers = waiver_file(policy)
-            .map(|p| crate::waiver::WaiverFile::load(&p))
-            .transpose()?;
+        let waivers = super::project::waiver_path(None, Some(policy)).load()?;
         let cargo_home = std::env::var_os("CARGO_HOME")
             .map(PathBuf::from)
             .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
@@ -306,30 +314,21 @@ fn sbom_check(policy: &Policy, sbom: &policy::SbomPolicy) -> CheckResult {
     run().unwrap_or_else(|e| CheckResult::error("sbom", &e))
 }
 
-fn audit_check(policy: &Policy, audit: &policy::AuditPolicy, args: &Args) -> CheckResult {
-    let waivers = &policy.waivers;
-    let audit_args = super::audit::Args {
-        paths: audit.paths.clone(),
-        db: args.db.clone().or_else(|| audit.db.clone()),
-        osv: args.osv.clone().or_else(|| audit.osv.clone()),
-        waivers: waiver_file(policy),
-        fail_on: audit.fail_on,
-        allow_unscored: audit.unscored == Action::Warn,
-        deny: audit.deny.clone(),
-        deny_unused_waivers: waivers.unused == Action::Deny,
-        exclude_dev: audit.exclude_dev,
-        ignore_unfixed: audit.ignore_unfixed,
-        db_max_age: audit.db_max_age_seconds,
-        format: OutputFormat::Human,
+/// The audit as `vouch audit` runs it under this policy (one rule set), with `--db` and
+/// `--osv` of `vouch check` over the policy's. Also returns the lockfiles it read.
+fn audit_check(policy: &Policy, args: &Args) -> (CheckResult, Vec<PathBuf>) {
+    let flags = super::audit::Args {
+        db: args.db.clone(),
+        osv: args.osv.clone(),
+        ..super::audit::Args::default()
     };
-    let extra = super::audit::Extra {
-        ecosystems: audit.ecosystems.clone(),
-        waiver_max_days: waivers.max_days,
-        expiring_soon_days: Some(waivers.expiring_soon_days),
-    };
-    match super::audit::build_report(audit_args, extra) {
-        Ok(report) => CheckResult::from_audit(&report),
-        Err(e) => CheckResult::error("audit", &e),
+    let plan = super::audit::Plan::new(&flags, Some(policy));
+    match super::audit::build_report(&plan) {
+        Ok(report) => (
+            CheckResult::from_audit(&report),
+            report.lockfiles.iter().map(|l| l.path.clone()).collect(),
+        ),
+        Err(e) => (CheckResult::error("audit", &e), Vec::new()),
     }
 }
 
@@ -343,7 +342,15 @@ pub(crate) fn write_atomically(
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    // Created as a new file would be (0666 less the umask), not tempfile's private 0600:
+    // a report is for whoever reads the project.
+    let mut builder = tempfile::Builder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder.tempfile_in(dir)?;
     let mut writer = std::io::BufWriter::new(tmp.as_file_mut());
     write(&mut writer)?;
     writer.flush()?;

@@ -6,6 +6,7 @@ mod audit;
 mod check;
 mod db;
 mod init;
+mod project;
 mod sbom;
 mod verify;
 mod waivers;
@@ -49,9 +50,10 @@ pub enum Command {
 }
 
 /// Output formats for reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
     /// A table for people (colour on a terminal).
+    #[default]
     Human,
     /// The versioned JSON report (see docs/json-report.md).
     Json,
@@ -71,7 +73,7 @@ fn write_check_report(
 ) -> std::io::Result<()> {
     use crate::report;
     match format {
-        OutputFormat::Human => report::human::write_check(report, out),
+        OutputFormat::Human => report::human::write_check(report, terminal_width(), out),
         OutputFormat::Json => report::json::write_check(report, out),
         OutputFormat::Sarif => report::sarif::write(report, out),
         OutputFormat::Junit => report::junit::write(report, out),
@@ -82,10 +84,10 @@ fn write_check_report(
 /// Runs the parsed command, writing its report to `out` and warnings to `err`.
 pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<Verdict> {
     match cli.command {
-        Command::Audit(args) => audit::run(args, out),
+        Command::Audit(args) => audit::run(args, out, err),
         Command::Check(args) => check::run(args, out),
         Command::Db(command) => db::run(command, out),
-        Command::Waivers(command) => waivers::run(command, out),
+        Command::Waivers(command) => waivers::run(command, out, err),
         Command::Init(args) => init::run(args, out),
         Command::Sbom(args) => sbom::run(args, out, err),
         Command::Verify(args) => verify::run(args, out),
@@ -100,4 +102,17 @@ fn database_dir(explicit: Option<PathBuf>) -> anyhow::Result<PathBuf> {
             &crate::advisory::db::cache_dir()?,
         )),
     }
+}
+
+/// The width human reports fit: `COLUMNS` when set, else the terminal's when stdout is
+/// one, else none (a file or a pipe gets one line per finding).
+fn terminal_width() -> Option<usize> {
+    if let Some(columns) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|c| *c > 0)
+    {
+        return Some(columns);
+    }
+    terminal_size::terminal_size_of(std::io::stdout()).map(|(w, _)| usize::from(w.0))
 }

@@ -20,6 +20,7 @@ struct Report<'a> {
     database: Database<'a>,
     lockfiles: Vec<Lockfile>,
     waiver_file: Option<String>,
+    policy: Option<String>,
     findings: Vec<JsonFinding<'a>>,
 }
 
@@ -38,6 +39,18 @@ struct Database<'a> {
     commit: Option<&'a str>,
     fetched_at: Option<String>,
     age_seconds: Option<i64>,
+    sources: Vec<Source<'a>>,
+}
+
+/// One advisory source the audit consulted.
+#[derive(Serialize)]
+struct Source<'a> {
+    kind: &'static str,
+    ecosystem: Option<&'static str>,
+    source: &'a str,
+    commit: Option<&'a str>,
+    sha256: Option<&'a str>,
+    fetched_at: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -164,6 +177,21 @@ pub fn write(report: &AuditReport, out: &mut dyn Write) -> io::Result<()> {
             commit: report.database.commit.as_deref(),
             fetched_at: report.database.fetched_at.map(|t| t.to_string()),
             age_seconds: report.database_age,
+            sources: report
+                .databases
+                .iter()
+                .map(|s| Source {
+                    kind: match s.kind {
+                        crate::advisory::SourceKind::RustSec => "rustsec",
+                        crate::advisory::SourceKind::Osv => "osv",
+                    },
+                    ecosystem: s.ecosystem.map(|e| e.osv_name()),
+                    source: &s.info.source,
+                    commit: s.info.commit.as_deref(),
+                    sha256: s.sha256.as_deref(),
+                    fetched_at: s.info.fetched_at.map(|t| t.to_string()),
+                })
+                .collect(),
         },
         lockfiles: report
             .lockfiles
@@ -175,6 +203,7 @@ pub fn write(report: &AuditReport, out: &mut dyn Write) -> io::Result<()> {
             })
             .collect(),
         waiver_file: report.waiver_file.as_ref().map(|p| p.display().to_string()),
+        policy: report.policy.as_ref().map(|p| p.display().to_string()),
         findings: report.outcome.findings.iter().map(finding).collect(),
     };
     serde_json::to_writer_pretty(&mut *out, &wire)?;

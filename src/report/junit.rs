@@ -5,7 +5,7 @@
 
 use std::io::{self, Write};
 
-use super::{CheckReport, CheckResult, CheckStatus};
+use super::{CheckReport, CheckResult, CheckStatus, upgrade_advice};
 use crate::finding::{Finding, Level};
 
 pub fn write(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
@@ -129,13 +129,19 @@ fn case(finding: &Finding) -> Case {
             w.waiver.line
         );
     }
+    // The message names the advisory by its title; what to upgrade to follows it.
+    let message = match &finding.advisory {
+        Some(a) => format!("{} ({})", finding.message, upgrade_advice(a)),
+        None => finding.message.clone(),
+    };
     let (outcome, detail) = match (finding.level, &finding.waived_by) {
-        (Level::Error, _) => (Outcome::Failure, finding.message.clone()),
-        (Level::Warning, _) => (Outcome::Pass, format!("warning: {}", finding.message)),
+        (Level::Error, _) => (Outcome::Failure, message),
+        (Level::Warning, _) => (Outcome::Pass, format!("warning: {message}")),
         (Level::Info, Some(w)) => (
             Outcome::Skipped,
             format!(
-                "waived by {}:{} ({}, owner {}, until {})",
+                "waived as {} by {}:{} ({}, owner {}, until {})",
+                w.waiver.id,
                 w.file.display(),
                 w.waiver.line,
                 w.waiver.reason,
@@ -143,7 +149,7 @@ fn case(finding: &Finding) -> Case {
                 w.waiver.expires
             ),
         ),
-        (Level::Info, None) => (Outcome::Pass, finding.message.clone()),
+        (Level::Info, None) => (Outcome::Pass, message),
     };
     Case {
         name,

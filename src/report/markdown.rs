@@ -4,12 +4,13 @@
 use std::io::{self, Write};
 
 use super::human::row;
-use super::{CheckReport, CheckStatus, Verdict};
+use super::{CheckReport, CheckStatus, Verdict, advisory_page};
 
 pub fn write(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
     let verdict = match report.verdict() {
         Verdict::Pass => "✅ pass",
         Verdict::Fail => "❌ fail",
+        Verdict::Error if report.nothing_ran() => "⚠️ error: no check ran",
         Verdict::Error => "⚠️ error: a check could not run",
     };
     writeln!(out, "## vouch: {verdict}\n")?;
@@ -50,8 +51,8 @@ pub fn write(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "|---|---|---|---|---|")?;
         for finding in &check.findings {
             let [level, id, package, severity, detail] = row(finding, true);
-            let id = match finding.advisory.as_ref().and_then(|a| a.url.as_ref()) {
-                Some(url) => format!("[{}]({url})", cell(&id)),
+            let id = match &finding.advisory {
+                Some(a) => format!("[{}]({})", cell(&id), advisory_page(&a.id)),
                 None => cell(&id),
             };
             writeln!(
@@ -64,6 +65,13 @@ pub fn write(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
             )?;
         }
         writeln!(out, "\n</details>")?;
+    }
+    if let Some(policy) = &report.policy {
+        writeln!(
+            out,
+            "\nPolicy: `{}`.",
+            policy.display().to_string().replace('`', "'")
+        )?;
     }
     Ok(())
 }

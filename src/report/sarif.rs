@@ -1,7 +1,10 @@
 //! SARIF 2.1.0 for code scanning. Advisory findings are results of a rule named after the
 //! advisory (so an alert reads as the advisory), located at the package's entry in the
-//! lockfile; waiver findings are located at the waiver; waived findings carry a
-//! suppression with the waiver's reason, so the waiver is visible where the alert is.
+//! lockfile; waiver findings are located at the waiver; findings without a file of their
+//! own (a stale database, an image) at the policy, else the lockfile: code scanning drops
+//! a result without a location. Waived findings carry a suppression with the waiver's
+//! reason, so the waiver is visible where the alert is. Every rule has a
+//! `security-severity` (see [`security_severity`]), which code scanning ranks alerts by.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -9,8 +12,9 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use super::{CheckReport, CheckStatus};
-use crate::finding::{Finding, Level};
+use super::{CheckReport, CheckStatus, advisory_page, upgrade_advice};
+use crate::advisory::{Kind, Severity};
+use crate::finding::{Code, Finding, Level};
 
 pub const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
@@ -23,7 +27,7 @@ pub fn write(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
             rules
                 .entry(rule_id.clone())
                 .or_insert_with(|| rule(&rule_id, finding));
-            results.push(result(&rule_id, finding, &check.name));
+            results.push(result(&rule_id, finding, &check.name, report));
         }
     }
     let notifications: Vec<Value> = report
@@ -37,16 +41,21 @@ pub fn write(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
             _ => None,
         })
         .collect();
+    let mut driver = json!({
+        "name": "vouch",
+        "version": env!("CARGO_PKG_VERSION"),
+        "rules": rules.into_values().collect::<Vec<_>>(),
+    });
+    // The project's own address when Cargo.toml states one; never a guess (the crates.io
+    // crate named `vouch` is another project).
+    if !env!("CARGO_PKG_REPOSITORY").is_empty() {
+        driver["informationUri"] = json!(env!("CARGO_PKG_REPOSITORY"));
+    }
     let doc = json!({
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
         "runs": [{
-            "tool": {"driver": {
-                "name": "vouch",
-                "version": env!("CARGO_PKG_VERSION"),
-                "informationUri": "https://github.com/vouch-dev/vouch",
-                "rules": rules.into_values().collect::<Vec<_>>(),
-            }},
+            "tool": {"driver": driver},
             "invocations": [{
                 "executionSuccessful": notifications.is_empty(),
                 "toolExecutionNotifications": notifications,
@@ -70,28 +79,53 @@ fn rule(id: &str, finding: &Finding) -> Value {
         "id": id,
         "shortDescription": {"text": finding.code.as_str()},
         "defaultConfiguration": {"level": level(finding.level)},
-        "properties": {"tags": ["security", "supply-chain", finding.code.as_str()]},
+        "properties": {
+            "tags": ["security", "supply-chain", finding.code.as_str()],
+            "security-severity": security_severity(finding),
+        },
     });
     if let Some(a) = &finding.advisory {
         rule["shortDescription"] = json!({"text": a.title});
         rule["fullDescription"] = json!({"text": format!("{} ({})", a.title, a.kind.as_str())});
-        if let Some(url) = &a.url {
-            rule["helpUri"] = json!(url);
-        }
-        rule["help"] = json!({"text": if a.fixed.is_empty() {
-            "No fixed version is known.".to_string()
-        } else {
-            format!("Upgrade to a fixed version: {}.", a.fixed.join(", "))
+        rule["helpUri"] = json!(advisory_page(&a.id));
+        rule["help"] = json!({"text": match upgrade_advice(a).strip_prefix("upgrade to ") {
+            Some(versions) => format!("Upgrade to {versions}."),
+            None => "No fixed version is known.".to_string(),
         }});
-        // GitHub code scanning ranks security alerts by this property.
-        if let Some(score) = a.cvss_score {
-            rule["properties"]["security-severity"] = json!(format!("{score:.1}"));
-        }
         if !a.aliases.is_empty() {
             rule["properties"]["aliases"] = json!(a.aliases);
         }
     }
     rule
+}
+
+/// The score code scanning ranks the rule's alerts by (0.0–10.0, as text): the advisory's
+/// CVSS score; else its stated severity (GitHub's `database_specific.severity` for a GHSA)
+/// as the lowest score of that band (critical 9.0, high 7.0, medium 4.0, low 0.1, none
+/// 0.0); else, failing closed, 9.0 for a vulnerability without a score, 4.0 for an
+/// informational advisory. Findings that are not advisories rank by what they do to the
+/// gate: 9.0 when they fail it, 4.0 when they warn, 0.0 for a record.
+fn security_severity(finding: &Finding) -> String {
+    let score = match &finding.advisory {
+        Some(a) => match (a.cvss_score, a.severity, &a.kind) {
+            (Some(score), _, _) => score,
+            (None, Some(severity), _) => match severity {
+                Severity::Critical => 9.0,
+                Severity::High => 7.0,
+                Severity::Medium => 4.0,
+                Severity::Low => 0.1,
+                Severity::None => 0.0,
+            },
+            (None, None, Kind::Vulnerability) => 9.0,
+            (None, None, Kind::Informational(_)) => 4.0,
+        },
+        None => match finding.level {
+            Level::Error => 9.0,
+            Level::Warning => 4.0,
+            Level::Info => 0.0,
+        },
+    };
+    format!("{score:.1}")
 }
 
 fn level(level: Level) -> &'static str {
@@ -102,19 +136,14 @@ fn level(level: Level) -> &'static str {
     }
 }
 
-fn result(rule_id: &str, finding: &Finding, check: &str) -> Value {
+fn result(rule_id: &str, finding: &Finding, check: &str, report: &CheckReport) -> Value {
     let mut result = json!({
         "ruleId": rule_id,
         "level": level(finding.level),
         "message": {"text": finding.message},
         "properties": {"code": finding.code.as_str(), "check": check},
     });
-    let location = match (&finding.package, &finding.waiver) {
-        (Some(p), _) => Some((p.lockfile.as_path(), p.line.map(|l| l as usize))),
-        (None, Some(w)) => Some((w.file.as_path(), Some(w.waiver.line))),
-        _ => None,
-    };
-    if let Some((path, line)) = location {
+    if let Some((path, line)) = location(finding, report) {
         let mut physical = json!({"artifactLocation": {"uri": uri(path)}});
         if let Some(line) = line {
             physical["region"] = json!({"startLine": line});
@@ -131,12 +160,45 @@ fn result(rule_id: &str, finding: &Finding, check: &str) -> Value {
             "kind": "external",
             "status": "accepted",
             "justification": format!(
-                "{} (owner {}, until {}, {}:{})",
-                w.waiver.reason, w.waiver.owner, w.waiver.expires, w.file.display(), w.waiver.line
+                "waived as {}: {} (owner {}, until {}, {}:{})",
+                w.waiver.id, w.waiver.reason, w.waiver.owner, w.waiver.expires, w.file.display(), w.waiver.line
             ),
         }]);
     }
     result
+}
+
+/// Where a finding is: the package's lockfile entry, the waiver, the lockfile line a
+/// `package-not-audited` message starts with, else the policy, else the first lockfile.
+fn location<'a>(
+    finding: &'a Finding,
+    report: &'a CheckReport,
+) -> Option<(&'a Path, Option<usize>)> {
+    if let Some(p) = &finding.package {
+        return Some((p.lockfile.as_path(), p.line.map(|l| l as usize)));
+    }
+    if let Some(w) = &finding.waiver {
+        return Some((w.file.as_path(), Some(w.waiver.line)));
+    }
+    if finding.code == Code::PackageNotAudited {
+        // The message is `LOCKFILE:LINE: ...` (or `LOCKFILE: ...`) for one of the lockfiles.
+        for lockfile in &report.lockfiles {
+            let Some(rest) = finding
+                .message
+                .strip_prefix(lockfile.display().to_string().as_str())
+                .and_then(|r| r.strip_prefix(':'))
+            else {
+                continue;
+            };
+            let line = rest.split(':').next().and_then(|l| l.parse().ok());
+            return Some((lockfile.as_path(), line));
+        }
+    }
+    report
+        .policy
+        .as_deref()
+        .or(report.lockfiles.first().map(|p| p.as_path()))
+        .map(|p| (p, None))
 }
 
 /// A relative URI reference for `path`: forward slashes, `./` dropped, reserved bytes

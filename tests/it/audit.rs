@@ -331,8 +331,11 @@ fn malformed_waiver_files_are_errors_with_line_and_column() {
     }
 }
 
+/// Waivers come from the project directory (the policy's, else the current one), never
+/// from the directory scanned: the same file whatever path is audited (tests/it/project.rs
+/// holds the whole rule).
 #[test]
-fn the_waiver_file_at_the_scanned_root_is_used_by_default() {
+fn the_waiver_file_in_the_current_directory_is_used_by_default() {
     let dir = tempdir();
     fs::copy(
         fixture("cargo/vulnerable/Cargo.lock"),
@@ -345,6 +348,7 @@ fn the_waiver_file_at_the_scanned_root_is_used_by_default() {
     )
     .unwrap();
     let out = vouch()
+        .current_dir(dir.path())
         .args(["audit", "--format", "json", "--db"])
         .arg(rustsec_db())
         .arg(dir.path())
@@ -352,12 +356,17 @@ fn the_waiver_file_at_the_scanned_root_is_used_by_default() {
         .unwrap();
     let report = json(&out);
     assert_eq!(finding_for(&report, "RUSTSEC-2022-0013")["level"], "info");
-    assert!(
-        report["waiver_file"]
-            .as_str()
-            .unwrap()
-            .ends_with("vouch-waivers.toml")
-    );
+    assert_eq!(report["waiver_file"], "vouch-waivers.toml");
+    // Run from elsewhere, the same scan reads no waivers.
+    let out = vouch()
+        .args(["audit", "--format", "json", "--db"])
+        .arg(rustsec_db())
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let report = json(&out);
+    assert_eq!(finding_for(&report, "RUSTSEC-2022-0013")["level"], "error");
+    assert!(report["waiver_file"].is_null());
 }
 
 #[test]
@@ -457,7 +466,7 @@ fn informational_kinds_fail_only_when_denied() {
         .assert()
         .code(2)
         .stderr(predicates::str::contains(
-            "unknown advisory kind `abandoned`",
+            "unknown `deny` value `abandoned`",
         ));
 }
 
@@ -531,15 +540,11 @@ fn a_database_with_a_broken_advisory_for_an_audited_crate_is_an_error() {
 
 #[test]
 fn human_report_of_the_bundled_example() {
-    // The example's made-up database and its waiver (expiring 2030-06-30).
+    // The example's policy, its made-up database and its waiver (expiring 2030-06-30),
+    // which names the advisory by an alias: the report says which.
     let out = vouch()
         .current_dir(crate::common::repo())
-        .args([
-            "audit",
-            "fixtures/example",
-            "--db",
-            "fixtures/example/advisory-db",
-        ])
+        .args(["audit", "--policy", "fixtures/example/vouch.toml"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));

@@ -280,6 +280,32 @@ fn no_policy_is_an_error() {
         .stderr(predicates::str::contains("vouch init"));
 }
 
+/// Regression (issue 16, item 1): `: > vouch.toml; vouch check` printed `skipped audit`,
+/// then PASS, exit 0. A policy that runs no check vouches for nothing.
+#[test]
+fn an_empty_policy_is_an_error_naming_the_file_not_a_pass() {
+    for policy in ["", "# nothing yet\n", "[waivers]\nmax-days = 30\n"] {
+        let dir = tempdir();
+        fs::write(dir.path().join("vouch.toml"), policy).unwrap();
+        let out = check(dir.path(), &[]);
+        assert_eq!(out.status.code(), Some(2), "{policy:?}");
+        assert!(out.stdout.is_empty(), "no report, no PASS");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("vouch.toml: the policy configures no check"),
+            "{stderr}"
+        );
+    }
+    // Named with --policy, the message names that file.
+    let dir = tempdir();
+    fs::write(dir.path().join("empty.toml"), "").unwrap();
+    let out = check(dir.path(), &["--policy", "empty.toml", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("empty.toml: the policy configures no check")
+    );
+}
+
 /// The vulnerable fixture with one waived and one expired waiver: every kind of finding.
 fn rich_project() -> tempfile::TempDir {
     let dir = project("cargo/vulnerable/Cargo.lock", "[audit]\n");
@@ -383,7 +409,11 @@ fn junit_output_validates_against_a_junit_xml_schema() {
         text.contains(r#"<testsuite name="audit" tests="11" failures="5" errors="0" skipped="1">"#),
         "{text}"
     );
-    assert!(text.contains("<skipped message=\"waived by"), "{text}");
+    // Which of the advisory's ids the waiver named, and where the waiver is.
+    assert!(
+        text.contains("<skipped message=\"waived as CVE-2022-24713 by vouch-waivers.toml:"),
+        "{text}"
+    );
     assert!(text.contains("type=\"waiver-expired\""), "{text}");
 
     // An errored check is an <error>, and still valid.

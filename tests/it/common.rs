@@ -7,13 +7,16 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-/// The `vouch` binary under test, with a clean environment: no user cache, no colour.
+/// The `vouch` binary under test, with a clean environment: no user cache, no colour, no
+/// terminal width.
 pub fn vouch() -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::cargo_bin("vouch").expect("vouch binary");
     cmd.env_remove("VOUCH_RUSTSEC_URL")
         .env_remove("VOUCH_OSV_URL")
         .env("VOUCH_CACHE_DIR", scratch_root().join("no-cache-here"))
-        .env("NO_COLOR", "1");
+        .env("NO_COLOR", "1")
+        // Human reports fit COLUMNS when it is set; tests that want a width set it.
+        .env_remove("COLUMNS");
     cmd
 }
 
@@ -86,6 +89,15 @@ pub fn require_tool(name: &str) -> PathBuf {
         .unwrap_or_else(|| {
             panic!("{name} is not installed: run the installer named in this test's #[ignore] (scripts/ci/)")
         })
+}
+
+/// The date `days` from today (negative: in the past), as a waiver's `expires` writes it.
+pub fn date_in(days: i64) -> String {
+    jiff::Zoned::now()
+        .date()
+        .checked_add(jiff::Span::new().days(days))
+        .expect("a date in range")
+        .to_string()
 }
 
 /// Parses stdout as JSON.

@@ -15,6 +15,7 @@ struct Report {
     database: Database,
     lockfiles: Vec<Lockfile>,
     waiver_file: Option<String>,
+    policy: Option<String>,
     findings: Vec<Finding>,
 }
 
@@ -35,6 +36,18 @@ struct Database {
     commit: Option<String>,
     fetched_at: Option<String>,
     age_seconds: Option<i64>,
+    sources: Vec<Source>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Source {
+    kind: String,
+    ecosystem: Option<String>,
+    source: String,
+    commit: Option<String>,
+    sha256: Option<String>,
+    fetched_at: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -128,6 +141,16 @@ fn the_json_report_matches_the_documented_schema() {
     );
     assert!(report.lockfiles[0].path.ends_with("vulnerable/Cargo.lock"));
     assert!(report.waiver_file.is_some());
+    assert!(report.policy.is_none(), "no vouch.toml where it ran");
+    let [rustsec] = report.database.sources.as_slice() else {
+        panic!("one source read");
+    };
+    assert_eq!(
+        (rustsec.kind.as_str(), rustsec.ecosystem.as_deref()),
+        ("rustsec", None)
+    );
+    assert_eq!(rustsec.source, report.database.source);
+    assert!(rustsec.sha256.is_none() && rustsec.commit.is_none() && rustsec.fetched_at.is_none());
     assert_eq!(
         report.summary.errors + report.summary.warnings + report.summary.waived,
         report.findings.len() as u64

@@ -163,7 +163,9 @@ fn a_waiver_on_a_ghsa_alias_covers_a_pypi_finding() {
         ),
     )
     .unwrap();
-    let (_, report) = audit(dir.path(), &[]);
+    // Waivers come from the project directory, not the scanned one: name the file.
+    let waivers = dir.path().join("vouch-waivers.toml");
+    let (_, report) = audit(dir.path(), &["--waivers", waivers.to_str().unwrap()]);
     let waived = report["findings"]
         .as_array()
         .unwrap()

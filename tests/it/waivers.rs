@@ -2,15 +2,7 @@
 
 use std::fs;
 
-use crate::common::{fixture, rustsec_db, tempdir, vouch};
-
-fn date(days: i64) -> String {
-    jiff::Zoned::now()
-        .date()
-        .checked_add(jiff::Span::new().days(days))
-        .unwrap()
-        .to_string()
-}
+use crate::common::{date_in, fixture, rustsec_db, tempdir, vouch};
 
 #[test]
 fn add_appends_a_valid_waiver_that_audit_then_honours() {
@@ -35,7 +27,7 @@ fn add_appends_a_valid_waiver_that_audit_then_honours() {
                 "--owner",
                 "sec@example.com",
             ])
-            .args(["--package", package, "--expires", &date(60)])
+            .args(["--package", package, "--expires", &date_in(60)])
             .assert()
             .code(0)
             .stdout(predicates::str::contains("added a waiver"));
@@ -73,7 +65,7 @@ fn add_refuses_what_would_not_parse_or_is_already_expired() {
     };
     run(&["--expires", "2020-01-01"]).stderr(predicates::str::contains("in the past"));
     run(&["--expires", "next-week"]).stderr(predicates::str::contains("YYYY-MM-DD"));
-    run(&["--expires", &date(5), "--versions", "~>1"])
+    run(&["--expires", &date_in(5), "--versions", "~>1"])
         .stderr(predicates::str::contains("version requirement"));
     assert!(
         !dir.path().join("vouch-waivers.toml").exists(),
@@ -88,7 +80,7 @@ fn check_fails_on_expired_and_too_far_waivers_without_a_database() {
     let entry = |id: &str, days: i64| {
         format!(
             "[[waiver]]\nid = \"{id}\"\nreason = \"r\"\nowner = \"o\"\nexpires = {}\n\n",
-            date(days)
+            date_in(days)
         )
     };
     fs::write(&file, entry("A-1", 100) + &entry("A-2", 3)).unwrap();
@@ -133,7 +125,7 @@ fn list_shows_status_and_which_waivers_match_nothing() {
     let entry = |id: &str, days: i64| {
         format!(
             "[[waiver]]\nid = \"{id}\"\nreason = \"r\"\nowner = \"o\"\nexpires = {}\n\n",
-            date(days)
+            date_in(days)
         )
     };
     fs::write(
@@ -155,13 +147,14 @@ fn list_shows_status_and_which_waivers_match_nothing() {
     assert_eq!(w.len(), 3);
     assert_eq!(
         (w[0]["status"].as_str().unwrap(), w[0]["used"].as_bool()),
-        ("active (100 days left)", Some(true))
+        ("active", Some(true))
     );
     assert_eq!(
         (w[1]["status"].as_str().unwrap(), w[1]["used"].as_bool()),
-        ("expiring in 5 days", Some(false))
+        ("unused", Some(false))
     );
-    assert!(w[2]["status"].as_str().unwrap().starts_with("expired"));
+    assert_eq!(w[1]["days_left"], 5);
+    assert_eq!(w[2]["status"], "expired");
 }
 
 #[test]
@@ -200,4 +193,61 @@ fn init_writes_a_starter_setup_that_check_accepts_and_never_overwrites() {
         .assert()
         .code(2)
         .stderr(predicates::str::contains("refusing to overwrite"));
+}
+
+/// Regression (issue 16, item 2): the starter workflow ran `cargo install --locked vouch`,
+/// which installs another project (crates.io's `vouch`).
+#[test]
+fn init_pins_vouch_s_action_by_commit_and_force_overwrites() {
+    let dir = tempdir();
+    let out = vouch()
+        .current_dir(dir.path())
+        .arg("init")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("the workflow fails until vouch's action is pinned"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let workflow = dir.path().join(".github/workflows/vouch.yml");
+    let unpinned = fs::read_to_string(&workflow).unwrap();
+    assert!(!unpinned.contains("cargo install"), "{unpinned}");
+    assert!(unpinned.contains("security-events: write"), "{unpinned}");
+    insta::assert_snapshot!("init_workflow_not_pinned", unpinned);
+
+    // A tag is refused; a commit is written as given.
+    vouch()
+        .current_dir(dir.path())
+        .args(["init", "--force", "--action", "acme/vouch@v1"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("not a full commit SHA"));
+    fs::write(dir.path().join("vouch.toml"), "# edited\n").unwrap();
+    let sha = "4f2c8e0b1d3a5c7e9f0b2d4c6e8a0b1c3d5e7f90";
+    vouch()
+        .current_dir(dir.path())
+        .args(["init", "--action", &format!("acme/vouch@{sha}")])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("(--force overwrites)"));
+    vouch()
+        .current_dir(dir.path())
+        .args(["init", "--force", "--action", &format!("acme/vouch@{sha}")])
+        .assert()
+        .code(0);
+    let pinned = fs::read_to_string(&workflow).unwrap();
+    assert!(
+        pinned.contains(&format!("uses: acme/vouch@{sha}")),
+        "{pinned}"
+    );
+    assert!(!pinned.contains("cargo install"), "{pinned}");
+    insta::assert_snapshot!("init_workflow_pinned", pinned);
+    assert_ne!(
+        fs::read_to_string(dir.path().join("vouch.toml")).unwrap(),
+        "# edited\n",
+        "--force overwrote the policy"
+    );
 }

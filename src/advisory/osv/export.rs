@@ -205,6 +205,62 @@ pub(super) fn read_capped(reader: &mut dyn Read, path: &Path) -> Result<Vec<u8>,
     Ok(bytes)
 }
 
+impl super::OsvDb {
+    /// Does any export hold an advisory with this id or alias (case-insensitive)? For
+    /// `vouch waivers add`, which warns about an id no database knows. Reads every
+    /// record, so it is for one-off questions, not audits.
+    pub fn knows(&self, id: &str) -> Result<bool, Error> {
+        let needle = format!("\"{}\"", id.to_ascii_lowercase());
+        let names_it = |bytes: &[u8]| {
+            // Cheap text test first; only a hit is parsed.
+            let lower = bytes.to_ascii_lowercase();
+            lower.windows(needle.len()).any(|w| w == needle.as_bytes())
+                && serde_json::from_slice::<IdAndAliases>(bytes).is_ok_and(|record| {
+                    std::iter::once(&record.id)
+                        .chain(&record.aliases)
+                        .any(|a| a.eq_ignore_ascii_case(id))
+                })
+        };
+        let mut found = false;
+        for ecosystem in super::ECOSYSTEMS {
+            let dir = self.root.join(ecosystem.osv_name());
+            let zip = dir.join("all.zip");
+            if zip.is_file() {
+                each_entry(&zip, |_, _, bytes| {
+                    found = found || names_it(bytes);
+                    Ok(())
+                })?;
+            } else if dir.is_dir() {
+                let entries = fs::read_dir(&dir).map_err(|source| Error::Io {
+                    path: dir.clone(),
+                    source,
+                })?;
+                for entry in entries.flatten() {
+                    if entry.file_name().to_string_lossy().ends_with(".json") {
+                        let path = entry.path();
+                        let mut file = fs::File::open(&path).map_err(|source| Error::Io {
+                            path: path.clone(),
+                            source,
+                        })?;
+                        found = found || names_it(&read_capped(&mut file, &path)?);
+                    }
+                }
+            }
+            if found {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
+#[derive(Deserialize)]
+struct IdAndAliases {
+    id: String,
+    #[serde(default)]
+    aliases: Vec<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

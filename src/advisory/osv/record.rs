@@ -257,12 +257,7 @@ pub(super) fn convert(record: &OsvRecord, ecosystem: Ecosystem, wanted: &str) ->
         .summary
         .clone()
         .filter(|s| !s.trim().is_empty())
-        .or_else(|| {
-            record
-                .details
-                .as_ref()
-                .and_then(|d| d.lines().next().map(str::to_string))
-        })
+        .or_else(|| record.details.as_deref().map(headline))
         .unwrap_or_default();
     let url = record
         .references
@@ -303,6 +298,25 @@ pub(super) fn convert(record: &OsvRecord, ecosystem: Ecosystem, wanted: &str) ->
         default_registry_only: false,
     })
 }
+
+/// A title for a record without a `summary`: the start of its `details`, whitespace
+/// folded, cut at a word before [`HEADLINE_CHARS`] characters (PYSEC records carry only
+/// `details`, some over a thousand characters on one line; a report shows a title).
+fn headline(details: &str) -> String {
+    let text = details.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.chars().count() <= HEADLINE_CHARS {
+        return text;
+    }
+    let cut: String = text.chars().take(HEADLINE_CHARS - 1).collect();
+    let cut = match cut.rfind(' ') {
+        Some(space) if space > HEADLINE_CHARS / 2 => &cut[..space],
+        _ => cut.as_str(),
+    };
+    format!("{}…", cut.trim_end_matches([',', ';', ':', '.', ' ']))
+}
+
+/// The longest title [`headline`] makes, in characters.
+const HEADLINE_CHARS: usize = 100;
 
 #[cfg(test)]
 mod tests {
@@ -437,5 +451,16 @@ mod tests {
             every.affects("also-weird"),
             "an advisory on every version covers it too"
         );
+    }
+
+    #[test]
+    fn a_long_details_text_becomes_a_short_title() {
+        assert_eq!(headline("Short.\n\nMore."), "Short. More.");
+        let long = "word ".repeat(400);
+        let title = headline(&long);
+        assert!(title.chars().count() <= HEADLINE_CHARS, "{title}");
+        assert!(title.ends_with("word…"), "{title}");
+        // One unbroken token is cut too.
+        assert_eq!(headline(&"x".repeat(500)).chars().count(), HEADLINE_CHARS);
     }
 }
