@@ -7,6 +7,8 @@
 # machines reach), so this measures vouch alone against the 100 ms target.
 #
 # usage: scripts/bench-monorepo.sh       (needs hyperfine)
+#        BASELINE=/path/to/other/vouch scripts/bench-monorepo.sh
+#                                        (also times that binary, in the same run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v hyperfine >/dev/null || { echo "hyperfine is not installed (apt-get install hyperfine)" >&2; exit 2; }
@@ -36,6 +38,11 @@ print("packages scanned:", s["packages"], s["packages_by_ecosystem"])
 print("findings:", len(r["findings"]))
 PY
 # vouch exits 1 (the fixtures pin vulnerable versions); that is expected here.
+baseline=()
+if [[ -n "${BASELINE:-}" ]]; then
+  "$BASELINE" audit --db "$db" --osv "$osv" --format json "$repo" >/dev/null || true
+  baseline=(-n "baseline: $BASELINE" "$BASELINE audit --db $db --osv $osv $repo")
+fi
 hyperfine --warmup 3 --min-runs 20 -N --ignore-failure --style basic \
   -n "vouch audit (monorepo, RustSec + 4 OSV exports, warm)" \
-  "$vouch audit --db $db --osv $osv $repo" 2>&1 | grep -Ev '^\s*$'
+  "$vouch audit --db $db --osv $osv $repo" "${baseline[@]}" 2>&1 | grep -Ev '^\s*$'
