@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use base64::Engine;
 
 use super::{Note, ParseError, Parsed};
-use crate::package::{Checksum, Ecosystem, HashAlgorithm, Package, Source};
+use crate::package::{Checksum, Ecosystem, HashAlgorithm, LocalKind, Package, Source};
 
 /// `(module path, version)` → hex SHA-256 of the module's tree, from go.sum.
 pub(crate) type SumMap = HashMap<(String, String), String>;
@@ -74,6 +74,7 @@ pub(crate) fn parse(text: &str, sums: Option<&SumMap>) -> Result<Parsed, ParseEr
             other => notes.push(Note {
                 line: Some(line_no),
                 message: format!("unknown go.mod directive `{other}` ignored"),
+                ..Note::default()
             }),
         }
     }
@@ -102,7 +103,7 @@ pub(crate) fn parse(text: &str, sums: Option<&SumMap>) -> Result<Parsed, ParseEr
                     ..
                 }) => {
                     let mut pkg = Package::new(Ecosystem::Go, &req.path, &req.version);
-                    pkg.source = Source::Path(dir.clone());
+                    pkg.set_local(dir.clone(), LocalKind::LocalPath);
                     pkg
                 }
                 Some(Replace {

@@ -165,10 +165,51 @@ pub struct Lockfile {
 
 /// Something a parser wants the user to know about a lockfile, e.g. an unpinned
 /// requirement that cannot be audited or a linked package that was skipped.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Note {
     pub line: Option<usize>,
     pub message: String,
+    /// The entry is the project's own code that the lockfile gives no version (a pnpm
+    /// importer, an editable Pipfile entry, a link): counted as local, not a warning.
+    pub local: Option<crate::package::LocalKind>,
+    /// Not about an entry at all but about how the file was read (e.g. a go.mod older
+    /// than Go 1.17 completed from go.sum): the report says it, it is never a finding.
+    pub remark: bool,
+}
+
+impl Note {
+    /// An entry that could not be audited (a warning in the report).
+    pub fn not_audited(line: Option<usize>, message: impl Into<String>) -> Note {
+        Note {
+            line,
+            message: message.into(),
+            ..Note::default()
+        }
+    }
+
+    /// A versionless entry that is the project's own code.
+    pub fn local(
+        line: Option<usize>,
+        message: impl Into<String>,
+        kind: crate::package::LocalKind,
+    ) -> Note {
+        Note {
+            line,
+            message: message.into(),
+            local: Some(kind),
+            remark: false,
+        }
+    }
+
+    /// How the file was read, for the report.
+    pub fn remark(line: Option<usize>, message: impl Into<String>) -> Note {
+        Note {
+            line,
+            message: message.into(),
+            local: None,
+            remark: true,
+        }
+    }
 }
 
 /// What a format module returns.

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use yaml_rust2::Yaml;
 
 use super::{Note, ParseError, Parsed, yaml};
-use crate::package::{Ecosystem, Package, Source};
+use crate::package::{Ecosystem, LocalKind, Package, Source};
 
 pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
     if text.lines().any(|l| l.starts_with("__metadata:")) {
@@ -133,11 +133,13 @@ fn parse_classic(text: &str) -> Result<Parsed, ParseError> {
             ));
         };
         let mut package = Package::new(Ecosystem::Npm, name, version);
-        package.source = match &entry.resolved {
-            Some(r) if r.starts_with("git") || r.contains(".git#") => Source::Git(r.clone()),
-            Some(r) if r.starts_with("file:") => Source::Path(r.clone()),
-            _ => Source::Registry,
-        };
+        match &entry.resolved {
+            Some(r) if r.starts_with("git") || r.contains(".git#") => {
+                package.source = Source::Git(r.clone())
+            }
+            Some(r) if r.starts_with("file:") => package.set_local(r.clone(), LocalKind::LocalPath),
+            _ => package.source = Source::Registry,
+        }
         package.checksums = super::npm::checksums(entry.integrity.as_deref());
         package.line = Some(entry.line as u32);
         for spec in &entry.specs {
@@ -202,8 +204,8 @@ fn parse_berry(text: &str) -> Result<Parsed, ParseError> {
                 ));
             }
         };
-        let source = if reference.starts_with("npm:") {
-            Source::Registry
+        let (source, local) = if reference.starts_with("npm:") {
+            (Source::Registry, None)
         } else if reference.starts_with("workspace:") {
             if reference == "workspace:." {
                 // The project itself.
@@ -212,27 +214,36 @@ fn parse_berry(text: &str) -> Result<Parsed, ParseError> {
                 }
                 continue;
             }
-            Source::Path(reference.trim_start_matches("workspace:").to_string())
-        } else if reference.starts_with("link:")
-            || reference.starts_with("portal:")
-            || reference.starts_with("file:")
-        {
-            parsed.notes.push(Note {
-                line: line.map(|l| l as usize),
-                message: format!("`{resolution}` is a local link (audited where it is defined)"),
-            });
+            (
+                Source::Path(reference.trim_start_matches("workspace:").to_string()),
+                Some(LocalKind::WorkspaceMember),
+            )
+        } else if reference.starts_with("file:") {
+            // A directory or tarball of the project, with the version its package.json says.
+            let path = reference.trim_start_matches("file:");
+            let path = path.split(['#', ':']).next().unwrap_or(path);
+            (Source::Path(path.to_string()), Some(LocalKind::LocalPath))
+        } else if reference.starts_with("link:") || reference.starts_with("portal:") {
+            // Linked directories have no version of their own (`0.0.0-use.local`).
+            parsed.notes.push(Note::local(
+                line.map(|l| l as usize),
+                resolution.split("::").next().unwrap_or(resolution),
+                LocalKind::LocalPath,
+            ));
             continue;
         } else if reference.starts_with("patch:") {
             parsed.notes.push(Note {
                 line: line.map(|l| l as usize),
                 message: format!("`{name}` is patched locally; the unpatched package is audited under its own entry"),
+                ..Note::default()
             });
             continue;
         } else {
-            Source::Git(reference.to_string())
+            (Source::Git(reference.to_string()), None)
         };
         let mut package = Package::new(Ecosystem::Npm, name, version);
         package.source = source;
+        package.local = local;
         package.line = line;
         let index = parsed.packages.len();
         for spec in key.split(',') {

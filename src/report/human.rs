@@ -131,7 +131,7 @@ fn write_audit_summary(report: &AuditReport, out: &mut dyn Write) -> io::Result<
         .join(", ");
     writeln!(
         out,
-        "Scanned {packages} package{} ({ecosystems}) in {} lockfile{} against {}{}.",
+        "Scanned {packages} package{} ({ecosystems}) in {} lockfile{} against {}{}{}.",
         if packages == 1 { "" } else { "s" },
         report.lockfiles.len(),
         if report.lockfiles.len() == 1 { "" } else { "s" },
@@ -142,7 +142,19 @@ fn write_audit_summary(report: &AuditReport, out: &mut dyn Write) -> io::Result<
             .as_deref()
             .map(|c| format!(" @ {}", &c[..c.len().min(12)]))
             .unwrap_or_default(),
-    )
+        report
+            .outcome
+            .local_summary()
+            .map(|s| format!("; {s}"))
+            .unwrap_or_default(),
+    )?;
+    for line in super::unscored_lines(&report.outcome) {
+        writeln!(out, "{line}")?;
+    }
+    for remark in &report.outcome.remarks {
+        writeln!(out, "Read: {remark}")?;
+    }
+    Ok(())
 }
 
 pub(crate) fn row(finding: &Finding, show_lockfile: bool) -> [String; 5] {

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::normalize;
 use crate::advisory::version::Version;
-use crate::advisory::{Advisory, Affected, Informational, Kind, Severity};
+use crate::advisory::{Advisory, Affected, Informational, Kind, Severity, names_malicious};
 use crate::package::Ecosystem;
 
 // ---- the OSV schema, as much as matching needs -------------------------------------
@@ -171,6 +171,39 @@ impl OsvAffectedVersions {
     }
 }
 
+/// The CVSS score of a record: the newest version of CVSS whose vector parses (v4.0, then
+/// v3.1, then v3.0; `cvss` scores v4.0 with the specification's lookup table). CVSS v2
+/// vectors and other scales (`Ubuntu`) are not read: without a readable vector the record
+/// falls back to a qualitative rating, or stays unscored.
+fn score<'a>(severities: impl Iterator<Item = &'a OsvSeverity>) -> Option<cvss::Cvss> {
+    let mut vectors: Vec<&OsvSeverity> = severities
+        .filter(|s| matches!(s.kind.as_str(), "CVSS_V4" | "CVSS_V3"))
+        .collect();
+    // `CVSS:4.0/...` before `CVSS:3.1/...` before `CVSS:3.0/...`.
+    vectors.sort_by(|a, b| b.score.cmp(&a.score));
+    vectors
+        .iter()
+        .find_map(|s| cvss::Cvss::from_str(s.score.trim()).ok())
+}
+
+/// A malicious-package report must say which package it is about: one that names none
+/// would block nothing, so it is an error naming the record, never a silent skip.
+pub(super) fn check_names_a_package(
+    id: &str,
+    aliases: &[String],
+    packages: usize,
+) -> Result<(), String> {
+    let ids: Vec<String> = std::iter::once(id.to_string())
+        .chain(aliases.iter().cloned())
+        .collect();
+    if packages == 0 && names_malicious(&ids) {
+        return Err(format!(
+            "{id}: a malicious-package record without `affected` packages: it names nothing to block"
+        ));
+    }
+    Ok(())
+}
+
 /// Turns an OSV record into our advisory for one package (`None` when withdrawn or when
 /// no entry names that package).
 pub(super) fn convert(record: &OsvRecord, ecosystem: Ecosystem, wanted: &str) -> Option<Advisory> {
@@ -204,10 +237,15 @@ pub(super) fn convert(record: &OsvRecord, ecosystem: Ecosystem, wanted: &str) ->
                     Some(match kind.as_str() {
                         "introduced" => Event::Introduced(value.clone()),
                         "fixed" => {
-                            fixed.push(value.clone());
+                            fixed.push(format!(">={value}"));
                             Event::Fixed(value.clone())
                         }
-                        "last_affected" => Event::LastAffected(value.clone()),
+                        // The last affected version closes the range: the next one is
+                        // the fix (NSWG's `patched_versions: ">0.7.0"`), not "unfixed".
+                        "last_affected" => {
+                            fixed.push(format!(">{value}"));
+                            Event::LastAffected(value.clone())
+                        }
                         "limit" => Event::Limit(value.clone()),
                         _ => return None,
                     })
@@ -227,20 +265,14 @@ pub(super) fn convert(record: &OsvRecord, ecosystem: Ecosystem, wanted: &str) ->
             .or_else(|| record.database_specific.as_ref().and_then(|d| d.get(key)))
     };
     let kind = match specific("informational").and_then(|v| v.as_str()) {
+        _ if names_malicious(std::iter::once(&record.id).chain(&record.aliases)) => Kind::Malicious,
         Some("unmaintained") => Kind::Informational(Informational::Unmaintained),
         Some("unsound") => Kind::Informational(Informational::Unsound),
         Some("notice") => Kind::Informational(Informational::Notice),
         Some(other) => Kind::Informational(Informational::Other(other.to_string())),
         None => Kind::Vulnerability,
     };
-    let vector = first
-        .severity
-        .iter()
-        .chain(&record.severity)
-        .filter(|s| s.kind.starts_with("CVSS_V"))
-        .max_by_key(|s| s.kind.clone())
-        .map(|s| s.score.clone());
-    let cvss = vector.as_deref().and_then(|v| cvss::Cvss::from_str(v).ok());
+    let cvss = score(first.severity.iter().chain(&record.severity));
     let severity = match &cvss {
         Some(c) => Some(match c.severity() {
             cvss::Severity::None => Severity::None,
@@ -249,6 +281,7 @@ pub(super) fn convert(record: &OsvRecord, ecosystem: Ecosystem, wanted: &str) ->
             cvss::Severity::High => Severity::High,
             cvss::Severity::Critical => Severity::Critical,
         }),
+        // GHSA's qualitative rating (LOW, MODERATE, HIGH, CRITICAL) where no vector is given.
         None => specific("severity")
             .and_then(|v| v.as_str())
             .and_then(|s| s.parse().ok()),
@@ -294,7 +327,7 @@ pub(super) fn convert(record: &OsvRecord, ecosystem: Ecosystem, wanted: &str) ->
         cvss_vector: cvss.map(|c| c.to_string()),
         title,
         url,
-        fixed: fixed.iter().map(|f| format!(">={f}")).collect(),
+        fixed,
         affected: Affected::Osv(OsvAffectedVersions {
             ecosystem,
             ranges,

@@ -12,7 +12,7 @@ use toml::Spanned;
 
 use super::{parse_hash, push_unique, toml_error};
 use crate::lockfile::{LineIndex, ParseError, Parsed};
-use crate::package::{Ecosystem, Package, Source, normalize_pypi_name};
+use crate::package::{Ecosystem, LocalKind, Package, Source, normalize_pypi_name};
 
 #[derive(Deserialize)]
 struct Lock {
@@ -89,7 +89,10 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
                     Some(rev) => format!("{}#{rev}", s.url),
                     None => s.url.clone(),
                 }),
-                "directory" | "file" => Source::Path(s.url.clone()),
+                "directory" | "file" => {
+                    pkg.local = Some(LocalKind::LocalPath);
+                    Source::Path(s.url.clone())
+                }
                 "url" => Source::AlternateRegistry(s.url.clone()),
                 other => {
                     return Err(ParseError::new(
