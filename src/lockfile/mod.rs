@@ -479,6 +479,16 @@ pub fn load_all(scanned: &[PathBuf], found: &[(PathBuf, Format)]) -> Result<Vec<
 /// Reads and parses one lockfile that belongs to the tree under `root`: files it includes
 /// must resolve (symlinks followed) inside `root`.
 pub fn load_within(path: &Path, format: Format, root: &Path) -> Result<Lockfile, Error> {
+    if format == Format::BunLockb {
+        // Binary: refused before it is read as text (it is not UTF-8).
+        let e = bun::binary_lockfile();
+        return Err(Error::Parse {
+            path: path.to_path_buf(),
+            line: e.line,
+            column: e.column,
+            message: e.message,
+        });
+    }
     let text = read_limited(path, MAX_LOCKFILE_BYTES)?;
     let parsed = match format {
         Format::CargoLock => cargo::parse(&text),

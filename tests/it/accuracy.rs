@@ -368,3 +368,258 @@ fn the_projects_own_packages_are_counted_as_local_never_audited() {
         ]
     );
 }
+
+/// (advisory findings, audited packages, local packages) of one lockfile.
+fn audited(lock: &Path) -> (std::collections::BTreeSet<(String, String)>, u64, u64) {
+    let (code, report, stderr) = audit(&osv_db(), &[lock.to_str().unwrap()]);
+    assert!(matches!(code, Some(0 | 1)), "{}: {stderr}", lock.display());
+    (
+        advisory_findings(&report),
+        report["summary"]["packages"].as_u64().unwrap(),
+        report["summary"]["local_packages"].as_u64().unwrap(),
+    )
+}
+
+/// Issue 12, item 3: the formats made by the real bun, pnpm 10, yarn 2 to 4, uv export
+/// and pip lock give exactly the advisories the fixtures' READMEs list (computed apart
+/// from vouch), and their local packages are counted, never matched: bassmaster 1.5.1
+/// (a `file:` copy) never draws NSWG-ECO-1.
+#[test]
+fn new_formats_give_exactly_the_expected_advisories() {
+    let npm_all = crate::npm::expected(true, true);
+    // Without moment and minimatch, which only the npm and bun fixtures pin.
+    let npm_small: std::collections::BTreeSet<_> = npm_all
+        .iter()
+        .filter(|(name, _)| name != "moment" && name != "minimatch")
+        .cloned()
+        .collect();
+    let pypi = crate::osv::readme_table("python/README.md", "PYSEC-");
+    let pypi_for = |names: &[&str]| -> std::collections::BTreeSet<(String, String)> {
+        pypi.iter()
+            .filter(|(n, _)| names.contains(&n.as_str()))
+            .cloned()
+            .collect()
+    };
+    let runtime = [
+        "certifi",
+        "chardet",
+        "idna",
+        "jinja2",
+        "markupsafe",
+        "requests",
+        "urllib3",
+    ];
+    let mut cases = vec![
+        ("npm/bun/bun.lock", npm_all.clone(), 21, 2),
+        ("npm/pnpm-v10/pnpm-lock.yaml", npm_small.clone(), 15, 2),
+        ("python/pip-lock/pylock.toml", pypi_for(&runtime), 7, 0),
+        (
+            "python/uv-workspace/pylock.toml",
+            pypi_for(&["idna", "jinja2", "py"]),
+            4,
+            2,
+        ),
+        (
+            "python/uv-workspace/uv.lock",
+            pypi_for(&["idna", "jinja2", "py"]),
+            4,
+            3,
+        ),
+    ];
+    for dir in fs::read_dir(fixture("npm/yarn-berry-versions")).unwrap() {
+        let dir = dir.unwrap().path();
+        if dir.join("yarn.lock").is_file() {
+            let rel = dir.strip_prefix(fixture("")).unwrap().join("yarn.lock");
+            cases.push((
+                Box::leak(rel.to_string_lossy().into_owned().into_boxed_str()),
+                npm_small.clone(),
+                15,
+                2,
+            ));
+        }
+    }
+    assert_eq!(cases.len(), 11);
+    for (lock, want, packages, local) in cases {
+        let (got, audited_packages, local_packages) = audited(&fixture(lock));
+        assert_eq!(got, want, "{lock}");
+        assert_eq!(
+            (audited_packages, local_packages),
+            (packages, local),
+            "{lock}"
+        );
+        assert!(!got.iter().any(|(n, _)| n == "bassmaster"), "{lock}");
+    }
+}
+
+/// Issue 12, item 1: restic's go.mod says `go 1.15`, so the modules only go.sum names
+/// are audited too (fixtures/go/restic/README.md, computed apart from vouch), and the
+/// report says which go.mod was read that way.
+#[test]
+fn a_go_mod_before_1_17_is_audited_with_its_go_sum_modules() {
+    let expected: std::collections::BTreeSet<_> =
+        crate::osv::readme_table("go/restic/README.md", "GO-")
+            .into_iter()
+            .collect();
+    let lock = fixture("go/restic/go.mod");
+    let (code, report, stderr) = audit(&osv_db(), &[lock.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(advisory_findings(&report), expected);
+    assert_eq!(expected.len(), 52);
+    assert_eq!(report["summary"]["packages"], 81);
+    let remarks = report["remarks"].as_array().unwrap();
+    assert_eq!(remarks.len(), 1, "{remarks:?}");
+    let remark = remarks[0].as_str().unwrap();
+    assert!(
+        remark.contains("go.mod:49: `go 1.15`") && remark.contains("38 other modules"),
+        "{remark}"
+    );
+    // The human report says it too, once.
+    let out = vouch()
+        .args(["audit", "--osv"])
+        .arg(osv_db())
+        .arg(&lock)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.matches("Read: ").count(), 1, "{text}");
+}
+
+#[test]
+fn go_work_audits_the_union_of_its_modules_and_counts_them_as_local() {
+    let lock = fixture("go/go.work");
+    let (code, report, stderr) = audit(&osv_db(), &[lock.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{stderr}");
+    let local: Vec<_> = report["local_packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        local,
+        [
+            "github.com/restic/restic (./restic)",
+            "github.com/containers/skopeo (./skopeo)"
+        ]
+    );
+    let found = advisory_findings(&report);
+    // From skopeo's requirements and from restic's go.sum-only modules alike.
+    for (module, id) in [
+        ("github.com/opencontainers/runc", "GO-2023-1627"),
+        ("github.com/golang-jwt/jwt/v4", "GO-2024-3250"),
+        ("google.golang.org/grpc", "GO-2023-2153"),
+    ] {
+        assert!(
+            found.contains(&(module.into(), id.into())),
+            "{module} {id}: {found:?}"
+        );
+    }
+    let version_of = |module: &str| {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["package"]["name"] == module)
+            .map(|f| f["package"]["version"].clone())
+    };
+    // The highest either module needs: restic's go.sum grpc v1.48.0 over skopeo's v1.47.0,
+    // and skopeo's yaml.v3 v3.0.1 (which fixes GO-2022-0603) over restic's pseudo-version.
+    assert_eq!(version_of("google.golang.org/grpc"), Some("v1.48.0".into()));
+    assert!(!found.contains(&("gopkg.in/yaml.v3".into(), "GO-2022-0603".into())));
+    // go.work replaces x/text with v0.3.8, which fixes GO-2022-1059.
+    assert!(!found.contains(&("golang.org/x/text".into(), "GO-2022-1059".into())));
+    let text_version = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["package"]["name"] == "golang.org/x/text")
+        .map(|f| f["package"]["version"].clone());
+    assert!(
+        text_version.as_ref().is_none_or(|v| v == "v0.3.8"),
+        "{text_version:?}"
+    );
+}
+
+/// bun.lockb is binary: an error that says how to get bun.lock, not a silent skip. Beside
+/// a bun.lock (a project migrating) it is left for the text one.
+#[test]
+fn bun_lockb_is_refused_with_the_command_that_writes_bun_lock() {
+    let lockb = fixture("npm/bun-binary/bun.lockb");
+    let (code, _, stderr) = audit(&osv_db(), &[lockb.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("bun install --save-text-lockfile"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("bun.lockb:1:1"), "{stderr}");
+    let dir = tempdir();
+    fs::copy(&lockb, dir.path().join("bun.lockb")).unwrap();
+    let (code, _, stderr) = audit(&osv_db(), &[dir.path().to_str().unwrap()]);
+    assert_eq!(
+        code,
+        Some(2),
+        "alone in a directory it is still refused: {stderr}"
+    );
+    fs::copy(fixture("npm/bun/bun.lock"), dir.path().join("bun.lock")).unwrap();
+    let (code, report, stderr) = audit(&osv_db(), &[dir.path().to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{stderr}");
+    let formats: Vec<_> = report["lockfiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["format"].as_str().unwrap())
+        .collect();
+    assert_eq!(formats, ["bun.lock"]);
+}
+
+/// Bad input (issue 12): each is an error naming the file, the place and what was expected.
+#[test]
+fn malformed_new_formats_are_errors_with_line_and_column() {
+    let dir = tempdir();
+    let bun = fs::read_to_string(fixture("npm/bun/bun.lock")).unwrap();
+    let cut = &bun[..bun.rfind("\"marked\"").unwrap() + 20];
+    let cases: [(&str, String, &str); 4] = [
+        ("bun.lock", cut.to_string(), "bun.lock:"),
+        (
+            "pylock.toml",
+            "lock-version = \"2.0\"\ncreated-by = \"x\"\n".into(),
+            "pylock.toml:1:1: pylock.toml lock-version `2.0` is not one vouch reads",
+        ),
+        (
+            "go.sum",
+            "golang.org/x/text v0.3.7 h1:nothash\n".into(),
+            "go.sum:1:26: invalid h1 hash",
+        ),
+        (
+            "yarn.lock",
+            "__metadata:\n  version: 11\n".into(),
+            "yarn.lock:1:1: yarn.lock __metadata version 11 is not one vouch reads",
+        ),
+    ];
+    for (name, text, want) in cases {
+        let case = dir.path().join(name.replace('.', "-"));
+        fs::create_dir_all(&case).unwrap();
+        fs::write(case.join(name), &text).unwrap();
+        let target = if name == "go.sum" {
+            fs::write(
+                case.join("go.mod"),
+                "module m\ngo 1.21\nrequire golang.org/x/text v0.3.7\n",
+            )
+            .unwrap();
+            case.join("go.mod")
+        } else {
+            case.join(name)
+        };
+        let (code, _, stderr) = audit(&osv_db(), &[target.to_str().unwrap()]);
+        assert_eq!(code, Some(2), "{name}: {stderr}");
+        assert!(stderr.contains(want), "{name}: {stderr}");
+    }
+    // The truncated bun.lock names its last line and a column on it.
+    let (_, _, stderr) = audit(
+        &osv_db(),
+        &[dir.path().join("bun-lock/bun.lock").to_str().unwrap()],
+    );
+    let lines = cut.lines().count();
+    assert!(stderr.contains(&format!("bun.lock:{lines}:")), "{stderr}");
+    assert!(stderr.contains("EOF while parsing"), "{stderr}");
+}
