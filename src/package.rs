@@ -164,11 +164,17 @@ impl Package {
         self.local = Some(kind);
     }
 
-    /// Why this package is the project's own code, when it is (`Source::Path`); a parser
-    /// that did not say is taken as a local path.
+    /// Why this package is the project's own code, when it is (`Source::Path`). Where a
+    /// parser did not say, a package with no path at all (Cargo.lock's source-less
+    /// entries: workspace members, and path dependencies it does not tell apart) is a
+    /// workspace member, any other a local path.
     pub fn local_kind(&self) -> Option<LocalKind> {
-        match self.source {
-            Source::Path(_) => Some(self.local.unwrap_or(LocalKind::LocalPath)),
+        match &self.source {
+            Source::Path(path) => Some(self.local.unwrap_or(if path.is_empty() {
+                LocalKind::WorkspaceMember
+            } else {
+                LocalKind::LocalPath
+            })),
             _ => None,
         }
     }

@@ -162,7 +162,7 @@ impl CheckResult {
                 report
                     .outcome
                     .local_summary()
-                    .map(|s| format!(" (and {s})"))
+                    .map(|s| format!(" and {s}"))
                     .unwrap_or_default(),
                 report.lockfiles.len(),
                 if report.lockfiles.len() == 1 { "" } else { "s" },
