@@ -36,29 +36,106 @@ pub(crate) fn parse(text: &str, sums: Option<&SumMap>) -> Result<Parsed, ParseEr
     let file = parse_mod(text)?;
     let mut packages = file.packages(sums);
     let mut notes = file.notes.clone();
-    if let Some(go) = file.incomplete() {
-        let line = file.go.as_ref().map(|(_, line)| *line);
-        match sums {
-            Some(sums) => {
-                let added = from_sums(sums, &file, &packages);
-                notes.push(Note::remark(
-                    line,
-                    format!(
-                        "{go}: go.mod before Go 1.17 lists only the direct requirements, so the {} other modules that go.sum hashes were audited as indirect, each at its highest version there",
-                        added.len()
-                    ),
-                ));
-                packages.extend(added);
-            }
-            None => notes.push(Note::not_audited(
-                line,
-                format!(
-                    "{go}: go.mod before Go 1.17 lists only the direct requirements and there is no go.sum beside it: the indirect modules are not audited"
-                ),
-            )),
-        }
+    let line = file.go.as_ref().map(|(_, line)| *line);
+    if let Some((added, note)) = complete(&file, sums, &packages, line, "") {
+        packages.extend(added);
+        notes.push(note);
     }
     Ok(Parsed { packages, notes })
+}
+
+/// For a go.mod before Go 1.17: the modules its go.sum adds (see [`from_sums`]) and the
+/// remark saying so, or without a go.sum a warning that they cannot be audited. `None`
+/// for a complete go.mod. `prefix` says which go.mod (for go.work).
+fn complete(
+    file: &ModFile,
+    sums: Option<&SumMap>,
+    packages: &[Package],
+    line: Option<usize>,
+    prefix: &str,
+) -> Option<(Vec<Package>, Note)> {
+    let go = file.incomplete()?;
+    let before = "go.mod before Go 1.17 lists only the direct requirements";
+    Some(match sums {
+        Some(sums) => {
+            let added = from_sums(sums, file, packages);
+            let note = Note::remark(
+                line,
+                format!(
+                    "{prefix}{go}: {before}, so the {} other modules that go.sum hashes were audited as indirect, each at its highest version there",
+                    added.len()
+                ),
+            );
+            (added, note)
+        }
+        None => (
+            Vec::new(),
+            Note::not_audited(
+                line,
+                format!(
+                    "{prefix}{go}: {before} and there is no go.sum beside it: the indirect modules are not audited"
+                ),
+            ),
+        ),
+    })
+}
+
+/// One directive of a go.mod or go.work: `verb args...`, or one line of a `verb (` block.
+struct Directive {
+    verb: String,
+    args: Vec<Token>,
+    line: usize,
+    /// The column just past the line's end, for "missing argument" errors.
+    eol: usize,
+    /// Where the verb (or the block line) starts.
+    column: usize,
+}
+
+/// The directives of a go.mod or go.work text, block forms unfolded; a stray `)` or an
+/// unclosed block is an error.
+fn directives(text: &str) -> Result<Vec<Directive>, ParseError> {
+    let mut out = Vec::new();
+    let mut block: Option<(String, usize)> = None;
+    for (index, raw) in text.lines().enumerate() {
+        let line = index + 1;
+        let (mut tokens, _comment) = lex(raw, line)?;
+        let Some(first) = tokens.first() else {
+            continue;
+        };
+        let column = first.column;
+        let verb = match &block {
+            Some(_) if first.text == ")" && tokens.len() == 1 => {
+                block = None;
+                continue;
+            }
+            Some((verb, _)) => verb.clone(),
+            None => {
+                if first.text == ")" {
+                    return Err(ParseError::new(line, column, "unexpected `)`"));
+                }
+                if tokens.len() == 2 && tokens[1].text == "(" {
+                    block = Some((first.text.clone(), line));
+                    continue;
+                }
+                tokens.remove(0).text
+            }
+        };
+        out.push(Directive {
+            verb,
+            args: tokens,
+            line,
+            eol: raw.len() + 1,
+            column,
+        });
+    }
+    if let Some((verb, line)) = block {
+        return Err(ParseError::new(
+            line,
+            1,
+            format!("`{verb} (` block is never closed: expected `)`"),
+        ));
+    }
+    Ok(out)
 }
 
 /// A parsed go.mod: what it says, before it is turned into packages.
@@ -77,32 +154,16 @@ fn parse_mod(text: &str) -> Result<ModFile, ParseError> {
     let mut notes = Vec::new();
     let mut module = None;
     let mut go = None;
-    let mut block: Option<(String, usize)> = None;
-
-    for (index, raw) in text.lines().enumerate() {
-        let line_no = index + 1;
-        let (tokens, _comment) = lex(raw, line_no)?;
-        let Some(first) = tokens.first() else {
-            continue;
-        };
-        let (verb, args): (String, &[Token]) = match &block {
-            Some(_) if first.text == ")" && tokens.len() == 1 => {
-                block = None;
-                continue;
-            }
-            Some((verb, _)) => (verb.clone(), &tokens[..]),
-            None => {
-                if first.text == ")" {
-                    return Err(ParseError::new(line_no, first.column, "unexpected `)`"));
-                }
-                if tokens.len() == 2 && tokens[1].text == "(" {
-                    block = Some((first.text.clone(), line_no));
-                    continue;
-                }
-                (first.text.clone(), &tokens[1..])
-            }
-        };
-        let at = |i: usize| args.get(i).map_or(raw.len() + 1, |t| t.column);
+    for Directive {
+        verb,
+        args,
+        line: line_no,
+        eol,
+        column: _,
+    } in directives(text)?
+    {
+        let args = &args[..];
+        let at = |i: usize| args.get(i).map_or(eol, |t| t.column);
         match verb.as_str() {
             "module" | "go" | "toolchain" => {
                 expect_count(args, 1, line_no, at(1), &verb)?;
@@ -125,7 +186,7 @@ fn parse_mod(text: &str) -> Result<ModFile, ParseError> {
                 expect_count(args, 2, line_no, at(2), "exclude")?;
                 check_version(&args[1], line_no)?;
             }
-            "replace" => replaces.push(parse_replace(args, line_no, raw.len() + 1)?),
+            "replace" => replaces.push(parse_replace(args, line_no, eol)?),
             // Steer the go command, not the module graph.
             "retract" | "godebug" | "tool" | "ignore" => {}
             other => notes.push(Note::not_audited(
@@ -133,13 +194,6 @@ fn parse_mod(text: &str) -> Result<ModFile, ParseError> {
                 format!("unknown go.mod directive `{other}` ignored"),
             )),
         }
-    }
-    if let Some((verb, line)) = block {
-        return Err(ParseError::new(
-            line,
-            1,
-            format!("`{verb} (` block is never closed: expected `)`"),
-        ));
     }
     Ok(ModFile {
         module,
@@ -298,31 +352,16 @@ pub(crate) fn parse_work(
 ) -> Result<Parsed, ParseError> {
     let mut uses: Vec<(String, usize)> = Vec::new();
     let mut replaces: Vec<Replace> = Vec::new();
-    let mut block: Option<(String, usize)> = None;
-    for (index, raw) in text.lines().enumerate() {
-        let line_no = index + 1;
-        let (tokens, _comment) = lex(raw, line_no)?;
-        let Some(first) = tokens.first() else {
-            continue;
-        };
-        let (verb, args): (String, &[Token]) = match &block {
-            Some(_) if first.text == ")" && tokens.len() == 1 => {
-                block = None;
-                continue;
-            }
-            Some((verb, _)) => (verb.clone(), &tokens[..]),
-            None => {
-                if first.text == ")" {
-                    return Err(ParseError::new(line_no, first.column, "unexpected `)`"));
-                }
-                if tokens.len() == 2 && tokens[1].text == "(" {
-                    block = Some((first.text.clone(), line_no));
-                    continue;
-                }
-                (first.text.clone(), &tokens[1..])
-            }
-        };
-        let at = |i: usize| args.get(i).map_or(raw.len() + 1, |t| t.column);
+    for Directive {
+        verb,
+        args,
+        line: line_no,
+        eol,
+        column,
+    } in directives(text)?
+    {
+        let args = &args[..];
+        let at = |i: usize| args.get(i).map_or(eol, |t| t.column);
         match verb.as_str() {
             "go" | "toolchain" => expect_count(args, 1, line_no, at(1), &verb)?,
             "use" => {
@@ -338,25 +377,18 @@ pub(crate) fn parse_work(
                 }
                 uses.push((args[0].text.clone(), line_no));
             }
-            "replace" => replaces.push(parse_replace(args, line_no, raw.len() + 1)?),
+            "replace" => replaces.push(parse_replace(args, line_no, eol)?),
             "godebug" => {}
             other => {
                 return Err(ParseError::new(
                     line_no,
-                    first.column,
+                    column,
                     format!(
                         "unknown go.work directive `{other}`: expected go, toolchain, use, replace or godebug"
                     ),
                 ));
             }
         }
-    }
-    if let Some((verb, line)) = block {
-        return Err(ParseError::new(
-            line,
-            1,
-            format!("`{verb} (` block is never closed: expected `)`"),
-        ));
     }
     if uses.is_empty() {
         return Err(ParseError::new(
@@ -406,7 +438,7 @@ pub(crate) fn parse_work(
             LocalKind::WorkspaceMember,
         ));
         // go.work's replacements win over the module's own.
-        let mut effective = ModFile {
+        let effective = ModFile {
             module: file.module.clone(),
             go: file.go.clone(),
             requires: file
@@ -419,26 +451,13 @@ pub(crate) fn parse_work(
             notes: Vec::new(),
         };
         let mut packages = effective.packages(Some(&all_sums));
-        if let Some(go) = effective.incomplete() {
-            match sums {
-                Some(sums) => {
-                    let added = from_sums(sums, &effective, &packages);
-                    notes.push(Note::remark(
-                        Some(*line),
-                        format!(
-                            "`use {dir}`: {go}: go.mod before Go 1.17 lists only the direct requirements, so the {} other modules that its go.sum hashes were audited as indirect, each at its highest version there",
-                            added.len()
-                        ),
-                    ));
-                    packages.extend(added);
-                }
-                None => notes.push(Note::not_audited(
-                    Some(*line),
-                    format!("`use {dir}`: {go}: go.mod before Go 1.17 lists only the direct requirements and there is no go.sum beside it: the indirect modules are not audited"),
-                )),
-            }
+        let prefix = format!("`use {dir}`: ");
+        if let Some((added, note)) =
+            complete(&effective, sums.as_ref(), &packages, Some(*line), &prefix)
+        {
+            packages.extend(added);
+            notes.push(note);
         }
-        effective.notes.clear();
         for mut package in packages {
             // Lines point into the used modules' files, not into go.work.
             package.line = None;

@@ -146,6 +146,14 @@ fn the_json_report_matches_the_documented_schema() {
     );
     assert!(own.version.is_some() && own.line.is_some() && own.lockfile.ends_with("Cargo.lock"));
     assert!(report.remarks.is_empty());
+    // RustSec scores what it can; an ecosystem is listed only with a count.
+    assert!(
+        report
+            .summary
+            .unscored_by_ecosystem
+            .values()
+            .all(|n| *n > 0)
+    );
     assert_eq!(report.lockfiles[0].format, "Cargo.lock");
     assert!(report.database.source.ends_with("rustsec-db"));
     assert!(report.database.fetched_at.is_none() && report.database.age_seconds.is_none());

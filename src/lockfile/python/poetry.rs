@@ -147,16 +147,25 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
     })
 }
 
-/// The line of the `[[package]]` header that opens the table spanning from `offset`
-/// (toml's span starts at the header or just after it).
+/// The 1-based line of the `[[package]]` header that opens the table at `offset`.
 pub(crate) fn header_line(text: &str, lines: &LineIndex, offset: usize) -> u32 {
-    const HEADER: &str = "[[package]]";
-    let end = (offset + HEADER.len()).min(text.len());
+    array_table_line(text, lines, offset, "[[package]]") as u32
+}
+
+/// The 1-based line of the array-of-tables `header` (`[[package]]`, `[[packages]]`) that
+/// opens the table whose span starts at `offset` (toml's span starts inside it).
+pub(crate) fn array_table_line(
+    text: &str,
+    lines: &LineIndex,
+    offset: usize,
+    header: &str,
+) -> usize {
+    let end = (offset + header.len()).min(text.len());
     let at = text
         .get(..end)
-        .and_then(|before| before.rfind(HEADER))
+        .and_then(|before| before.rfind(header))
         .unwrap_or(offset);
-    lines.line(at) as u32
+    lines.line(at)
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::poetry::array_table_line;
 use super::{parse_hash, push_unique, toml_error};
 use crate::lockfile::{LineIndex, Note, ParseError, Parsed};
 use crate::package::{Ecosystem, LocalKind, Package, Source, normalize_pypi_name};
@@ -102,7 +103,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
     let mut packages = Vec::new();
     for spanned in &lock.packages {
         let entry = spanned.get_ref();
-        let line = header_line(text, &lines, spanned.span().start);
+        let line = array_table_line(text, &lines, spanned.span().start, "[[packages]]");
         let name = normalize_pypi_name(&entry.name);
         let local = entry
             .directory
@@ -191,17 +192,6 @@ fn local_kind(path: &str) -> LocalKind {
     } else {
         LocalKind::LocalPath
     }
-}
-
-/// The line of the `[[packages]]` header that opens the entry at `offset`.
-fn header_line(text: &str, lines: &LineIndex, offset: usize) -> usize {
-    const HEADER: &str = "[[packages]]";
-    let end = (offset + HEADER.len()).min(text.len());
-    let at = text
-        .get(..end)
-        .and_then(|before| before.rfind(HEADER))
-        .unwrap_or(offset);
-    lines.line(at)
 }
 
 #[cfg(test)]
