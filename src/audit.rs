@@ -289,11 +289,13 @@ pub fn run(
                 };
                 if note.remark {
                     outcome.remarks.push(located);
-                } else if let Some(kind) = note.local {
+                } else if let (Some(kind), Some(ecosystem)) =
+                    (note.local, lockfile.format.ecosystem())
+                {
                     outcome.local.push(LocalPackage {
                         lockfile: lockfile.path.clone(),
                         line: note.line,
-                        ecosystem: lockfile.format.ecosystem(),
+                        ecosystem,
                         name: note.message.clone(),
                         version: None,
                         kind,
