@@ -5,16 +5,17 @@
 //! advisories, no printing, no exit codes. The verdict follows from the findings' levels.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use jiff::civil::Date;
 
 use crate::advisory::osv::{self, OsvDb};
 use crate::advisory::rustsec::{self, RustSecDb};
-use crate::advisory::{Advisory, Informational, Kind, Severity};
+use crate::advisory::{Advisory, Informational, Kind, Severity, names_malicious};
 use crate::finding::{Code, Finding, Level, PackageLocation, WaiverLocation};
 use crate::lockfile::Lockfile;
-use crate::package::{Ecosystem, Package};
+use crate::package::{Ecosystem, LocalKind, Package};
 use crate::waiver::{Status, WaiverFile};
 
 /// What fails the audit.
@@ -60,17 +61,58 @@ impl Settings {
 }
 
 /// The result of an audit.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Outcome {
     pub findings: Vec<Finding>,
     /// Packages scanned, per ecosystem.
     pub scanned: BTreeMap<Ecosystem, usize>,
+    /// The project's own packages: counted, never audited as registry packages.
+    pub local: Vec<LocalPackage>,
+    /// Vulnerabilities found without any severity, per ecosystem: some databases (Go's,
+    /// PyPA's) never score, which the report says once instead of once per finding.
+    pub unscored: BTreeMap<Ecosystem, usize>,
+    /// How lockfiles were read where a parser did more than read the file (e.g. a go.mod
+    /// older than Go 1.17 completed from go.sum), as `path[:line]: message`.
+    pub remarks: Vec<String>,
 }
 
 impl Outcome {
     pub fn packages_scanned(&self) -> usize {
         self.scanned.values().sum()
     }
+
+    /// "3 local (not audited: 2 workspace members, 1 local path)", or `None` without any.
+    pub fn local_summary(&self) -> Option<String> {
+        if self.local.is_empty() {
+            return None;
+        }
+        let mut by_kind: BTreeMap<LocalKind, usize> = BTreeMap::new();
+        for local in &self.local {
+            *by_kind.entry(local.kind).or_default() += 1;
+        }
+        let kinds = by_kind
+            .iter()
+            .map(|(kind, n)| format!("{n} {}{}", kind.describe(), plural(*n as i64)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Some(format!(
+            "{} local (the project's own, not audited: {kinds})",
+            self.local.len()
+        ))
+    }
+}
+
+/// A package of the project's own, as the report lists it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct LocalPackage {
+    pub lockfile: PathBuf,
+    pub line: Option<usize>,
+    pub ecosystem: Ecosystem,
+    /// The name, or for an entry the lockfile gives no name, what it says instead.
+    pub name: String,
+    /// `None` where the lockfile records no version (a pnpm importer, a link).
+    pub version: Option<String>,
+    pub kind: LocalKind,
 }
 
 /// The advisory databases an audit reads.
@@ -130,8 +172,11 @@ impl AdvisoryIndex<'_> {
 }
 
 /// Groups advisories that share an id or alias (one vulnerability, several databases)
-/// and merges each group into one advisory: the first source (RustSec before OSV) speaks
-/// for it, every id of the group becomes an alias, and missing scores are filled in.
+/// and merges each group into one advisory: the first source (RustSec before OSV) gives
+/// the id and title, every id of the group becomes an alias, and the group is as severe as
+/// its most severe record (the highest rating and score, the most severe kind: one
+/// database's "medium" must not hide another's "critical"). An advisory that any id of
+/// the group calls malicious (`MAL-`) is a malicious-package report.
 fn merge(matched: Vec<Arc<Advisory>>) -> Vec<Arc<Advisory>> {
     let mut groups: Vec<Vec<Arc<Advisory>>> = Vec::new();
     for advisory in matched {
@@ -162,38 +207,55 @@ fn merge(matched: Vec<Arc<Advisory>>) -> Vec<Arc<Advisory>> {
             None => groups.push(vec![advisory]),
         }
     }
-    groups
-        .into_iter()
-        .map(|mut group| {
-            group.sort_by(|a, b| (a.source(), &a.id).cmp(&(b.source(), &b.id)));
-            if group.len() == 1 {
-                return group.remove(0);
-            }
-            let mut merged = (*group[0]).clone();
-            let mut aliases: Vec<String> = group
-                .iter()
-                .flat_map(|a| std::iter::once(&a.id).chain(&a.aliases))
-                .filter(|id| !id.eq_ignore_ascii_case(&merged.id))
-                .cloned()
-                .collect();
-            aliases.sort();
-            aliases.dedup();
-            merged.aliases = aliases;
-            if merged.severity.is_none()
-                && let Some(scored) = group.iter().find(|a| a.severity.is_some())
-            {
-                merged.severity = scored.severity;
-                merged.cvss_score = scored.cvss_score;
-                merged.cvss_vector = scored.cvss_vector.clone();
-            }
-            if merged.fixed.is_empty()
-                && let Some(fixed) = group.iter().find(|a| !a.fixed.is_empty())
-            {
-                merged.fixed = fixed.fixed.clone();
-            }
-            Arc::new(merged)
-        })
-        .collect()
+    groups.into_iter().map(merge_group).collect()
+}
+
+/// One group of records about the same problem → one advisory (see [`merge`]).
+fn merge_group(mut group: Vec<Arc<Advisory>>) -> Arc<Advisory> {
+    group.sort_by(|a, b| (a.source(), &a.id).cmp(&(b.source(), &b.id)));
+    let malicious = group
+        .iter()
+        .any(|a| names_malicious(std::iter::once(&a.id).chain(&a.aliases)));
+    if group.len() == 1 && (!malicious || group[0].kind == Kind::Malicious) {
+        return group.remove(0);
+    }
+    let mut merged = (*group[0]).clone();
+    let mut aliases: Vec<String> = group
+        .iter()
+        .flat_map(|a| std::iter::once(&a.id).chain(&a.aliases))
+        .filter(|id| !id.eq_ignore_ascii_case(&merged.id))
+        .cloned()
+        .collect();
+    aliases.sort();
+    aliases.dedup();
+    merged.aliases = aliases;
+    // The most severe rating, then the highest score; on a tie the first source's.
+    let rating = |a: &Advisory| (a.severity, a.cvss_score.unwrap_or(f64::NEG_INFINITY));
+    let mut worst = &group[0];
+    for candidate in &group[1..] {
+        let (cs, cn) = rating(candidate);
+        let (ws, wn) = rating(worst);
+        if cs.cmp(&ws).then(cn.total_cmp(&wn)).is_gt() {
+            worst = candidate;
+        }
+    }
+    merged.severity = worst.severity;
+    merged.cvss_score = worst.cvss_score;
+    merged.cvss_vector = worst.cvss_vector.clone();
+    if let Some(kind) = group.iter().map(|a| &a.kind).max_by_key(|k| k.rank())
+        && kind.rank() > merged.kind.rank()
+    {
+        merged.kind = kind.clone();
+    }
+    if malicious {
+        merged.kind = Kind::Malicious;
+    }
+    if merged.fixed.is_empty()
+        && let Some(fixed) = group.iter().find(|a| !a.fixed.is_empty())
+    {
+        merged.fixed = fixed.fixed.clone();
+    }
+    Arc::new(merged)
 }
 
 /// Runs the audit.
@@ -210,7 +272,7 @@ pub fn run(
     let all_waivers = waivers.map(|f| f.waivers.as_slice()).unwrap_or(&[]);
     let mut used = vec![false; all_waivers.len()];
     let mut findings = Vec::new();
-    let mut scanned: BTreeMap<Ecosystem, usize> = BTreeMap::new();
+    let mut outcome = Outcome::default();
 
     for lockfile in lockfiles {
         // An SBOM's notes are about packages of no single ecosystem: always shown.
@@ -220,19 +282,37 @@ pub fn run(
                 .ecosystem()
                 .is_none_or(|e| settings.ecosystems.contains(&e));
         if ecosystem_wanted {
-            // What the parser could not pin is reported, never silently dropped.
-            findings.extend(lockfile.notes.iter().map(|note| Finding {
-                code: Code::PackageNotAudited,
-                level: Level::Warning,
-                message: match note.line {
+            for note in &lockfile.notes {
+                let located = match note.line {
                     Some(line) => format!("{}:{line}: {}", lockfile.path.display(), note.message),
                     None => format!("{}: {}", lockfile.path.display(), note.message),
-                },
-                advisory: None,
-                package: None,
-                waiver: None,
-                waived_by: None,
-            }));
+                };
+                if note.remark {
+                    outcome.remarks.push(located);
+                } else if let (Some(kind), Some(ecosystem)) =
+                    (note.local, lockfile.format.ecosystem())
+                {
+                    outcome.local.push(LocalPackage {
+                        lockfile: lockfile.path.clone(),
+                        line: note.line,
+                        ecosystem,
+                        name: note.message.clone(),
+                        version: None,
+                        kind,
+                    });
+                } else {
+                    // What the parser could not pin is reported, never silently dropped.
+                    findings.push(Finding {
+                        code: Code::PackageNotAudited,
+                        level: Level::Warning,
+                        message: located,
+                        advisory: None,
+                        package: None,
+                        waiver: None,
+                        waived_by: None,
+                    });
+                }
+            }
         }
         for package in &lockfile.packages {
             if settings.exclude_dev && package.dev {
@@ -242,7 +322,20 @@ pub fn run(
             {
                 continue;
             }
-            *scanned.entry(package.ecosystem).or_default() += 1;
+            // The project's own code is never matched against the registry package that
+            // happens to share its name (a project called `aiohttp` is not aiohttp).
+            if let Some(kind) = package.local_kind() {
+                outcome.local.push(LocalPackage {
+                    lockfile: lockfile.path.clone(),
+                    line: package.line.map(|l| l as usize),
+                    ecosystem: package.ecosystem,
+                    name: package.name.clone(),
+                    version: Some(package.version.clone()),
+                    kind,
+                });
+                continue;
+            }
+            *outcome.scanned.entry(package.ecosystem).or_default() += 1;
             let matched: Vec<Arc<Advisory>> = index
                 .for_package(package)?
                 .iter()
@@ -251,6 +344,9 @@ pub fn run(
                 .collect();
             for advisory in &merge(matched) {
                 let (code, failing) = classify(advisory, settings);
+                if advisory.kind == Kind::Vulnerability && advisory.severity.is_none() {
+                    *outcome.unscored.entry(package.ecosystem).or_default() += 1;
+                }
                 let mut level = if failing {
                     Level::Error
                 } else {
@@ -375,12 +471,15 @@ pub fn run(
     }
 
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    Ok(Outcome { findings, scanned })
+    outcome.findings = findings;
+    Ok(outcome)
 }
 
 /// The finding code for an advisory, and whether it fails under `settings`.
 fn classify(advisory: &Advisory, settings: &Settings) -> (Code, bool) {
     match &advisory.kind {
+        // Malware has no safe version and no severity to weigh: always failing.
+        Kind::Malicious => (Code::MaliciousPackage, true),
         Kind::Vulnerability => {
             let failing = match (advisory.severity, settings.fail_on) {
                 (None, _) => !settings.allow_unscored,

@@ -14,6 +14,10 @@ use crate::waiver::Waiver;
 /// Stable identifiers for kinds of finding; machine outputs carry them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Code {
+    /// The package is malware (an OpenSSF `MAL-` report): always failing, whatever the
+    /// severity, score or fix settings; only a waiver naming the package and its exact
+    /// version covers it.
+    MaliciousPackage,
     VulnerablePackage,
     UnmaintainedPackage,
     UnsoundPackage,
@@ -44,6 +48,7 @@ pub enum Code {
 
 impl Code {
     pub const ALL: &'static [Code] = &[
+        Code::MaliciousPackage,
         Code::VulnerablePackage,
         Code::UnmaintainedPackage,
         Code::UnsoundPackage,
@@ -67,6 +72,7 @@ impl Code {
 
     pub fn as_str(self) -> &'static str {
         match self {
+            Code::MaliciousPackage => "malicious-package",
             Code::VulnerablePackage => "vulnerable-package",
             Code::UnmaintainedPackage => "unmaintained-package",
             Code::UnsoundPackage => "unsound-package",
@@ -143,9 +149,11 @@ pub struct Finding {
 }
 
 impl Finding {
-    /// The order reports list findings in: failing first, then by where and what.
+    /// The order reports list findings in: failing malicious packages first, then failing
+    /// findings, then by where and what.
     pub fn sort_key(&self) -> impl Ord + '_ {
         (
+            !(self.code == Code::MaliciousPackage && self.level == Level::Error),
             self.level,
             self.package.as_ref(),
             self.advisory.as_ref().map(|a| a.id.as_str()),

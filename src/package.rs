@@ -59,6 +59,36 @@ pub enum Source {
     Unknown,
 }
 
+/// Why a package is the project's own code (a `Source::Path` package): it is never
+/// audited as the registry package of the same name, only counted as local.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LocalKind {
+    /// The project itself or a member of its workspace.
+    WorkspaceMember,
+    /// A dependency on a directory, file or link in the project (`path`, `file:`,
+    /// `link:`, an editable install), or a local package the lockfile does not tell apart
+    /// from a workspace member (Cargo.lock).
+    LocalPath,
+}
+
+impl LocalKind {
+    /// The stable code machine reports carry.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LocalKind::WorkspaceMember => "workspace-member",
+            LocalKind::LocalPath => "local-path",
+        }
+    }
+
+    /// The reason as a report says it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            LocalKind::WorkspaceMember => "workspace member",
+            LocalKind::LocalPath => "local path",
+        }
+    }
+}
+
 /// Hash algorithms lockfiles record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum HashAlgorithm {
@@ -95,6 +125,8 @@ pub struct Package {
     /// The exact version string as the lockfile has it; matching parses it per ecosystem.
     pub version: String,
     pub source: Source,
+    /// With `Source::Path`: why the package is the project's own, where the format says.
+    pub local: Option<LocalKind>,
     pub checksums: Vec<Checksum>,
     /// Only needed for development (tests, builds), where the format records it.
     pub dev: bool,
@@ -116,12 +148,34 @@ impl Package {
             name: name.into(),
             version: version.into(),
             source: Source::Unknown,
+            local: None,
             checksums: Vec::new(),
             dev: false,
             optional: false,
             license: None,
             line: None,
             dependencies: Vec::new(),
+        }
+    }
+
+    /// Marks the package as the project's own code at `path` (see [`LocalKind`]).
+    pub fn set_local(&mut self, path: impl Into<String>, kind: LocalKind) {
+        self.source = Source::Path(path.into());
+        self.local = Some(kind);
+    }
+
+    /// Why this package is the project's own code, when it is (`Source::Path`). Where a
+    /// parser did not say, a package with no path at all (Cargo.lock's source-less
+    /// entries: workspace members, and path dependencies it does not tell apart) is a
+    /// workspace member, any other a local path.
+    pub fn local_kind(&self) -> Option<LocalKind> {
+        match &self.source {
+            Source::Path(path) => Some(self.local.unwrap_or(if path.is_empty() {
+                LocalKind::WorkspaceMember
+            } else {
+                LocalKind::LocalPath
+            })),
+            _ => None,
         }
     }
 

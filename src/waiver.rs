@@ -13,7 +13,7 @@ use jiff::civil::Date;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::advisory::Advisory;
+use crate::advisory::{Advisory, Kind};
 use crate::lockfile::offset_to_line_column;
 use crate::package::Package;
 
@@ -64,9 +64,22 @@ pub enum Status {
 }
 
 impl Waiver {
-    /// Does this waiver name `advisory` and, where it narrows, `package`?
+    /// Does this waiver name `advisory` and, where it narrows, `package`? A malicious
+    /// package is covered only by a waiver that names the package and its exact version
+    /// (`versions = "=1.2.3"`): "every version of this malware" is never waived by id alone.
     pub fn covers(&self, advisory: &Advisory, package: &Package) -> bool {
+        if advisory.kind == Kind::Malicious {
+            return advisory.is_known_as(&self.id) && self.names_exactly(package);
+        }
         advisory.is_known_as(&self.id) && self.matches_package(package)
+    }
+
+    /// Does the waiver name this package and exactly this version?
+    fn names_exactly(&self, package: &Package) -> bool {
+        self.package.as_deref() == Some(package.name.as_str())
+            && self.versions.as_ref().is_some_and(|(text, _)| {
+                text.trim().strip_prefix('=').map(str::trim) == Some(package.version.as_str())
+            })
     }
 
     /// Does the waiver's package/version narrowing (if any) admit `package`?

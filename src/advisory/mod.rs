@@ -97,6 +97,9 @@ impl FromStr for Informational {
 /// What an advisory is about.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Kind {
+    /// The package is malware (an OpenSSF `MAL-` report, or an advisory that names one):
+    /// there is no safe version of it to upgrade to, only removal.
+    Malicious,
     Vulnerability,
     Informational(Informational),
 }
@@ -104,10 +107,29 @@ pub enum Kind {
 impl Kind {
     pub fn as_str(&self) -> &str {
         match self {
+            Kind::Malicious => "malicious",
             Kind::Vulnerability => "vulnerability",
             Kind::Informational(i) => i.as_str(),
         }
     }
+
+    /// How much a kind matters when several records describe one problem: malicious code
+    /// over a vulnerability over an informational notice.
+    pub fn rank(&self) -> u8 {
+        match self {
+            Kind::Malicious => 2,
+            Kind::Vulnerability => 1,
+            Kind::Informational(_) => 0,
+        }
+    }
+}
+
+/// Do these ids name a malicious-package report? The OpenSSF malicious-packages data
+/// (osv.dev's `MAL-` records) gives each report a `MAL-` id, and other databases that
+/// describe the same malware (GHSA, RustSec) carry it as an alias.
+pub fn names_malicious<'a>(ids: impl IntoIterator<Item = &'a String>) -> bool {
+    ids.into_iter()
+        .any(|id| id.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("MAL-")))
 }
 
 /// Which versions an advisory affects, in the semantics of the source it came from.

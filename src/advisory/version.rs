@@ -259,3 +259,87 @@ mod properties {
         }
     }
 }
+
+/// vouch's order held to each ecosystem's own implementation: tables written once by
+/// node-semver, Python's `packaging` and Go's `golang.org/x/mod/semver` (testdata/README.md).
+#[cfg(test)]
+pub(crate) mod reference {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// `(rank, version)` rows of a reference table.
+    pub(crate) fn table(ecosystem: Ecosystem) -> Vec<(usize, &'static str)> {
+        let text = match ecosystem {
+            Ecosystem::Npm | Ecosystem::Cargo => include_str!("testdata/npm-order.tsv"),
+            Ecosystem::PyPI => include_str!("testdata/pypi-order.tsv"),
+            Ecosystem::Go => include_str!("testdata/go-order.tsv"),
+        };
+        text.lines()
+            .map(|line| {
+                let (rank, version) = line.split_once('\t').expect("rank<TAB>version");
+                (rank.parse().expect("a rank"), version)
+            })
+            .collect()
+    }
+
+    /// Every pair of the table compares as the reference ranks say.
+    fn agrees_on_every_pair(ecosystem: Ecosystem) {
+        let rows = table(ecosystem);
+        let parsed: Vec<Version> = rows
+            .iter()
+            .map(|(_, v)| {
+                Version::parse(ecosystem, v).unwrap_or_else(|| panic!("{ecosystem}: {v} parses"))
+            })
+            .collect();
+        for (i, (rank_a, a)) in rows.iter().enumerate() {
+            for (j, (rank_b, b)) in rows.iter().enumerate() {
+                assert_eq!(
+                    parsed[i].compare(&parsed[j]),
+                    Some(rank_a.cmp(rank_b)),
+                    "{ecosystem}: {a} vs {b}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn npm_order_is_node_semvers() {
+        agrees_on_every_pair(Ecosystem::Npm);
+    }
+
+    #[test]
+    fn go_order_is_x_mod_semvers_with_pseudo_versions_and_incompatible() {
+        agrees_on_every_pair(Ecosystem::Go);
+    }
+
+    #[test]
+    fn pypi_order_is_packagings_with_post_dev_and_local_versions() {
+        // 1,366 versions: sorting by our order must give packaging's ranks, and each
+        // neighbour must compare as its rank says (the whole order, in n log n).
+        let rows = table(Ecosystem::PyPI);
+        let mut parsed: Vec<(usize, Version, &str)> = rows
+            .iter()
+            .map(|(rank, v)| {
+                let parsed = Version::parse(Ecosystem::PyPI, v).unwrap_or_else(|| panic!("{v}"));
+                (*rank, parsed, *v)
+            })
+            .collect();
+        parsed.sort_by(|a, b| a.1.compare(&b.1).expect("one scheme"));
+        for pair in parsed.windows(2) {
+            let (ra, a, ta) = &pair[0];
+            let (rb, b, tb) = &pair[1];
+            assert_eq!(a.compare(b), Some(ra.cmp(rb)), "{ta} vs {tb}");
+        }
+    }
+
+    proptest! {
+        /// Random pairs of the PEP 440 table (the exhaustive pass above checks neighbours).
+        #[test]
+        fn pypi_pairs_compare_as_packaging_does(i in 0usize..1366, j in 0usize..1366) {
+            let rows = table(Ecosystem::PyPI);
+            let ((ra, a), (rb, b)) = (rows[i % rows.len()], rows[j % rows.len()]);
+            let ours = Version::parse(Ecosystem::PyPI, a).unwrap().compare(&Version::parse(Ecosystem::PyPI, b).unwrap());
+            prop_assert_eq!(ours, Some(ra.cmp(&rb)), "{} vs {}", a, b);
+        }
+    }
+}

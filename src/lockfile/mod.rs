@@ -6,6 +6,7 @@
 //! a symlink), the size limit, and recognising a format by file name. Parsers never panic
 //! on input and never read anything but the text they are given.
 
+mod bun;
 mod cargo;
 mod go;
 mod npm;
@@ -60,6 +61,14 @@ pub enum Format {
     PipfileLock,
     /// `go.mod`, with `go.sum` beside it read for checksums.
     GoMod,
+    /// `go.work`: the workspace's `use`d modules (their go.mod and go.sum) and go.work.sum.
+    GoWork,
+    /// `bun.lock`, bun's text lockfile (bun 1.2 and later).
+    BunLock,
+    /// `bun.lockb`, bun's binary lockfile: refused with the command that writes the text one.
+    BunLockb,
+    /// `pylock.toml` or `pylock.<name>.toml` (PEP 751).
+    PylockToml,
     /// SBOMs, recognised by content in a file named explicitly, never found by a
     /// directory scan (see [`discover`]): SPDX 2.2/2.3 JSON, tag-value, CycloneDX JSON.
     SpdxJson,
@@ -80,6 +89,10 @@ impl Format {
             "uv.lock" => Some(Format::UvLock),
             "Pipfile.lock" => Some(Format::PipfileLock),
             "go.mod" => Some(Format::GoMod),
+            "go.work" => Some(Format::GoWork),
+            "bun.lock" => Some(Format::BunLock),
+            "bun.lockb" => Some(Format::BunLockb),
+            _ if python::pylock::is_pylock_name(name) => Some(Format::PylockToml),
             _ if python::requirements::is_requirements_name(name) => Some(Format::RequirementsTxt),
             _ => None,
         }
@@ -99,13 +112,18 @@ impl Format {
     pub fn ecosystem(self) -> Option<Ecosystem> {
         Some(match self {
             Format::CargoLock => Ecosystem::Cargo,
-            Format::NpmLock | Format::NpmShrinkwrap | Format::YarnLock | Format::PnpmLock => {
-                Ecosystem::Npm
-            }
-            Format::RequirementsTxt | Format::PoetryLock | Format::UvLock | Format::PipfileLock => {
-                Ecosystem::PyPI
-            }
-            Format::GoMod => Ecosystem::Go,
+            Format::NpmLock
+            | Format::NpmShrinkwrap
+            | Format::YarnLock
+            | Format::PnpmLock
+            | Format::BunLock
+            | Format::BunLockb => Ecosystem::Npm,
+            Format::RequirementsTxt
+            | Format::PoetryLock
+            | Format::UvLock
+            | Format::PipfileLock
+            | Format::PylockToml => Ecosystem::PyPI,
+            Format::GoMod | Format::GoWork => Ecosystem::Go,
             Format::SpdxJson | Format::SpdxTagValue | Format::CycloneDxJson => return None,
         })
     }
@@ -122,6 +140,10 @@ impl Format {
             Format::UvLock => "uv.lock",
             Format::PipfileLock => "Pipfile.lock",
             Format::GoMod => "go.mod",
+            Format::GoWork => "go.work",
+            Format::BunLock => "bun.lock",
+            Format::BunLockb => "bun.lockb",
+            Format::PylockToml => "pylock.toml",
             // As `vouch sbom --format` names them.
             Format::SpdxJson => "spdx-json",
             Format::SpdxTagValue => "spdx-tv",
@@ -142,7 +164,11 @@ impl Format {
             "poetry.lock",
             "uv.lock",
             "Pipfile.lock",
+            "pylock.toml",
+            "pylock.*.toml",
             "go.mod",
+            "go.work",
+            "bun.lock",
         ]
     }
 }
@@ -165,10 +191,51 @@ pub struct Lockfile {
 
 /// Something a parser wants the user to know about a lockfile, e.g. an unpinned
 /// requirement that cannot be audited or a linked package that was skipped.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Note {
     pub line: Option<usize>,
     pub message: String,
+    /// The entry is the project's own code that the lockfile gives no version (a pnpm
+    /// importer, an editable Pipfile entry, a link): counted as local, not a warning.
+    pub local: Option<crate::package::LocalKind>,
+    /// Not about an entry at all but about how the file was read (e.g. a go.mod older
+    /// than Go 1.17 completed from go.sum): the report says it, it is never a finding.
+    pub remark: bool,
+}
+
+impl Note {
+    /// An entry that could not be audited (a warning in the report).
+    pub fn not_audited(line: Option<usize>, message: impl Into<String>) -> Note {
+        Note {
+            line,
+            message: message.into(),
+            ..Note::default()
+        }
+    }
+
+    /// A versionless entry that is the project's own code.
+    pub fn local(
+        line: Option<usize>,
+        message: impl Into<String>,
+        kind: crate::package::LocalKind,
+    ) -> Note {
+        Note {
+            line,
+            message: message.into(),
+            local: Some(kind),
+            remark: false,
+        }
+    }
+
+    /// How the file was read, for the report.
+    pub fn remark(line: Option<usize>, message: impl Into<String>) -> Note {
+        Note {
+            line,
+            message: message.into(),
+            local: None,
+            remark: true,
+        }
+    }
 }
 
 /// What a format module returns.
@@ -277,6 +344,13 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Format)>, Error> {
     }
     found.sort();
     found.dedup();
+    // bun keeps bun.lockb beside bun.lock while a project migrates; bun.lock is read.
+    let text_locks: std::collections::HashSet<PathBuf> = found
+        .iter()
+        .filter(|(_, f)| *f == Format::BunLock)
+        .map(|(p, _)| p.with_file_name("bun.lockb"))
+        .collect();
+    found.retain(|(p, f)| *f != Format::BunLockb || !text_locks.contains(p));
     Ok(found)
 }
 
@@ -405,6 +479,16 @@ pub fn load_all(scanned: &[PathBuf], found: &[(PathBuf, Format)]) -> Result<Vec<
 /// Reads and parses one lockfile that belongs to the tree under `root`: files it includes
 /// must resolve (symlinks followed) inside `root`.
 pub fn load_within(path: &Path, format: Format, root: &Path) -> Result<Lockfile, Error> {
+    if format == Format::BunLockb {
+        // Binary: refused before it is read as text (it is not UTF-8).
+        let e = bun::binary_lockfile();
+        return Err(Error::Parse {
+            path: path.to_path_buf(),
+            line: e.line,
+            column: e.column,
+            message: e.message,
+        });
+    }
     let text = read_limited(path, MAX_LOCKFILE_BYTES)?;
     let parsed = match format {
         Format::CargoLock => cargo::parse(&text),
@@ -415,6 +499,10 @@ pub fn load_within(path: &Path, format: Format, root: &Path) -> Result<Lockfile,
         Format::PoetryLock => python::poetry::parse(&text),
         Format::UvLock => python::uv::parse(&text),
         Format::PipfileLock => python::pipfile::parse(&text),
+        Format::GoWork => load_go_work(path, &text, root)?,
+        Format::BunLock => bun::parse(&text),
+        Format::BunLockb => Err(bun::binary_lockfile()),
+        Format::PylockToml => python::pylock::parse(&text),
         Format::GoMod => {
             let sum_path = path.with_file_name("go.sum");
             let sums = if sum_path.is_file() {
@@ -442,6 +530,61 @@ pub fn load_within(path: &Path, format: Format, root: &Path) -> Result<Lockfile,
         packages: parsed.packages,
         notes: parsed.notes,
     })
+}
+
+/// go.work with go.work.sum beside it; each `use`d module's go.mod (and go.sum) must
+/// resolve inside `root`, as requirements includes must.
+fn load_go_work(path: &Path, text: &str, root: &Path) -> Result<Result<Parsed, ParseError>, Error> {
+    let io = |path: &Path, source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let canonical_root = fs::canonicalize(root).map_err(|e| io(root, e))?;
+    let sum_path = path.with_file_name("go.work.sum");
+    let work_sums = if sum_path.is_file() {
+        let sum_text = read_limited(&sum_path, MAX_LOCKFILE_BYTES)?;
+        match go::parse_sum(&sum_text) {
+            Ok(sums) => Some(sums),
+            Err(e) => return Ok(Err(e.in_file(&sum_path))),
+        }
+    } else {
+        None
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut read = |used: &str| -> Result<(PathBuf, String, Option<String>), ParseError> {
+        let module_dir = dir.join(used);
+        let go_mod = module_dir.join("go.mod");
+        let inside = fs::canonicalize(&go_mod).map_err(|e| {
+            ParseError::new(
+                1,
+                1,
+                format!("`use {used}`: cannot read {}: {e}", go_mod.display()),
+            )
+        })?;
+        if !inside.starts_with(&canonical_root) {
+            return Err(ParseError::new(
+                1,
+                1,
+                format!(
+                    "`use {used}` is outside the scanned tree `{}`: not read (scan a directory that holds it)",
+                    root.display()
+                ),
+            ));
+        }
+        let text = read_limited(&go_mod, MAX_LOCKFILE_BYTES)
+            .map_err(|e| ParseError::new(1, 1, format!("`use {used}`: {e}")))?;
+        let go_sum = module_dir.join("go.sum");
+        let sums = if go_sum.is_file() {
+            Some(
+                read_limited(&go_sum, MAX_LOCKFILE_BYTES)
+                    .map_err(|e| ParseError::new(1, 1, format!("`use {used}`: {e}")))?,
+            )
+        } else {
+            None
+        };
+        Ok((module_dir, text, sums))
+    };
+    Ok(go::parse_work(text, work_sums.as_ref(), &mut read))
 }
 
 /// One parser, for [`parse_detached`].
@@ -480,6 +623,16 @@ pub fn parse_detached(parser: Parser, text: &str) -> Result<usize, String> {
             Format::UvLock => python::uv::parse(text),
             Format::PipfileLock => python::pipfile::parse(text),
             Format::GoMod => go::parse(text, None),
+            Format::GoWork => go::parse_work(text, None, &mut |dir| {
+                Err(ParseError::new(
+                    1,
+                    1,
+                    format!("`use {dir}`: no files in a detached parse"),
+                ))
+            }),
+            Format::BunLock => bun::parse(text),
+            Format::BunLockb => Err(bun::binary_lockfile()),
+            Format::PylockToml => python::pylock::parse(text),
             Format::SpdxJson | Format::SpdxTagValue | Format::CycloneDxJson => {
                 sbom::parse(format, text)
             }

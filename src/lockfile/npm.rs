@@ -4,8 +4,9 @@
 //! (`node_modules/a/node_modules/b`); v1 nests `dependencies`. Either way a package's
 //! real name is the last path segment unless the entry names another (an alias,
 //! `"x": "npm:real@1.2.3"`). Workspace members are the project's own code (path
-//! sources); linked entries point at them and are skipped with a note. Dependency edges
-//! follow Node's lookup: the nearest enclosing `node_modules` that has the name.
+//! sources, never audited as registry packages); linked entries point at them and are
+//! not packages of their own. Dependency edges follow Node's lookup: the nearest
+//! enclosing `node_modules` that has the name.
 
 use std::collections::HashMap;
 
@@ -13,7 +14,7 @@ use base64::Engine;
 use serde_json::{Map, Value};
 
 use super::{Note, ParseError, Parsed};
-use crate::package::{Checksum, Ecosystem, HashAlgorithm, Package, Source};
+use crate::package::{Checksum, Ecosystem, HashAlgorithm, LocalKind, Package, Source};
 
 pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
     let root: Value = serde_json::from_str(text).map_err(|e| {
@@ -134,6 +135,14 @@ fn source(resolved: Option<&str>, version: &str) -> Source {
     }
 }
 
+/// Sets `package`'s source; a local one is a `file:` dependency of the project.
+fn set_source(package: &mut Package, source: Source) {
+    match source {
+        Source::Path(path) => package.set_local(path, LocalKind::LocalPath),
+        other => package.source = other,
+    }
+}
+
 /// `npm:real-name@1.2.3` → (real-name, 1.2.3).
 fn alias(version: &str) -> Option<(&str, &str)> {
     let spec = version.strip_prefix("npm:")?;
@@ -161,13 +170,16 @@ fn parse_packages(text: &str, packages: &Map<String, Value>) -> Result<Parsed, P
             ));
         };
         if flag(entry, "link") {
-            parsed.notes.push(Note {
-                line,
-                message: format!(
-                    "`{path}` links to {} (audited where it is defined)",
-                    field(entry, "resolved").unwrap_or("a local directory")
-                ),
-            });
+            // The link's target is listed under its own path (a workspace member, or a
+            // `file:` directory) and counted there; one that is not is counted here.
+            let target = field(entry, "resolved").unwrap_or_default();
+            if !packages.contains_key(target) {
+                parsed.notes.push(Note::local(
+                    line,
+                    format!("{path} -> {target}"),
+                    LocalKind::LocalPath,
+                ));
+            }
             continue;
         }
         let in_node_modules = path.starts_with("node_modules/") || path.contains("/node_modules/");
@@ -179,15 +191,17 @@ fn parse_packages(text: &str, packages: &Map<String, Value>) -> Result<Parsed, P
             parsed.notes.push(Note {
                 line,
                 message: format!("`{path}` has no version: not installed, cannot be audited"),
+                ..Note::default()
             });
             continue;
         };
         let mut package = Package::new(Ecosystem::Npm, name, version);
-        package.source = if in_node_modules {
-            source(field(entry, "resolved"), version)
+        if in_node_modules {
+            set_source(&mut package, source(field(entry, "resolved"), version));
         } else {
-            Source::Path(path.clone())
-        };
+            // Outside node_modules: a workspace member (or a linked directory) of the project.
+            package.set_local(path.clone(), LocalKind::WorkspaceMember);
+        }
         package.checksums = checksums(field(entry, "integrity"));
         package.dev = flag(entry, "dev");
         package.optional = flag(entry, "optional");
@@ -313,16 +327,18 @@ fn walk_v1(
             parsed.notes.push(Note {
                 line,
                 message: format!("`{key}` has no version: cannot be audited"),
+                ..Note::default()
             });
             continue;
         };
         let (name, version) = alias(raw_version).unwrap_or((key.as_str(), raw_version));
         let mut package = Package::new(Ecosystem::Npm, name, version);
-        package.source = if raw_version.starts_with("file:") {
+        let package_source = if raw_version.starts_with("file:") {
             Source::Path(raw_version.trim_start_matches("file:").to_string())
         } else {
             source(field(entry, "resolved"), raw_version)
         };
+        set_source(&mut package, package_source);
         package.checksums = checksums(field(entry, "integrity"));
         package.dev = flag(entry, "dev");
         package.optional = flag(entry, "optional");
@@ -412,8 +428,21 @@ mod tests {
         assert_eq!(parsed.packages[3].source, Source::Path("packages/w".into()));
         let lines: Vec<_> = parsed.packages.iter().map(|p| p.line).collect();
         assert_eq!(lines, [Some(5), Some(6), Some(7), Some(9)]);
-        assert_eq!(parsed.notes.len(), 1);
+        assert_eq!(parsed.packages[3].local, Some(LocalKind::WorkspaceMember));
+        // The link is its target's other name: the target counts, the link is no note.
+        assert!(parsed.notes.is_empty(), "{:?}", parsed.notes);
+        let dangling = text.replace(
+            ",\n    \"packages/w\": {\"name\": \"w\", \"version\": \"0.1.0\"}",
+            "",
+        );
+        let parsed = parse(&dangling).unwrap();
+        assert_eq!(
+            parsed.notes.len(),
+            1,
+            "a link to a directory the lock does not list"
+        );
         assert_eq!(parsed.notes[0].line, Some(8));
+        assert_eq!(parsed.notes[0].local, Some(LocalKind::LocalPath));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use yaml_rust2::Yaml;
 
 use super::{Note, ParseError, Parsed, yaml};
-use crate::package::{Checksum, Ecosystem, Package, Source};
+use crate::package::{Checksum, Ecosystem, LocalKind, Package, Source};
 
 pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
     let doc = yaml::load(text, "pnpm-lock.yaml")?;
@@ -58,17 +58,14 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
         if let Some(integrity) = resolution["integrity"].as_str() {
             package.checksums = sri(integrity);
         }
-        package.source = if resolution["tarball"]
-            .as_str()
-            .is_some_and(|t| t.starts_with("file:"))
-            || resolution["directory"].as_str().is_some()
+        package.source = if let Some(path) =
+            resolution["directory"].as_str().or(resolution["tarball"]
+                .as_str()
+                .filter(|t| t.starts_with("file:")))
         {
-            Source::Path(
-                resolution["directory"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-            )
+            // A `file:` dependency: the project's own directory or tarball.
+            package.local = Some(LocalKind::LocalPath);
+            Source::Path(path.trim_start_matches("file:").to_string())
         } else if let Some(repo) = resolution["repo"].as_str() {
             Source::Git(repo.to_string())
         } else {
@@ -113,12 +110,15 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
     if v9 {
         mark_dev_by_reachability(&doc, &index_of, &mut parsed);
     }
+    // Workspace members are importers, never packages: pnpm records no name or version
+    // for them, only their directory.
     for (key, _) in doc["importers"].as_hash().into_iter().flatten() {
         if let Some(key) = key.as_str().filter(|k| *k != ".") {
-            parsed.notes.push(Note {
-                line: yaml::key_line(text, key).map(|l| l as usize),
-                message: format!("workspace importer `{key}` is the project's own code (its dependencies are audited)"),
-            });
+            parsed.notes.push(Note::local(
+                yaml::key_line(text, key).map(|l| l as usize),
+                key,
+                LocalKind::WorkspaceMember,
+            ));
         }
     }
     Ok(parsed)

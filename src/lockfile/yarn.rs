@@ -1,5 +1,7 @@
 //! `yarn.lock`: classic (v1, yarn's own indented format) and berry (v2+, YAML with
-//! `__metadata`).
+//! `__metadata`, lockfile versions 4 to 10). Workspace members and `file:` entries are
+//! the project's own code, `link:`/`portal:` entries too (counted as local, never
+//! audited).
 //!
 //! Neither records which packages are dev-only, so none is marked dev (audited, never
 //! hidden). Classic records the npm `integrity`; berry's `checksum` is a hash of yarn's
@@ -10,7 +12,7 @@ use std::collections::HashMap;
 use yaml_rust2::Yaml;
 
 use super::{Note, ParseError, Parsed, yaml};
-use crate::package::{Ecosystem, Package, Source};
+use crate::package::{Ecosystem, LocalKind, Package, Source};
 
 pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
     if text.lines().any(|l| l.starts_with("__metadata:")) {
@@ -133,11 +135,13 @@ fn parse_classic(text: &str) -> Result<Parsed, ParseError> {
             ));
         };
         let mut package = Package::new(Ecosystem::Npm, name, version);
-        package.source = match &entry.resolved {
-            Some(r) if r.starts_with("git") || r.contains(".git#") => Source::Git(r.clone()),
-            Some(r) if r.starts_with("file:") => Source::Path(r.clone()),
-            _ => Source::Registry,
-        };
+        match &entry.resolved {
+            Some(r) if r.starts_with("git") || r.contains(".git#") => {
+                package.source = Source::Git(r.clone())
+            }
+            Some(r) if r.starts_with("file:") => package.set_local(r.clone(), LocalKind::LocalPath),
+            _ => package.source = Source::Registry,
+        }
         package.checksums = super::npm::checksums(entry.integrity.as_deref());
         package.line = Some(entry.line as u32);
         for spec in &entry.specs {
@@ -157,6 +161,11 @@ fn parse_classic(text: &str) -> Result<Parsed, ParseError> {
     Ok(parsed)
 }
 
+/// The berry lockfile versions real yarn releases write: 4 (yarn 2.4, 3.0), 6 (yarn 3.1
+/// to 3.8), 7 and 8 (yarn 4 release candidates), 10 (yarn 4.x); 5 and 9 lie between.
+/// Entries kept one shape across them; an unknown version is refused, not guessed at.
+const BERRY_VERSIONS: std::ops::RangeInclusive<i64> = 4..=10;
+
 fn parse_berry(text: &str) -> Result<Parsed, ParseError> {
     let doc = yaml::load(text, "yarn.lock")?;
     let Some(map) = doc.as_hash() else {
@@ -166,6 +175,33 @@ fn parse_berry(text: &str) -> Result<Parsed, ParseError> {
             "invalid yarn.lock: expected a mapping",
         ));
     };
+    let metadata_line = yaml::key_line(text, "__metadata").unwrap_or(1) as usize;
+    let version = match &doc["__metadata"]["version"] {
+        Yaml::Integer(v) => Some(*v),
+        Yaml::String(s) => s.trim().parse().ok(),
+        _ => None,
+    };
+    match version {
+        Some(v) if BERRY_VERSIONS.contains(&v) => {}
+        Some(v) => {
+            return Err(ParseError::new(
+                metadata_line,
+                1,
+                format!(
+                    "yarn.lock __metadata version {v} is not one vouch reads (expected {} to {}, written by yarn 2 to 4)",
+                    BERRY_VERSIONS.start(),
+                    BERRY_VERSIONS.end()
+                ),
+            ));
+        }
+        None => {
+            return Err(ParseError::new(
+                metadata_line,
+                1,
+                "invalid yarn.lock: `__metadata` has no numeric `version`",
+            ));
+        }
+    }
     let mut parsed = Parsed::default();
     let mut by_spec: HashMap<String, usize> = HashMap::new();
     let mut deps_of: Vec<(usize, Vec<(String, String)>)> = Vec::new();
@@ -202,8 +238,8 @@ fn parse_berry(text: &str) -> Result<Parsed, ParseError> {
                 ));
             }
         };
-        let source = if reference.starts_with("npm:") {
-            Source::Registry
+        let (source, local) = if reference.starts_with("npm:") {
+            (Source::Registry, None)
         } else if reference.starts_with("workspace:") {
             if reference == "workspace:." {
                 // The project itself.
@@ -212,27 +248,36 @@ fn parse_berry(text: &str) -> Result<Parsed, ParseError> {
                 }
                 continue;
             }
-            Source::Path(reference.trim_start_matches("workspace:").to_string())
-        } else if reference.starts_with("link:")
-            || reference.starts_with("portal:")
-            || reference.starts_with("file:")
-        {
-            parsed.notes.push(Note {
-                line: line.map(|l| l as usize),
-                message: format!("`{resolution}` is a local link (audited where it is defined)"),
-            });
+            (
+                Source::Path(reference.trim_start_matches("workspace:").to_string()),
+                Some(LocalKind::WorkspaceMember),
+            )
+        } else if reference.starts_with("file:") {
+            // A directory or tarball of the project, with the version its package.json says.
+            let path = reference.trim_start_matches("file:");
+            let path = path.split(['#', ':']).next().unwrap_or(path);
+            (Source::Path(path.to_string()), Some(LocalKind::LocalPath))
+        } else if reference.starts_with("link:") || reference.starts_with("portal:") {
+            // Linked directories have no version of their own (`0.0.0-use.local`).
+            parsed.notes.push(Note::local(
+                line.map(|l| l as usize),
+                resolution.split("::").next().unwrap_or(resolution),
+                LocalKind::LocalPath,
+            ));
             continue;
         } else if reference.starts_with("patch:") {
             parsed.notes.push(Note {
                 line: line.map(|l| l as usize),
                 message: format!("`{name}` is patched locally; the unpatched package is audited under its own entry"),
+                ..Note::default()
             });
             continue;
         } else {
-            Source::Git(reference.to_string())
+            (Source::Git(reference.to_string()), None)
         };
         let mut package = Package::new(Ecosystem::Npm, name, version);
         package.source = source;
+        package.local = local;
         package.line = line;
         let index = parsed.packages.len();
         for spec in key.split(',') {
@@ -313,5 +358,83 @@ mod tests {
         assert_eq!(parsed.packages[0].dependencies, [1]);
         assert_eq!(parsed.packages[2].source, Source::Path("packages/w".into()));
         assert_eq!(parsed.notes.len(), 1);
+    }
+
+    /// Real lockfiles of one project made by yarn 2.4.2, 3.0.2, 3.8.7, 4.0.0-rc.35,
+    /// 4.0.0-rc.48 and 4.18.1 (fixtures/npm/README.md): every __metadata version they write
+    /// reads the same packages.
+    #[test]
+    fn every_berry_lockfile_version_reads_the_same_packages() {
+        let locks = [
+            (
+                4,
+                include_str!("../../fixtures/npm/yarn-berry-versions/v4-yarn-2.4.2/yarn.lock"),
+            ),
+            (
+                4,
+                include_str!("../../fixtures/npm/yarn-berry-versions/v4-yarn-3.0.2/yarn.lock"),
+            ),
+            (
+                6,
+                include_str!("../../fixtures/npm/yarn-berry-versions/v6-yarn-3.8.7/yarn.lock"),
+            ),
+            (
+                7,
+                include_str!(
+                    "../../fixtures/npm/yarn-berry-versions/v7-yarn-4.0.0-rc.35/yarn.lock"
+                ),
+            ),
+            (
+                8,
+                include_str!(
+                    "../../fixtures/npm/yarn-berry-versions/v8-yarn-4.0.0-rc.48/yarn.lock"
+                ),
+            ),
+            (
+                10,
+                include_str!("../../fixtures/npm/yarn-berry-versions/v10-yarn-4.18.1/yarn.lock"),
+            ),
+        ];
+        let mut first: Option<Vec<(String, String, Option<LocalKind>)>> = None;
+        for (version, text) in locks {
+            assert!(text.contains(&format!("__metadata:\n  version: {version}\n")));
+            let parsed = parse(text).unwrap();
+            assert!(parsed.notes.is_empty(), "v{version}: {:?}", parsed.notes);
+            let mut got: Vec<_> = parsed
+                .packages
+                .iter()
+                .map(|p| (p.name.clone(), p.version.clone(), p.local_kind()))
+                .collect();
+            got.sort();
+            assert_eq!(got.len(), 17, "v{version}: {got:?}");
+            let local: Vec<_> = got.iter().filter(|p| p.2.is_some()).collect();
+            assert_eq!(
+                local
+                    .iter()
+                    .map(|p| (p.0.as_str(), p.2))
+                    .collect::<Vec<_>>(),
+                [
+                    ("@fixture/util", Some(LocalKind::WorkspaceMember)),
+                    ("bassmaster", Some(LocalKind::LocalPath))
+                ],
+                "v{version}"
+            );
+            match &first {
+                None => first = Some(got),
+                Some(first) => assert_eq!(&got, first, "v{version}"),
+            }
+        }
+    }
+
+    #[test]
+    fn an_unknown_berry_version_is_an_error() {
+        for bad in ["3", "11", "x"] {
+            let text = format!(
+                "__metadata:\n  version: {bad}\n\n\"a@npm:1\":\n  version: 1.0.0\n  resolution: \"a@npm:1.0.0\"\n"
+            );
+            let err = parse(&text).unwrap_err();
+            assert_eq!(err.line, 1, "{err:?}");
+            assert!(err.message.contains("version"), "{err:?}");
+        }
     }
 }

@@ -284,10 +284,15 @@ fn write_audit_summary(
         None => report.database.source.clone(),
     };
     let text = format!(
-        "Scanned {packages} package{} ({ecosystems}) in {} lockfile{} against {sources}.",
+        "Scanned {packages} package{} ({ecosystems}) in {} lockfile{} against {sources}{}.",
         if packages == 1 { "" } else { "s" },
         report.lockfiles.len(),
         if report.lockfiles.len() == 1 { "" } else { "s" },
+        report
+            .outcome
+            .local_summary()
+            .map(|s| format!("; {s}"))
+            .unwrap_or_default(),
     );
     for line in wrap(&text, width) {
         writeln!(out, "{line}")?;
@@ -301,6 +306,16 @@ fn write_audit_summary(
     }
     for line in wrap(&format!("{settings}."), width) {
         writeln!(out, "{line}")?;
+    }
+    for line in super::unscored_lines(&report.outcome) {
+        for line in wrap(&line, width) {
+            writeln!(out, "{line}")?;
+        }
+    }
+    for remark in &report.outcome.remarks {
+        for line in wrap(&format!("Read: {remark}"), width) {
+            writeln!(out, "{line}")?;
+        }
     }
     Ok(())
 }

@@ -19,15 +19,31 @@ struct Report<'a> {
     summary: Summary,
     database: Database<'a>,
     lockfiles: Vec<Lockfile>,
+    /// The project's own packages: counted, not audited.
+    local_packages: Vec<LocalPackage<'a>>,
+    /// How lockfiles were read where it matters (e.g. go.mod completed from go.sum).
+    remarks: &'a [String],
     waiver_file: Option<String>,
     policy: Option<String>,
     findings: Vec<JsonFinding<'a>>,
 }
 
 #[derive(Serialize)]
+struct LocalPackage<'a> {
+    ecosystem: String,
+    name: &'a str,
+    version: Option<&'a str>,
+    lockfile: String,
+    line: Option<usize>,
+    why: &'static str,
+}
+
+#[derive(Serialize)]
 struct Summary {
     packages: usize,
     packages_by_ecosystem: BTreeMap<String, usize>,
+    local_packages: usize,
+    unscored_by_ecosystem: BTreeMap<String, usize>,
     errors: usize,
     warnings: usize,
     waived: usize,
@@ -168,6 +184,13 @@ pub fn write(report: &AuditReport, out: &mut dyn Write) -> io::Result<()> {
                 .iter()
                 .map(|(e, n)| (e.to_string(), *n))
                 .collect(),
+            local_packages: report.outcome.local.len(),
+            unscored_by_ecosystem: report
+                .outcome
+                .unscored
+                .iter()
+                .map(|(e, n)| (e.to_string(), *n))
+                .collect(),
             errors: report.count(Level::Error),
             warnings: report.count(Level::Warning),
             waived: report.count(Level::Info),
@@ -202,6 +225,20 @@ pub fn write(report: &AuditReport, out: &mut dyn Write) -> io::Result<()> {
                 packages: l.packages,
             })
             .collect(),
+        local_packages: report
+            .outcome
+            .local
+            .iter()
+            .map(|l| LocalPackage {
+                ecosystem: l.ecosystem.to_string(),
+                name: &l.name,
+                version: l.version.as_deref(),
+                lockfile: l.lockfile.display().to_string(),
+                line: l.line,
+                why: l.kind.as_str(),
+            })
+            .collect(),
+        remarks: &report.outcome.remarks,
         waiver_file: report.waiver_file.as_ref().map(|p| p.display().to_string()),
         policy: report.policy.as_ref().map(|p| p.display().to_string()),
         findings: report.outcome.findings.iter().map(finding).collect(),

@@ -109,6 +109,26 @@ impl AuditReport {
     }
 }
 
+/// One line per ecosystem whose vulnerabilities came without any severity, saying so once
+/// (Go's and PyPA's databases never score) instead of once per finding.
+pub fn unscored_lines(outcome: &Outcome) -> Vec<String> {
+    outcome
+        .unscored
+        .iter()
+        .map(|(ecosystem, n)| {
+            let why = match ecosystem {
+                crate::package::Ecosystem::Go => "the Go vulnerability database scores none",
+                crate::package::Ecosystem::PyPI => "most PyPA advisories carry no score",
+                _ => "their advisories carry no score",
+            };
+            format!(
+                "Unscored: {n} {ecosystem} vulnerabilit{} without a severity ({why}); unscored vulnerabilities fail unless --allow-unscored.",
+                if *n == 1 { "y" } else { "ies" }
+            )
+        })
+        .collect()
+}
+
 /// How one check of `vouch check` ended.
 #[derive(Clone, Debug, PartialEq)]
 pub enum CheckStatus {
@@ -169,8 +189,13 @@ impl CheckResult {
             name: "audit".into(),
             status,
             summary: format!(
-                "{} packages in {} lockfile{}: {} failing, {} warning{}, {} waived; waivers: {}",
+                "{} packages{} in {} lockfile{}: {} failing, {} warning{}, {} waived; waivers: {}",
                 report.outcome.packages_scanned(),
+                report
+                    .outcome
+                    .local_summary()
+                    .map(|s| format!(" and {s}"))
+                    .unwrap_or_default(),
                 report.lockfiles.len(),
                 if report.lockfiles.len() == 1 { "" } else { "s" },
                 report.count(Level::Error),

@@ -103,11 +103,13 @@ fn rule(id: &str, finding: &Finding) -> Value {
 /// CVSS score; else its stated severity (GitHub's `database_specific.severity` for a GHSA)
 /// as the lowest score of that band (critical 9.0, high 7.0, medium 4.0, low 0.1, none
 /// 0.0); else, failing closed, 9.0 for a vulnerability without a score, 4.0 for an
-/// informational advisory. Findings that are not advisories rank by what they do to the
+/// informational advisory; 10.0 for a malicious package. Findings that are not advisories rank by what they do to the
 /// gate: 9.0 when they fail it, 4.0 when they warn, 0.0 for a record.
 fn security_severity(finding: &Finding) -> String {
     let score = match &finding.advisory {
         Some(a) => match (a.cvss_score, a.severity, &a.kind) {
+            // Malicious code is the worst there is, whatever a record's score says.
+            (_, _, Kind::Malicious) => 10.0,
             (Some(score), _, _) => score,
             (None, Some(severity), _) => match severity {
                 Severity::Critical => 9.0,

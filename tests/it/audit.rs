@@ -63,7 +63,9 @@ fn vulnerable_lockfile_reports_exactly_the_known_advisories() {
     assert_eq!(report["schema"], "vouch.audit/1");
     assert_eq!(report["verdict"], "fail");
     assert_eq!(findings(&report), expected(VULNERABLE_FINDINGS));
-    assert_eq!(report["summary"]["packages"], 21);
+    // The fixture crate itself is local: counted apart, never audited.
+    assert_eq!(report["summary"]["packages"], 20);
+    assert_eq!(report["summary"]["local_packages"], 1);
     assert_eq!(report["summary"]["errors"], 4);
     assert_eq!(report["summary"]["warnings"], 5);
 

@@ -14,6 +14,8 @@ struct Report {
     summary: Summary,
     database: Database,
     lockfiles: Vec<Lockfile>,
+    local_packages: Vec<LocalPackage>,
+    remarks: Vec<String>,
     waiver_file: Option<String>,
     policy: Option<String>,
     findings: Vec<Finding>,
@@ -21,9 +23,22 @@ struct Report {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct LocalPackage {
+    ecosystem: String,
+    name: String,
+    version: Option<String>,
+    lockfile: String,
+    line: Option<u64>,
+    why: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Summary {
     packages: u64,
     packages_by_ecosystem: std::collections::BTreeMap<String, u64>,
+    local_packages: u64,
+    unscored_by_ecosystem: std::collections::BTreeMap<String, u64>,
     errors: u64,
     warnings: u64,
     waived: u64,
@@ -130,8 +145,28 @@ fn the_json_report_matches_the_documented_schema() {
         serde_json::from_slice(&out.stdout).expect("report follows the documented schema");
     assert_eq!(report.schema, "vouch.audit/1");
     assert_eq!(report.verdict, "fail");
-    assert_eq!(report.summary.packages, report.lockfiles[0].packages);
-    assert_eq!(report.summary.packages_by_ecosystem["crates.io"], 21);
+    // The lockfile's 21 packages: 20 audited, the fixture crate itself local.
+    assert_eq!(
+        report.summary.packages + report.summary.local_packages,
+        report.lockfiles[0].packages
+    );
+    assert_eq!(report.summary.packages_by_ecosystem["crates.io"], 20);
+    assert_eq!(report.local_packages.len(), 1);
+    let own = &report.local_packages[0];
+    assert_eq!(
+        (own.name.as_str(), own.why.as_str(), own.ecosystem.as_str()),
+        ("vulnerable-fixture", "workspace-member", "crates.io")
+    );
+    assert!(own.version.is_some() && own.line.is_some() && own.lockfile.ends_with("Cargo.lock"));
+    assert!(report.remarks.is_empty());
+    // RustSec scores what it can; an ecosystem is listed only with a count.
+    assert!(
+        report
+            .summary
+            .unscored_by_ecosystem
+            .values()
+            .all(|n| *n > 0)
+    );
     assert_eq!(report.lockfiles[0].format, "Cargo.lock");
     assert!(report.database.source.ends_with("rustsec-db"));
     assert!(report.database.fetched_at.is_none() && report.database.age_seconds.is_none());
@@ -257,7 +292,14 @@ fn the_check_report_matches_the_documented_schema() {
         (audit.name.as_str(), audit.status.as_str()),
         ("audit", "fail")
     );
-    assert!(audit.reason.is_none() && audit.summary.contains("21 packages"));
+    assert!(
+        audit.reason.is_none()
+            && audit
+                .summary
+                .starts_with("20 packages and 1 local (the project's own"),
+        "{}",
+        audit.summary
+    );
     assert_eq!(audit.findings.len(), 9);
     assert!(
         audit

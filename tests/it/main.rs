@@ -10,6 +10,7 @@ mod common;
 #[path = "../support/sigstore_signer.rs"]
 mod sigstore_signer;
 
+mod accuracy;
 mod audit;
 mod check;
 mod cli;

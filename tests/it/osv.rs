@@ -30,7 +30,7 @@ fn audit(path: &Path, extra: &[&str]) -> (Option<i32>, serde_json::Value) {
 }
 
 /// `| package | version | ID, ID |` rows of a fixture README table.
-fn readme_table(readme: &str, prefix: &str) -> Vec<(String, String)> {
+pub(crate) fn readme_table(readme: &str, prefix: &str) -> Vec<(String, String)> {
     let text = fs::read_to_string(fixture(readme)).unwrap();
     let mut rows = Vec::new();
     for line in text.lines() {

@@ -67,12 +67,13 @@ fn real_lockfiles_scan_every_package_and_drop_dev_ones_on_request() {
     // (fixture, lockfile format, packages, packages with --exclude-dev)
     let cases = [
         ("python/poetry", "poetry.lock", 8, 7),
-        ("python/uv", "uv.lock", 10, 9),
+        // The project itself (`virtual = "."`) is local: counted apart, not audited.
+        ("python/uv", "uv.lock", 9, 8),
         ("python/pipenv", "Pipfile.lock", 8, 7),
         // Poetry 1.x: `category = "dev"` instead of groups.
         ("python/poetry-1", "poetry.lock", 8, 7),
-        // The project as `source = { editable = "." }`, counted as a package.
-        ("python/uv-editable", "uv.lock", 4, 3),
+        // The project as `source = { editable = "." }`: local too.
+        ("python/uv-editable", "uv.lock", 3, 2),
         // requirements files record no dev flag: requirements-dev.txt is scanned as is.
         ("python/requirements", "requirements.txt", 8, 8),
     ];
@@ -90,6 +91,8 @@ fn real_lockfiles_scan_every_package_and_drop_dev_ones_on_request() {
             messages(&report, "package-not-audited").is_empty(),
             "{dir}: every entry of a real lock is pinned"
         );
+        let local = usize::from(dir.starts_with("python/uv"));
+        assert_eq!(report["summary"]["local_packages"], local, "{dir}");
         let report = audit(&["--exclude-dev"], &fixture(dir));
         assert_eq!(pypi_count(&report), without_dev, "{dir} --exclude-dev");
     }
@@ -126,7 +129,10 @@ fn unpinned_requirements_are_reported_not_dropped() {
     let report = audit(&[], dir.path());
     assert_eq!(pypi_count(&report), 1);
     let notes = messages(&report, "package-not-audited");
-    assert_eq!(notes.len(), 3, "{notes:?}");
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    // `-e ./local` is the project's own code: local, not a warning.
+    assert_eq!(report["local_packages"][0]["name"], "./local");
+    assert_eq!(report["local_packages"][0]["why"], "local-path");
     assert!(
         notes
             .iter()
@@ -141,7 +147,7 @@ fn unpinned_requirements_are_reported_not_dropped() {
         .map(|f| f["level"].as_str().unwrap())
         .collect();
     assert!(
-        levels.len() == 3 && levels.iter().all(|l| *l == "warning"),
+        levels.len() == 2 && levels.iter().all(|l| *l == "warning"),
         "{levels:?}"
     );
 }

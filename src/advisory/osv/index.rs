@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::export::{ZipSpan, each_entry};
-use super::record::OsvPackage;
+use super::record::{OsvPackage, check_names_a_package};
 use super::{Error, OsvDb, invalid, normalize, sha2_hex};
 use crate::package::Ecosystem;
 
@@ -19,6 +19,8 @@ use crate::package::Ecosystem;
 #[derive(Deserialize)]
 struct IndexProbe {
     id: String,
+    #[serde(default)]
+    aliases: Vec<String>,
     #[serde(default)]
     affected: Vec<IndexProbeAffected>,
 }
@@ -180,11 +182,14 @@ pub(super) fn probe(bytes: &[u8], path: &Path) -> Result<Vec<OsvPackage>, Error>
     if probe.id.trim().is_empty() {
         return Err(invalid(path, "an advisory without an id"));
     }
-    Ok(probe
+    let packages: Vec<OsvPackage> = probe
         .affected
         .into_iter()
         .filter_map(|a| a.package)
-        .collect())
+        .collect();
+    check_names_a_package(&probe.id, &probe.aliases, packages.len())
+        .map_err(|message| invalid(path, message))?;
+    Ok(packages)
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::normalize;
 use crate::advisory::version::Version;
-use crate::advisory::{Advisory, Affected, Informational, Kind, Severity};
+use crate::advisory::{Advisory, Affected, Informational, Kind, Severity, names_malicious};
 use crate::package::Ecosystem;
 
 // ---- the OSV schema, as much as matching needs -------------------------------------
@@ -171,6 +171,39 @@ impl OsvAffectedVersions {
     }
 }
 
+/// The CVSS score of a record: the newest version of CVSS whose vector parses (v4.0, then
+/// v3.1, then v3.0; `cvss` scores v4.0 with the specification's lookup table). CVSS v2
+/// vectors and other scales (`Ubuntu`) are not read: without a readable vector the record
+/// falls back to a qualitative rating, or stays unscored.
+fn score<'a>(severities: impl Iterator<Item = &'a OsvSeverity>) -> Option<cvss::Cvss> {
+    let mut vectors: Vec<&OsvSeverity> = severities
+        .filter(|s| matches!(s.kind.as_str(), "CVSS_V4" | "CVSS_V3"))
+        .collect();
+    // `CVSS:4.0/...` before `CVSS:3.1/...` before `CVSS:3.0/...`.
+    vectors.sort_by(|a, b| b.score.cmp(&a.score));
+    vectors
+        .iter()
+        .find_map(|s| cvss::Cvss::from_str(s.score.trim()).ok())
+}
+
+/// A malicious-package report must say which package it is about: one that names none
+/// would block nothing, so it is an error naming the record, never a silent skip.
+pub(super) fn check_names_a_package(
+    id: &str,
+    aliases: &[String],
+    packages: usize,
+) -> Result<(), String> {
+    let ids: Vec<String> = std::iter::once(id.to_string())
+        .chain(aliases.iter().cloned())
+        .collect();
+    if packages == 0 && names_malicious(&ids) {
+        return Err(format!(
+            "{id}: a malicious-package record without `affected` packages: it names nothing to block"
+        ));
+    }
+    Ok(())
+}
+
 /// Turns an OSV record into our advisory for one package (`None` when withdrawn or when
 /// no entry names that package).
 pub(super) fn convert(record: &OsvRecord, ecosystem: Ecosystem, wanted: &str) -> Option<Advisory> {
@@ -204,10 +237,15 @@ pub(super) fn convert(record: &OsvRecord, ecosystem: Ecosystem, wanted: &str) ->
                     Some(match kind.as_str() {
                         "introduced" => Event::Introduced(value.clone()),
                         "fixed" => {
-                            fixed.push(value.clone());
+                            fixed.push(format!(">={value}"));
                             Event::Fixed(value.clone())
                         }
-                        "last_affected" => Event::LastAffected(value.clone()),
+                        // The last affected version closes the range: the next one is
+                        // the fix (NSWG's `patched_versions: ">0.7.0"`), not "unfixed".
+                        "last_affected" => {
+                            fixed.push(format!(">{value}"));
+                            Event::LastAffected(value.clone())
+                        }
                         "limit" => Event::Limit(value.clone()),
                         _ => return None,
                     })
@@ -227,20 +265,14 @@ pub(super) fn convert(record: &OsvRecord, ecosystem: Ecosystem, wanted: &str) ->
             .or_else(|| record.database_specific.as_ref().and_then(|d| d.get(key)))
     };
     let kind = match specific("informational").and_then(|v| v.as_str()) {
+        _ if names_malicious(std::iter::once(&record.id).chain(&record.aliases)) => Kind::Malicious,
         Some("unmaintained") => Kind::Informational(Informational::Unmaintained),
         Some("unsound") => Kind::Informational(Informational::Unsound),
         Some("notice") => Kind::Informational(Informational::Notice),
         Some(other) => Kind::Informational(Informational::Other(other.to_string())),
         None => Kind::Vulnerability,
     };
-    let vector = first
-        .severity
-        .iter()
-        .chain(&record.severity)
-        .filter(|s| s.kind.starts_with("CVSS_V"))
-        .max_by_key(|s| s.kind.clone())
-        .map(|s| s.score.clone());
-    let cvss = vector.as_deref().and_then(|v| cvss::Cvss::from_str(v).ok());
+    let cvss = score(first.severity.iter().chain(&record.severity));
     let severity = match &cvss {
         Some(c) => Some(match c.severity() {
             cvss::Severity::None => Severity::None,
@@ -249,6 +281,7 @@ pub(super) fn convert(record: &OsvRecord, ecosystem: Ecosystem, wanted: &str) ->
             cvss::Severity::High => Severity::High,
             cvss::Severity::Critical => Severity::Critical,
         }),
+        // GHSA's qualitative rating (LOW, MODERATE, HIGH, CRITICAL) where no vector is given.
         None => specific("severity")
             .and_then(|v| v.as_str())
             .and_then(|s| s.parse().ok()),
@@ -289,7 +322,7 @@ pub(super) fn convert(record: &OsvRecord, ecosystem: Ecosystem, wanted: &str) ->
         cvss_vector: cvss.map(|c| c.to_string()),
         title,
         url,
-        fixed: fixed.iter().map(|f| format!(">={f}")).collect(),
+        fixed,
         affected: Affected::Osv(OsvAffectedVersions {
             ecosystem,
             ranges,
@@ -462,5 +495,207 @@ mod tests {
         assert!(title.ends_with("word…"), "{title}");
         // One unbroken token is cut too.
         assert_eq!(headline(&"x".repeat(500)).chars().count(), HEADLINE_CHARS);
+    }
+
+    fn record(json: &str) -> OsvRecord {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn withdrawn_cross_ecosystem_and_several_entries_per_package() {
+        let r = record(
+            r#"{"id": "X-1", "withdrawn": "2024-01-01T00:00:00Z", "affected": [
+            {"package": {"ecosystem": "npm", "name": "a"}, "versions": ["1.0.0"]}]}"#,
+        );
+        assert!(convert(&r, Ecosystem::Npm, "a").is_none(), "withdrawn");
+        // One record over two ecosystems, and two entries for one package: a union.
+        let r = record(
+            r#"{"id": "X-2", "affected": [
+            {"package": {"ecosystem": "npm", "name": "a"}, "ranges": [{"type": "SEMVER", "events": [{"introduced": "1.0.0"}, {"fixed": "1.1.0"}]}]},
+            {"package": {"ecosystem": "PyPI", "name": "A"}, "versions": ["3.0"]},
+            {"package": {"ecosystem": "npm", "name": "a"}, "ranges": [{"type": "SEMVER", "events": [{"introduced": "2.0.0"}, {"last_affected": "2.1.0"}]}, {"type": "GIT", "repo": "r", "events": [{"introduced": "abc"}]}], "versions": ["5.0.0"]}
+        ]}"#,
+        );
+        let npm = convert(&r, Ecosystem::Npm, "a").unwrap();
+        let hits: Vec<bool> = ["1.0.5", "1.1.0", "2.1.0", "2.1.1", "5.0.0", "3.0.0"]
+            .iter()
+            .map(|v| npm.affects(&crate::package::Package::new(Ecosystem::Npm, "a", *v)))
+            .collect();
+        assert_eq!(hits, [true, false, true, false, true, false]);
+        assert_eq!(npm.fixed, [">2.1.0", ">=1.1.0"]);
+        let pypi = convert(&r, Ecosystem::PyPI, "a").unwrap();
+        assert!(pypi.affects(&crate::package::Package::new(Ecosystem::PyPI, "a", "3.0")));
+        assert!(pypi.fixed.is_empty(), "a versions list names no fix");
+        assert!(convert(&r, Ecosystem::Go, "a").is_none());
+    }
+
+    #[test]
+    fn malicious_ids_severity_vectors_and_ratings() {
+        let mal = record(
+            r#"{"id": "MAL-2024-11848", "affected": [{"package": {"ecosystem": "npm", "name": "x"}, "versions": ["999.9.9"]}]}"#,
+        );
+        assert_eq!(
+            convert(&mal, Ecosystem::Npm, "x").unwrap().kind,
+            Kind::Malicious
+        );
+        let via_alias = record(
+            r#"{"id": "GHSA-55c4-jwq7-c38p", "aliases": ["MAL-2022-6"], "affected": [{"package": {"ecosystem": "npm", "name": "x"}}]}"#,
+        );
+        assert_eq!(
+            convert(&via_alias, Ecosystem::Npm, "x").unwrap().kind,
+            Kind::Malicious
+        );
+        assert!(check_names_a_package("MAL-2022-6", &[], 0).is_err());
+        assert!(check_names_a_package("GHSA-1", &["MAL-2022-6".into()], 0).is_err());
+        assert!(check_names_a_package("GHSA-1", &[], 0).is_ok());
+        // A v4 vector wins over v3; an unreadable one falls back to the next, then to the
+        // GHSA rating.
+        let both = record(
+            r#"{"id": "G-1", "affected": [{"package": {"ecosystem": "npm", "name": "x"}}], "severity": [
+            {"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:L/I:N/A:N"},
+            {"type": "CVSS_V4", "score": "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"}]}"#,
+        );
+        let a = convert(&both, Ecosystem::Npm, "x").unwrap();
+        assert_eq!(
+            (a.severity, a.cvss_score),
+            (Some(Severity::Critical), Some(9.3))
+        );
+        let broken = record(
+            r#"{"id": "G-2", "affected": [{"package": {"ecosystem": "npm", "name": "x"}}], "severity": [
+            {"type": "CVSS_V4", "score": "CVSS:4.0/garbage"},
+            {"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:L/I:N/A:N"}]}"#,
+        );
+        let a = convert(&broken, Ecosystem::Npm, "x").unwrap();
+        assert_eq!(
+            (a.severity, a.cvss_score),
+            (Some(Severity::Medium), Some(5.3))
+        );
+        let rated = record(
+            r#"{"id": "G-3", "affected": [{"package": {"ecosystem": "npm", "name": "x"}}], "severity": [{"type": "CVSS_V2", "score": "AV:N/AC:L/Au:N/C:P/I:P/A:P"}], "database_specific": {"severity": "HIGH"}}"#,
+        );
+        let a = convert(&rated, Ecosystem::Npm, "x").unwrap();
+        assert_eq!((a.severity, a.cvss_score), (Some(Severity::High), None));
+        let unscored = record(
+            r#"{"id": "GO-1", "affected": [{"package": {"ecosystem": "Go", "name": "m"}}]}"#,
+        );
+        assert_eq!(
+            convert(&unscored, Ecosystem::Go, "m").unwrap().severity,
+            None
+        );
+    }
+
+    /// OSV range semantics against a model built on the ecosystems' own orders: for any
+    /// events drawn from a reference table (testdata/README.md), a version is affected
+    /// exactly when the model (walk the events in reference order; `introduced` opens,
+    /// `fixed` closes at, `last_affected` after, `limit` caps) says so, and any union of
+    /// ranges or `versions` list adds to it.
+    mod against_reference {
+        use super::*;
+        use crate::advisory::version::reference::table;
+        use proptest::prelude::*;
+
+        #[derive(Clone, Copy, Debug)]
+        enum Kind {
+            Introduced,
+            Fixed,
+            LastAffected,
+            Limit,
+        }
+
+        /// The model: ranks only, no parsing.
+        fn model(rank: usize, events: &[(Kind, Option<usize>)]) -> bool {
+            let mut sorted: Vec<_> = events.to_vec();
+            // "0" (None) first; equal versions keep the data's order (a stable sort).
+            sorted.sort_by_key(|(_, r)| r.map_or(0, |r| r + 1));
+            let mut affected = false;
+            for (kind, bound) in &sorted {
+                match (kind, bound) {
+                    (Kind::Introduced, None) => affected = true,
+                    (Kind::Introduced, Some(b)) if rank >= *b => affected = true,
+                    (Kind::Fixed, Some(b)) if rank >= *b => affected = false,
+                    (Kind::LastAffected, Some(b)) if rank > *b => affected = false,
+                    _ => {}
+                }
+            }
+            affected
+                && sorted
+                    .iter()
+                    .filter(|(k, _)| matches!(k, Kind::Limit))
+                    .all(|(_, b)| b.is_some_and(|b| rank < b))
+        }
+
+        fn check(
+            eco: Ecosystem,
+            version: usize,
+            ranges: Vec<Vec<(Kind, Option<usize>)>>,
+            listed: Vec<usize>,
+        ) -> Result<(), TestCaseError> {
+            let rows = table(eco);
+            let at = |i: usize| rows[i % rows.len()];
+            let (rank, text) = at(version);
+            let events = |range: &[(Kind, Option<usize>)]| -> Vec<Event> {
+                range
+                    .iter()
+                    .map(|(kind, i)| {
+                        let v = i.map_or_else(|| "0".to_string(), |i| at(i).1.to_string());
+                        match kind {
+                            Kind::Introduced => Event::Introduced(v),
+                            Kind::Fixed => Event::Fixed(v),
+                            Kind::LastAffected => Event::LastAffected(v),
+                            Kind::Limit => Event::Limit(v),
+                        }
+                    })
+                    .collect()
+            };
+            let ranked = |range: &[(Kind, Option<usize>)]| -> Vec<(Kind, Option<usize>)> {
+                range
+                    .iter()
+                    .map(|(k, i)| (*k, i.map(|i| at(i).0)))
+                    .collect()
+            };
+            let versions: Vec<String> = listed.iter().map(|&i| at(i).1.to_string()).collect();
+            let want = ranges.iter().any(|r| model(rank, &ranked(r)))
+                || versions.iter().any(|v| v == text);
+            let a = OsvAffectedVersions {
+                ecosystem: eco,
+                ranges: ranges.iter().map(|r| events(r)).collect(),
+                versions,
+            };
+            prop_assert_eq!(a.affects(text), want, "{} in {:?}", text, a);
+            Ok(())
+        }
+
+        fn event() -> impl Strategy<Value = (Kind, Option<usize>)> {
+            prop_oneof![
+                (
+                    Just(Kind::Introduced),
+                    proptest::option::weighted(0.8, 0usize..2000)
+                ),
+                (Just(Kind::Fixed), (0usize..2000).prop_map(Some)),
+                (Just(Kind::LastAffected), (0usize..2000).prop_map(Some)),
+                (Just(Kind::Limit), (0usize..2000).prop_map(Some)),
+            ]
+        }
+
+        fn ranges() -> impl Strategy<Value = Vec<Vec<(Kind, Option<usize>)>>> {
+            proptest::collection::vec(proptest::collection::vec(event(), 1..5), 0..3)
+        }
+
+        proptest! {
+            #[test]
+            fn npm_ranges_match_the_model(v in 0usize..2000, r in ranges(), l in proptest::collection::vec(0usize..2000, 0..2)) {
+                check(Ecosystem::Npm, v, r, l)?;
+            }
+
+            #[test]
+            fn pypi_ranges_match_the_model(v in 0usize..2000, r in ranges(), l in proptest::collection::vec(0usize..2000, 0..2)) {
+                check(Ecosystem::PyPI, v, r, l)?;
+            }
+
+            #[test]
+            fn go_ranges_match_the_model(v in 0usize..2000, r in ranges(), l in proptest::collection::vec(0usize..2000, 0..2)) {
+                check(Ecosystem::Go, v, r, l)?;
+            }
+        }
     }
 }

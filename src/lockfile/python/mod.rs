@@ -1,4 +1,5 @@
-//! Python lockfiles: pip's requirements files, poetry.lock, uv.lock and Pipfile.lock.
+//! Python lockfiles: pip's requirements files, poetry.lock, uv.lock, Pipfile.lock and
+//! pylock.toml (PEP 751).
 //!
 //! Every one of them yields `Ecosystem::PyPI` packages with PEP 503-normalised names.
 //! Index-served packages are `Source::Registry` whatever index URL the file records: vouch
@@ -6,6 +7,7 @@
 
 pub(crate) mod pipfile;
 pub(crate) mod poetry;
+pub(crate) mod pylock;
 pub(crate) mod requirements;
 pub(crate) mod uv;
 

@@ -1,7 +1,9 @@
 //! `Pipfile.lock` (pipenv): JSON with `default` and `develop` sections.
 //!
 //! Entries pinned with `"version": "==X"` are packages; those in `develop` only are dev.
-//! Entries without a pin (git, path, editable) are notes. No dependency edges are recorded.
+//! Entries without a pin are notes: path and file entries (editable or not) as the
+//! project's own code, git and unpinned ones as not audited. No dependency edges are
+//! recorded.
 //! serde_json keeps no spans, so lines are found by a textual pass over the pretty-printed
 //! file (pipenv writes one key per line).
 
@@ -11,7 +13,7 @@ use serde::Deserialize;
 
 use super::{parse_hash, push_unique};
 use crate::lockfile::{Note, ParseError, Parsed};
-use crate::package::{Ecosystem, Package, Source, normalize_pypi_name};
+use crate::package::{Ecosystem, LocalKind, Package, Source, normalize_pypi_name};
 
 #[derive(Deserialize)]
 struct Lock {
@@ -56,6 +58,18 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
                 .as_deref()
                 .and_then(|v| v.strip_prefix("===").or_else(|| v.strip_prefix("==")));
             let Some(version) = version.filter(|v| !v.is_empty() && !v.contains('*')) else {
+                // A path or file entry (editable or not) is the project's own code.
+                if entry.git.is_none()
+                    && let Some(path) = entry.path.as_ref().or(entry.file.as_ref())
+                {
+                    let kind = if path.trim_end_matches('/') == "." {
+                        LocalKind::WorkspaceMember
+                    } else {
+                        LocalKind::LocalPath
+                    };
+                    notes.push(Note::local(line, format!("{name} ({path})"), kind));
+                    continue;
+                }
                 let what = match (&entry.git, &entry.path, &entry.file) {
                     (Some(git), _, _) => format!(
                         "git `{git}`{}",
@@ -74,6 +88,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
                     message: format!(
                         "`{name}` in `{section}` is not pinned with `==` ({what}): not audited"
                     ),
+                    ..Note::default()
                 });
                 continue;
             };

@@ -12,7 +12,7 @@ use toml::Spanned;
 
 use super::{parse_hash, push_unique, toml_error};
 use crate::lockfile::{LineIndex, ParseError, Parsed};
-use crate::package::{Ecosystem, Package, Source, normalize_pypi_name};
+use crate::package::{Ecosystem, LocalKind, Package, Source, normalize_pypi_name};
 
 #[derive(Deserialize)]
 struct Lock {
@@ -89,7 +89,10 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
                     Some(rev) => format!("{}#{rev}", s.url),
                     None => s.url.clone(),
                 }),
-                "directory" | "file" => Source::Path(s.url.clone()),
+                "directory" | "file" => {
+                    pkg.local = Some(LocalKind::LocalPath);
+                    Source::Path(s.url.clone())
+                }
                 "url" => Source::AlternateRegistry(s.url.clone()),
                 other => {
                     return Err(ParseError::new(
@@ -144,16 +147,25 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
     })
 }
 
-/// The line of the `[[package]]` header that opens the table spanning from `offset`
-/// (toml's span starts at the header or just after it).
+/// The 1-based line of the `[[package]]` header that opens the table at `offset`.
 pub(crate) fn header_line(text: &str, lines: &LineIndex, offset: usize) -> u32 {
-    const HEADER: &str = "[[package]]";
-    let end = (offset + HEADER.len()).min(text.len());
+    array_table_line(text, lines, offset, "[[package]]") as u32
+}
+
+/// The 1-based line of the array-of-tables `header` (`[[package]]`, `[[packages]]`) that
+/// opens the table whose span starts at `offset` (toml's span starts inside it).
+pub(crate) fn array_table_line(
+    text: &str,
+    lines: &LineIndex,
+    offset: usize,
+    header: &str,
+) -> usize {
+    let end = (offset + header.len()).min(text.len());
     let at = text
         .get(..end)
-        .and_then(|before| before.rfind(HEADER))
+        .and_then(|before| before.rfind(header))
         .unwrap_or(offset);
-    lines.line(at) as u32
+    lines.line(at)
 }
 
 #[cfg(test)]

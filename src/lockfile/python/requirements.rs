@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use super::{parse_hash, push_unique};
 use crate::lockfile::{Error, MAX_LOCKFILE_BYTES, Note, ParseError, Parsed, read_limited};
-use crate::package::{Ecosystem, Package, Source, normalize_pypi_name};
+use crate::package::{Ecosystem, LocalKind, Package, Source, normalize_pypi_name};
 
 /// Whether a file name alone says "requirements file".
 pub(crate) fn is_requirements_name(name: &str) -> bool {
@@ -186,7 +186,13 @@ impl State {
                         stack.pop();
                     }
                     Opt::Editable(target) => {
-                        if kind == Kind::Requirements {
+                        if kind == Kind::Requirements && is_local_target(&target) {
+                            self.notes.push(Note::local(
+                                Some(at_line),
+                                target.clone(),
+                                LocalKind::LocalPath,
+                            ));
+                        } else if kind == Kind::Requirements {
                             self.note(
                                 at_line,
                                 format!(
@@ -206,6 +212,9 @@ impl State {
                     self.constraints.insert(name, version);
                 }
                 (Kind::Constraints, _) => {}
+                (Kind::Requirements, Requirement::Direct(what)) if is_local_target(&what) => self
+                    .notes
+                    .push(Note::local(Some(at_line), what, LocalKind::LocalPath)),
                 (Kind::Requirements, Requirement::Direct(what)) => self.note(
                     at_line,
                     format!("{origin}`{what}` is a URL, path or VCS requirement: not audited"),
@@ -243,6 +252,7 @@ impl State {
         self.notes.push(Note {
             line: Some(line),
             message,
+            ..Note::default()
         });
     }
 
@@ -547,6 +557,13 @@ fn requirement(line: &str) -> Result<Requirement, (usize, String)> {
         }
     }
     Ok(unpinned)
+}
+
+/// A requirement on a directory or file of the project (`-e .`, `./lib`, `file:...`),
+/// not on a released package.
+fn is_local_target(target: &str) -> bool {
+    let target = target.trim();
+    target.starts_with(['.', '/', '~']) || target.starts_with("file:")
 }
 
 #[cfg(test)]

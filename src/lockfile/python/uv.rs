@@ -17,13 +17,22 @@ use toml::Spanned;
 use super::poetry::header_line;
 use super::{parse_hash, push_unique, toml_error};
 use crate::lockfile::{Note, ParseError, Parsed};
-use crate::package::{Ecosystem, Package, Source, normalize_pypi_name};
+use crate::package::{Ecosystem, LocalKind, Package, Source, normalize_pypi_name};
 
 #[derive(Deserialize)]
 struct Lock {
     version: u32,
     #[serde(default)]
+    manifest: Manifest,
+    #[serde(default)]
     package: Vec<Spanned<Entry>>,
+}
+
+/// `[manifest]`: a workspace's member names.
+#[derive(Deserialize, Default)]
+struct Manifest {
+    #[serde(default)]
+    members: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -153,6 +162,12 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
     );
     let dev_only = reach(roots.iter().flat_map(|&r| dev[r].iter().cloned()).collect());
 
+    let members: HashSet<String> = lock
+        .manifest
+        .members
+        .iter()
+        .map(|m| normalize_pypi_name(m))
+        .collect();
     let mut notes = Vec::new();
     let mut index_of = vec![None; entries.len()];
     let mut packages = Vec::new();
@@ -163,6 +178,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
                 notes.push(Note {
                     line: Some(lines[i] as usize),
                     message: format!("`{name}` has no version in the lockfile: not audited"),
+                    ..Note::default()
                 });
             }
             continue;
@@ -170,6 +186,17 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
         let mut pkg = Package::new(Ecosystem::PyPI, &name, version);
         pkg.line = Some(lines[i]);
         pkg.source = source(&entry.source).map_err(|m| ParseError::new(lines[i] as usize, 1, m))?;
+        if matches!(pkg.source, Source::Path(_)) {
+            // The project and its members are roots; any other local source is a path
+            // dependency (an editable or directory install of the project's own code).
+            let member =
+                members.contains(&name) || matches!(&pkg.source, Source::Path(p) if p == ".");
+            pkg.local = Some(if is_root(entry) && member {
+                LocalKind::WorkspaceMember
+            } else {
+                LocalKind::LocalPath
+            });
+        }
         for artifact in entry.sdist.iter().chain(&entry.wheels) {
             let Some(hash) = &artifact.hash else { continue };
             let checksum = parse_hash(hash).ok_or_else(|| {

@@ -233,10 +233,7 @@ impl<'t> Collector<'t> {
     }
 
     fn note(&self, tally: &Tally, message: String) -> Note {
-        Note {
-            line: Some(self.lines.line(tally.offset)),
-            message,
-        }
+        Note::not_audited(Some(self.lines.line(tally.offset)), message)
     }
 }
 
