@@ -55,6 +55,7 @@ pub struct Policy {
     pub licenses: Option<LicensePolicy>,
     pub sbom: Option<SbomPolicy>,
     pub images: Vec<ImagePolicy>,
+    pub blobs: Vec<BlobPolicy>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -126,6 +127,20 @@ pub struct ImagePolicy {
     pub require_digest: bool,
 }
 
+/// A `[[blob]]`: a release file and the Sigstore bundle that must sign it, checked as
+/// `vouch verify-blob` does. Paths are resolved against the policy file's directory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlobPolicy {
+    pub path: PathBuf,
+    pub bundle: PathBuf,
+    pub key: Option<PathBuf>,
+    pub identity: Option<String>,
+    pub identity_regexp: Option<String>,
+    pub issuer: Option<String>,
+    pub issuer_regexp: Option<String>,
+    pub trusted_root: Option<PathBuf>,
+}
+
 // ---- raw, as written --------------------------------------------------------------
 
 #[derive(Deserialize)]
@@ -137,6 +152,8 @@ struct RawPolicy {
     sbom: Option<RawSbom>,
     #[serde(default)]
     image: Vec<RawImage>,
+    #[serde(default)]
+    blob: Vec<RawBlob>,
 }
 
 #[derive(Deserialize)]
@@ -201,6 +218,38 @@ struct RawImage {
     threshold: Option<Spanned<i64>>,
     #[serde(default)]
     require_digest: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawBlob {
+    path: Spanned<String>,
+    bundle: String,
+    key: Option<String>,
+    certificate_identity: Option<String>,
+    certificate_identity_regexp: Option<String>,
+    certificate_oidc_issuer: Option<String>,
+    certificate_oidc_issuer_regexp: Option<String>,
+    trusted_root: Option<String>,
+}
+
+/// Whether the key and keyless settings of an entry make one policy: a key, or an identity
+/// with an issuer, never both (the keyless part would silently not be checked).
+fn signer_settings(what: &str, has_key: bool, identity: bool, issuer: bool) -> Result<(), String> {
+    if has_key && (identity || issuer) {
+        return Err(format!(
+            "a {what} takes `key` or `certificate-identity`/`certificate-oidc-issuer`, not both"
+        ));
+    }
+    if !has_key && !identity {
+        return Err(format!(
+            "a {what} needs `key` or `certificate-identity`/`certificate-identity-regexp`"
+        ));
+    }
+    if identity != issuer {
+        return Err("keyless verification needs both an identity and an OIDC issuer".into());
+    }
+    Ok(())
 }
 
 impl Policy {
@@ -395,18 +444,8 @@ impl Policy {
                 i.certificate_identity.is_some() || i.certificate_identity_regexp.is_some();
             let issuer =
                 i.certificate_oidc_issuer.is_some() || i.certificate_oidc_issuer_regexp.is_some();
-            if i.key.is_empty() && !keyless {
-                return Err(at(
-                    i.reference.span().start,
-                    "an [[image]] needs `key` or `certificate-identity`/`certificate-identity-regexp`".into(),
-                ));
-            }
-            if keyless != issuer {
-                return Err(at(
-                    i.reference.span().start,
-                    "keyless verification needs both an identity and an OIDC issuer".into(),
-                ));
-            }
+            signer_settings("[[image]]", !i.key.is_empty(), keyless, issuer)
+                .map_err(|m| at(i.reference.span().start, m))?;
             let threshold = match &i.threshold {
                 None => 1,
                 Some(t) if *t.get_ref() >= 1 => *t.get_ref() as usize,
@@ -426,6 +465,26 @@ impl Policy {
             });
         }
 
+        let mut blobs = Vec::new();
+        for b in raw.blob {
+            let keyless =
+                b.certificate_identity.is_some() || b.certificate_identity_regexp.is_some();
+            let issuer =
+                b.certificate_oidc_issuer.is_some() || b.certificate_oidc_issuer_regexp.is_some();
+            signer_settings("[[blob]]", b.key.is_some(), keyless, issuer)
+                .map_err(|m| at(b.path.span().start, m))?;
+            blobs.push(BlobPolicy {
+                path: resolve(b.path.get_ref()),
+                bundle: resolve(&b.bundle),
+                key: b.key.as_deref().map(resolve),
+                identity: b.certificate_identity,
+                identity_regexp: b.certificate_identity_regexp,
+                issuer: b.certificate_oidc_issuer,
+                issuer_regexp: b.certificate_oidc_issuer_regexp,
+                trusted_root: b.trusted_root.as_deref().map(resolve),
+            });
+        }
+
         Ok(Policy {
             path: path.to_path_buf(),
             audit,
@@ -433,6 +492,7 @@ impl Policy {
             licenses,
             sbom,
             images,
+            blobs,
         })
     }
 }
@@ -549,6 +609,23 @@ threshold = 1
     }
 
     #[test]
+    fn a_blob_entry_resolves_its_paths_beside_the_policy() {
+        let p = parse(
+            "[[blob]]\npath = \"dist/app.tar.gz\"\nbundle = \"dist/app.tar.gz.sigstore.json\"\ncertificate-identity-regexp = \"https://github\\\\.com/acme/.*\"\ncertificate-oidc-issuer = \"https://token.actions.githubusercontent.com\"\n",
+        )
+        .unwrap();
+        let b = &p.blobs[0];
+        assert_eq!(b.path, PathBuf::from("dir/dist/app.tar.gz"));
+        assert_eq!(b.bundle, PathBuf::from("dir/dist/app.tar.gz.sigstore.json"));
+        assert_eq!(
+            b.identity_regexp.as_deref(),
+            Some(r"https://github\.com/acme/.*")
+        );
+        assert_eq!(b.key, None);
+        assert_eq!(b.trusted_root, None);
+    }
+
+    #[test]
     fn unknown_keys_point_at_their_line() {
         let (line, column, msg) = err("[audit]\nfail-on = \"high\"\nfial-on = \"low\"\n");
         assert_eq!((line, column), (3, 1));
@@ -597,6 +674,37 @@ threshold = 1
                 "unknown SBOM format",
             ),
             ("[[image]]\nreference = \"r\"\n", (2, 13), "needs `key`"),
+            // Regression: the keyless part of an entry with a key was silently ignored.
+            (
+                "[[image]]\nreference = \"r\"\nkey = [\"k\"]\ncertificate-identity = \"me\"\ncertificate-oidc-issuer = \"https://i\"\n",
+                (2, 13),
+                "not both",
+            ),
+            (
+                "[[image]]\nreference = \"r\"\nkey = [\"k\"]\ncertificate-oidc-issuer-regexp = \".*\"\n",
+                (2, 13),
+                "not both",
+            ),
+            (
+                "[[blob]]\npath = \"a\"\nbundle = \"b\"\n",
+                (2, 8),
+                "needs `key`",
+            ),
+            (
+                "[[blob]]\npath = \"a\"\nbundle = \"b\"\nkey = \"k\"\ncertificate-identity = \"me\"\ncertificate-oidc-issuer = \"https://i\"\n",
+                (2, 8),
+                "not both",
+            ),
+            (
+                "[[blob]]\npath = \"a\"\nbundle = \"b\"\ncertificate-identity = \"me\"\n",
+                (2, 8),
+                "both an identity and an OIDC issuer",
+            ),
+            (
+                "[[blob]]\npath = \"a\"\nbundle = \"b\"\nkey = [\"k\"]\n",
+                (4, 7),
+                "expected a string",
+            ),
             (
                 "[[image]]\nreference = \"r\"\nkey = [\"k\"]\nthreshold = 0\n",
                 (4, 13),

@@ -1,5 +1,6 @@
 #![no_main]
-//! A cosign legacy keyless signature: the `.sig` layer's payload and its annotations.
+//! A cosign legacy keyless signature: the `.sig` layer's payload and its annotations,
+//! turned into a bundle by vouch (`sigstore::legacy`) and verified by sigstore-verify.
 //!
 //! The input is the parts separated by NUL bytes: payload, signature (base64), certificate
 //! PEM, chain PEM, Rekor bundle JSON. An empty (or missing) chain or bundle part is "no
@@ -14,14 +15,16 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use vouch::verify::keyless::{IdentityPolicy, Matcher, TrustedRoot, verify_legacy_signature};
+use vouch::verify::identity::{IdentityPolicy, Matcher};
+use vouch::verify::sigstore::{self, RootSource, Subject, TrustRoot, legacy};
 
 const SELFMADE_ROOT: &[u8] = include_bytes!("../fixtures/selfmade-trusted-root.json");
 
-fn setup() -> &'static (TrustedRoot, IdentityPolicy) {
-    static SETUP: OnceLock<(TrustedRoot, IdentityPolicy)> = OnceLock::new();
+fn setup() -> &'static (TrustRoot, IdentityPolicy) {
+    static SETUP: OnceLock<(TrustRoot, IdentityPolicy)> = OnceLock::new();
     SETUP.get_or_init(|| {
-        let root = TrustedRoot::from_json(SELFMADE_ROOT).expect("the committed trusted root");
+        let root = TrustRoot::from_bytes(RootSource::Embedded, SELFMADE_ROOT)
+            .expect("the committed trusted root");
         let policy = IdentityPolicy {
             identity: Matcher::regex(".*").expect("regex"),
             issuer: Matcher::regex(".*").expect("regex"),
@@ -35,14 +38,21 @@ fuzz_target!(|data: &[u8]| {
     let mut parts = data.splitn(5, |&b| b == 0);
     let payload = parts.next().unwrap_or_default();
     let mut text = || String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
-    let (signature, cert, chain, bundle) = (text(), text(), text(), text());
-    let _ = verify_legacy_signature(
+    let (signature, cert, chain, rekor) = (text(), text(), text(), text());
+    let annotations = legacy::Annotations {
+        certificate_pem: &cert,
+        chain_pem: (!chain.is_empty()).then_some(chain.as_str()),
+        rekor_bundle: (!rekor.is_empty()).then_some(rekor.as_str()),
+    };
+    if let Ok(bundle) = legacy::signature_bundle(payload, &signature, &annotations) {
+        let _ = sigstore::verify_keyless(root, &bundle, Subject::Bytes(payload), policy);
+    }
+    if let Ok(bundle) = legacy::attestation_bundle(
+        "application/vnd.in-toto+json",
         payload,
-        &signature,
-        &cert,
-        (!chain.is_empty()).then_some(chain.as_str()),
-        (!bundle.is_empty()).then_some(bundle.as_str()),
-        root,
-        policy,
-    );
+        signature.as_bytes(),
+        &annotations,
+    ) {
+        let _ = sigstore::verify_keyless(root, &bundle, Subject::Sha256([0; 32]), policy);
+    }
 });

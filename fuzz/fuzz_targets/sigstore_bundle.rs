@@ -1,20 +1,20 @@
 #![no_main]
 //! A Sigstore bundle (v0.1 to v0.3: certificates, tlog entries, inclusion proofs,
-//! checkpoints, message signature or DSSE envelope) verified against the real public-good
-//! trusted root, so the real bundles among the seeds verify completely and mutations of
-//! them reach every step.
+//! checkpoints, RFC 3161 timestamps, message signature or DSSE envelope): read by vouch's
+//! `parse_bundle`, then verified by sigstore-verify through vouch's glue against the
+//! embedded public-good root, over the digest the bundle itself names, so the real bundles
+//! among the seeds verify completely and mutations of them reach every step.
 
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use vouch::verify::keyless::{IdentityPolicy, Matcher, TrustedRoot, verify_bundle};
+use vouch::verify::identity::{IdentityPolicy, Matcher};
+use vouch::verify::sigstore::{self, Subject, TrustRoot};
 
-const PUBLIC_GOOD: &[u8] = include_bytes!("../../fixtures/sigstore/trusted-root-public-good.json");
-
-fn setup() -> &'static (TrustedRoot, IdentityPolicy) {
-    static SETUP: OnceLock<(TrustedRoot, IdentityPolicy)> = OnceLock::new();
+fn setup() -> &'static (TrustRoot, IdentityPolicy) {
+    static SETUP: OnceLock<(TrustRoot, IdentityPolicy)> = OnceLock::new();
     SETUP.get_or_init(|| {
-        let root = TrustedRoot::from_json(PUBLIC_GOOD).expect("the committed trusted root");
+        let root = TrustRoot::embedded().expect("the embedded trusted root");
         // Any identity from any issuer: the matching runs on whatever the SAN holds.
         let policy = IdentityPolicy {
             identity: Matcher::regex(".*").expect("regex"),
@@ -26,5 +26,10 @@ fn setup() -> &'static (TrustedRoot, IdentityPolicy) {
 
 fuzz_target!(|data: &[u8]| {
     let (root, policy) = setup();
-    let _ = verify_bundle(data, root, policy);
+    let Ok(bundle) = sigstore::parse_bundle(data) else {
+        return;
+    };
+    let subject = sigstore::claimed_sha256(&bundle).unwrap_or([0; 32]);
+    let _ = sigstore::verify_keyless(root, &bundle, Subject::Sha256(subject), policy);
+    let _ = sigstore::verify_keyless(root, &bundle, Subject::Bytes(data), policy);
 });

@@ -127,6 +127,9 @@ fn run_checks(policy: &Policy, args: &Args) -> CheckReport {
         }
         Err(e) => checks.push(CheckResult::error("verify", &e)),
     }
+    for blob in &policy.blobs {
+        checks.push(blob_check(blob));
+    }
     CheckReport {
         policy: Some(policy.path.clone()),
         lockfiles,
@@ -204,7 +207,6 @@ fn image_check(
                 identity_regexp: image.identity_regexp.clone(),
                 oidc_issuer: image.issuer.clone(),
                 oidc_issuer_regexp: image.issuer_regexp.clone(),
-                trusted_root: image.trusted_root.as_ref().map(|p| dir.join(p)),
             })
         } else {
             let mut keys = Vec::new();
@@ -230,6 +232,8 @@ fn image_check(
             attestations,
             threshold: image.threshold,
             require_digest: image.require_digest,
+            // Already resolved against the policy's directory when it was loaded.
+            trusted_root: image.trusted_root.clone(),
             registry: verify::registry::RegistryOptions {
                 ca_file: args.ca_file.clone(),
                 insecure_hosts: args.insecure_registries.clone(),
@@ -241,6 +245,44 @@ fn image_check(
         .and_then(|req| verify::verify(&req).with_context(|| format!("cannot verify {reference}")))
     {
         Ok(outcome) => CheckResult::from_verify(&outcome),
+        Err(e) => CheckResult::error(&name, &e),
+    }
+}
+
+/// Verifies one `[[blob]]` as `vouch verify-blob` does (its paths are resolved against
+/// the policy's directory when it is loaded).
+fn blob_check(blob: &policy::BlobPolicy) -> CheckResult {
+    let name = format!("verify-blob {}", blob.path.display());
+    let request = || -> anyhow::Result<verify::blob::BlobRequest> {
+        let policy = match &blob.key {
+            Some(key) => {
+                let text = std::fs::read_to_string(key)
+                    .with_context(|| format!("cannot read the key file {}", key.display()))?;
+                verify::Policy::Keys(vec![
+                    verify::PublicKey::from_pem(&text)
+                        .with_context(|| format!("bad key file {}", key.display()))?,
+                ])
+            }
+            None => verify::Policy::Keyless(verify::KeylessPolicy {
+                identity: blob.identity.clone(),
+                identity_regexp: blob.identity_regexp.clone(),
+                oidc_issuer: blob.issuer.clone(),
+                oidc_issuer_regexp: blob.issuer_regexp.clone(),
+            }),
+        };
+        Ok(verify::blob::BlobRequest {
+            requested: blob.path.display().to_string(),
+            artifact: verify::blob::BlobArtifact::Path(blob.path.clone()),
+            bundle: blob.bundle.clone(),
+            policy,
+            trusted_root: blob.trusted_root.clone(),
+        })
+    };
+    match request().and_then(|req| {
+        verify::blob::verify_blob(&req)
+            .with_context(|| format!("cannot verify {}", blob.path.display()))
+    }) {
+        Ok(outcome) => CheckResult::from_blob(&outcome),
         Err(e) => CheckResult::error(&name, &e),
     }
 }

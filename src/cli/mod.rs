@@ -9,6 +9,7 @@ mod init;
 mod project;
 mod sbom;
 mod verify;
+mod verify_blob;
 mod waivers;
 
 use std::io::Write;
@@ -43,8 +44,10 @@ pub enum Command {
     /// List, check and add waivers.
     #[command(subcommand)]
     Waivers(waivers::Command),
-    /// Verify cosign signatures and attestations on an image digest (keyed).
+    /// Verify cosign signatures and attestations on an image digest (keyed or keyless).
     Verify(verify::Args),
+    /// Verify a Sigstore bundle over a file or a sha256 digest (cosign verify-blob's flags).
+    VerifyBlob(verify_blob::Args),
     /// Write a starter vouch.toml, an empty waiver file and a CI workflow.
     Init(init::Args),
 }
@@ -91,6 +94,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result
         Command::Init(args) => init::run(args, out),
         Command::Sbom(args) => sbom::run(args, out, err),
         Command::Verify(args) => verify::run(args, out),
+        Command::VerifyBlob(args) => verify_blob::run(args, out),
     }
 }
 

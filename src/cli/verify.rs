@@ -14,8 +14,10 @@ use crate::verify::{self, KeylessPolicy, Policy, PredicateType, PublicKey, Verif
 
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Exit codes: 0 verified; 1 not signed, a signature or attestation missing or invalid; \
-2 could not verify (registry unreachable, authentication failed, bad key file, bad reference)."
+    after_help = "Without --trusted-root, keyless signatures and Sigstore bundles are verified against the \
+Sigstore public-good trusted root built into vouch (`vouch db status` shows its digest); nothing is fetched.\n\n\
+Exit codes: 0 verified; 1 not signed, a signature or attestation missing or invalid; \
+2 could not verify (registry unreachable, authentication failed, bad key file, bad trusted root, bad reference)."
 )]
 pub struct Args {
     /// The image: REGISTRY/REPOSITORY@sha256:DIGEST, or :TAG (resolved to its digest once;
@@ -59,8 +61,8 @@ pub struct Args {
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub timeout: u64,
 
-    /// Report format.
-    #[arg(long, value_enum, default_value_t = VerifyFormat::Human)]
+    /// Report format (`-o`/`--output` as cosign spells it).
+    #[arg(long, short = 'o', visible_alias = "output", value_enum, default_value_t = VerifyFormat::Human)]
     pub format: VerifyFormat,
 
     /// The exact identity (SAN: URI, email or username) the Fulcio certificate must name.
@@ -80,9 +82,10 @@ pub struct Args {
     #[arg(long, value_name = "REGEX", help_heading = "Keyless")]
     pub certificate_oidc_issuer_regexp: Option<String>,
 
-    /// Sigstore's trusted_root.json (Fulcio CAs, Rekor and CT log keys): verification is
-    /// offline against it, nothing is fetched.
-    #[arg(long, value_name = "FILE", help_heading = "Keyless")]
+    /// Sigstore's trusted_root.json (Fulcio CAs, Rekor logs, CT logs, timestamp
+    /// authorities) to verify keyless signatures and Sigstore bundles against, instead of
+    /// the embedded public-good root. Offline: nothing is fetched.
+    #[arg(long, value_name = "FILE")]
     pub trusted_root: Option<PathBuf>,
 }
 
@@ -93,15 +96,31 @@ impl Args {
             identity_regexp: self.certificate_identity_regexp.clone(),
             oidc_issuer: self.certificate_oidc_issuer.clone(),
             oidc_issuer_regexp: self.certificate_oidc_issuer_regexp.clone(),
-            trusted_root: self.trusted_root.clone(),
         };
-        let any = policy.identity.is_some()
-            || policy.identity_regexp.is_some()
-            || policy.oidc_issuer.is_some()
-            || policy.oidc_issuer_regexp.is_some()
-            || policy.trusted_root.is_some();
-        any.then_some(policy)
+        keyless_policy(policy)
     }
+}
+
+/// The keyless options, if any was given.
+pub(super) fn keyless_policy(policy: KeylessPolicy) -> Option<KeylessPolicy> {
+    let any = policy.identity.is_some()
+        || policy.identity_regexp.is_some()
+        || policy.oidc_issuer.is_some()
+        || policy.oidc_issuer_regexp.is_some();
+    any.then_some(policy)
+}
+
+/// Reads the `--key` files.
+pub(super) fn read_keys(paths: &[PathBuf]) -> anyhow::Result<Vec<PublicKey>> {
+    let mut keys = Vec::new();
+    for path in paths {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the key file {}", path.display()))?;
+        let key = PublicKey::from_pem(&text)
+            .with_context(|| format!("bad key file {}", path.display()))?;
+        keys.push(key);
+    }
+    Ok(keys)
 }
 
 /// Turns the arguments into a request: reads the keys, maps the attestation types.
@@ -112,19 +131,9 @@ pub fn request(args: &Args) -> anyhow::Result<VerifyRequest> {
         }
         (Some(keyless), true) => Policy::Keyless(keyless),
         (None, true) => bail!(
-            "give --key FILE (a PEM public key), or --certificate-identity, --certificate-oidc-issuer and --trusted-root for keyless"
+            "give --key FILE (a PEM public key), or --certificate-identity and --certificate-oidc-issuer (or their -regexp forms) for keyless"
         ),
-        (None, false) => {
-            let mut keys = Vec::new();
-            for path in &args.keys {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("cannot read the key file {}", path.display()))?;
-                let key = PublicKey::from_pem(&text)
-                    .with_context(|| format!("bad key file {}", path.display()))?;
-                keys.push(key);
-            }
-            Policy::Keys(keys)
-        }
+        (None, false) => Policy::Keys(read_keys(&args.keys)?),
     };
     let attestations = args
         .attestation_types
@@ -137,6 +146,7 @@ pub fn request(args: &Args) -> anyhow::Result<VerifyRequest> {
         attestations,
         threshold: args.threshold,
         require_digest: args.require_digest,
+        trusted_root: args.trusted_root.clone(),
         registry: RegistryOptions {
             ca_file: args.ca_file.clone(),
             insecure_hosts: args.insecure_registries.clone(),

@@ -243,6 +243,35 @@ impl CheckResult {
     }
 }
 
+impl CheckResult {
+    pub fn from_blob(outcome: &crate::verify::blob::BlobOutcome) -> CheckResult {
+        let status = match Verdict::from_findings(&outcome.findings) {
+            Verdict::Pass => CheckStatus::Pass,
+            _ => CheckStatus::Fail,
+        };
+        let signers = &outcome.signature.verified_by;
+        let summary = match signers.is_empty() {
+            true => format!(
+                "{}: not verified by {}",
+                outcome.digest,
+                outcome.bundle.display()
+            ),
+            false => format!(
+                "{}: verified by {} ({})",
+                outcome.digest,
+                outcome.bundle.display(),
+                signers.join(", ")
+            ),
+        };
+        CheckResult {
+            name: format!("verify-blob {}", outcome.requested),
+            status,
+            summary,
+            findings: outcome.findings.clone(),
+        }
+    }
+}
+
 /// Everything `vouch check` found: every configured check and the overall verdict.
 #[derive(Clone, Debug)]
 pub struct CheckReport {

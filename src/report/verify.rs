@@ -1,5 +1,6 @@
-//! The `vouch verify` report: human (what was verified, by which keys, then the findings)
-//! and JSON (`"schema": "vouch.verify/1"`, documented in docs/json-report.md).
+//! The `vouch verify` and `vouch verify-blob` reports: human (what was verified, by which
+//! keys or identity, then the findings) and JSON (`"schema": "vouch.verify/1"` and
+//! `"vouch.verify-blob/1"`, documented in docs/json-report.md).
 
 use std::io::{self, Write};
 
@@ -8,12 +9,14 @@ use serde::Serialize;
 
 use super::Verdict;
 use crate::verify::VerifyOutcome;
+use crate::verify::blob::BlobOutcome;
 
 const RED: Style = AnsiColor::Red.on_default().bold();
 const GREEN: Style = AnsiColor::Green.on_default().bold();
 const DIM: Style = Style::new().dimmed();
 
 pub const VERIFY_SCHEMA: &str = "vouch.verify/1";
+pub const VERIFY_BLOB_SCHEMA: &str = "vouch.verify-blob/1";
 
 /// Report formats of `vouch verify`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -56,6 +59,7 @@ fn write_human(outcome: &VerifyOutcome, out: &mut dyn Write) -> io::Result<()> {
             out,
             "{DIM}  keyless  identity {identity}, issuer {issuer}{DIM:#}"
         )?;
+        writeln!(out, "{DIM}  root     {}{DIM:#}", outcome.trusted_root)?;
         for signer in &signing {
             writeln!(out, "{DIM}  signed   {signer}{DIM:#}")?;
         }
@@ -224,6 +228,140 @@ fn write_json(outcome: &VerifyOutcome, out: &mut dyn Write) -> io::Result<()> {
                 problems: &a.problems,
             })
             .collect(),
+        findings: findings
+            .into_iter()
+            .map(|f| FindingJson {
+                code: f.code.as_str(),
+                level: f.level.as_str(),
+                message: &f.message,
+            })
+            .collect(),
+    };
+    serde_json::to_writer_pretty(&mut *out, &report)?;
+    writeln!(out)
+}
+
+pub fn write_blob(
+    outcome: &BlobOutcome,
+    format: VerifyFormat,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    match format {
+        VerifyFormat::Human => write_blob_human(outcome, out),
+        VerifyFormat::Json => write_blob_json(outcome, out),
+    }
+}
+
+fn write_blob_human(outcome: &BlobOutcome, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "artifact    {}", outcome.requested)?;
+    writeln!(out, "digest      {}", outcome.digest)?;
+    writeln!(out, "bundle      {}", outcome.bundle.display())?;
+    match &outcome.identity {
+        Some((identity, issuer)) => writeln!(
+            out,
+            "{DIM}  keyless  identity {identity}, issuer {issuer}{DIM:#}"
+        )?,
+        None => {
+            for (fingerprint, kind) in &outcome.keys {
+                writeln!(out, "{DIM}  key      {fingerprint} ({kind}){DIM:#}")?;
+            }
+        }
+    }
+    writeln!(out, "{DIM}  root     {}{DIM:#}", outcome.trusted_root)?;
+    for signer in &outcome.signature.verified_by {
+        writeln!(out, "{DIM}  signed   {signer}{DIM:#}")?;
+    }
+    for f in &outcome.findings {
+        writeln!(
+            out,
+            "{RED}{}{RED:#} {}: {}",
+            f.level.as_str(),
+            f.code.as_str(),
+            f.message
+        )?;
+    }
+    match Verdict::from_findings(&outcome.findings) {
+        Verdict::Pass => writeln!(out, "{GREEN}verified{GREEN:#} {}", outcome.requested),
+        _ => writeln!(
+            out,
+            "{RED}FAILED{RED:#} {}: {} finding{}",
+            outcome.requested,
+            outcome.findings.len(),
+            if outcome.findings.len() == 1 { "" } else { "s" }
+        ),
+    }
+}
+
+#[derive(Serialize)]
+struct BlobReport<'a> {
+    schema: &'static str,
+    verdict: &'static str,
+    artifact: Artifact<'a>,
+    bundle: String,
+    policy: BlobPolicy<'a>,
+    signatures: Vec<Signature<'a>>,
+    findings: Vec<FindingJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct Artifact<'a> {
+    requested: &'a str,
+    /// The file read, or null in digest mode.
+    path: Option<String>,
+    digest: &'a str,
+}
+
+#[derive(Serialize)]
+struct BlobPolicy<'a> {
+    kind: &'static str,
+    keys: Vec<Key<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identity: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issuer: Option<&'a str>,
+    trusted_root: &'a str,
+    signers: &'a [String],
+}
+
+fn write_blob_json(outcome: &BlobOutcome, out: &mut dyn Write) -> io::Result<()> {
+    let signed = &outcome.signature.verified_by;
+    let mut findings: Vec<_> = outcome.findings.iter().collect();
+    findings.sort_by(|a, b| (a.level, a.code, &a.message).cmp(&(b.level, b.code, &b.message)));
+    let report = BlobReport {
+        schema: VERIFY_BLOB_SCHEMA,
+        verdict: Verdict::from_findings(&outcome.findings).as_str(),
+        artifact: Artifact {
+            requested: &outcome.requested,
+            path: outcome.path.as_ref().map(|p| p.display().to_string()),
+            digest: &outcome.digest,
+        },
+        bundle: outcome.bundle.display().to_string(),
+        policy: BlobPolicy {
+            kind: if outcome.identity.is_some() {
+                "keyless"
+            } else {
+                "keys"
+            },
+            keys: outcome
+                .keys
+                .iter()
+                .map(|(fingerprint, kind)| Key {
+                    fingerprint,
+                    kind,
+                    signed: signed.contains(fingerprint),
+                })
+                .collect(),
+            identity: outcome.identity.as_ref().map(|(i, _)| i.as_str()),
+            issuer: outcome.identity.as_ref().map(|(_, i)| i.as_str()),
+            trusted_root: &outcome.trusted_root,
+            signers: signed,
+        },
+        signatures: vec![Signature {
+            layer: &outcome.signature.layer,
+            source: outcome.signature.source,
+            verified_by: &outcome.signature.verified_by,
+            problem: outcome.signature.problem.as_deref(),
+        }],
         findings: findings
             .into_iter()
             .map(|f| FindingJson {

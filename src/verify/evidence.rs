@@ -5,14 +5,13 @@ use std::collections::BTreeSet;
 
 use base64::Engine as _;
 
-use super::keyless::BundleContent;
 use super::material::{BUNDLE_ARTIFACT_PREFIX, Material};
 use super::oci::{Descriptor, ImageManifest};
 use super::registry::{Client, Digest};
-use super::trust::Trust;
+use super::trust::{self, Trust};
 use super::{
     COSIGN_SIGN_PREDICATE, DSSE_MEDIA_TYPE, Error, SIMPLE_SIGNING_MEDIA_TYPE, SignatureCheck, dsse,
-    simple_signing,
+    sha256_bytes, simple_signing,
 };
 
 /// A key fingerprint cut to 16 hex digits; a keyless `identity (issuer)` stays whole.
@@ -73,7 +72,7 @@ pub(super) fn judge(
         }
         evidence
             .attestations
-            .push(attestation_layer(client, layer, trust)?);
+            .push(attestation_layer(client, layer, trust, digest)?);
     }
     for (referrer, manifest) in &material.bundles {
         bundle(client, referrer, manifest, trust, digest, &mut evidence)?;
@@ -139,6 +138,7 @@ fn attestation_layer(
     client: &Client,
     desc: &Descriptor,
     trust: &Trust,
+    digest: &Digest,
 ) -> Result<AttestationEvidence, Error> {
     let mut layer = AttestationEvidence {
         source: desc.digest.clone(),
@@ -167,7 +167,7 @@ fn attestation_layer(
     if let Ok(unverified) = dsse::Statement::parse(&envelope.payload) {
         layer.claims.insert(unverified.predicate_type);
     }
-    match trust.signs_envelope(&envelope, &desc.annotations) {
+    match trust.signs_envelope(&envelope, &desc.annotations, sha256_bytes(digest)) {
         Ok(principals) => {
             layer.signed_by = principals;
             layer.statement = Some(envelope.statement().map_err(|e| e.to_string()));
@@ -211,9 +211,15 @@ fn bundle(
         return Ok(());
     };
     let bytes = client.blob(&blob_digest)?;
-    let (principals, content) = match trust.signs_bundle(&bytes) {
+    let signed = match trust.signs_bundle(&bytes, sha256_bytes(digest)) {
         Ok(signed) => signed,
         Err(problem) => {
+            let message = match problem.artifact_mismatch {
+                true => trust::artifact_problem(&bytes, &digest.to_string())
+                    .map(|why| format!("artifact-mismatch: {why}"))
+                    .unwrap_or(problem.message),
+                false => problem.message,
+            };
             // Unverified, it may be either; it is reported with the signatures and, when
             // it claims a predicate type, with that attestation too.
             let claims: BTreeSet<String> = claimed_predicate(&bytes).into_iter().collect();
@@ -223,7 +229,7 @@ fn bundle(
                     claims,
                     signed_by: Vec::new(),
                     statement: None,
-                    problem: Some(problem.message),
+                    problem: Some(message),
                 });
             } else {
                 evidence.signatures.push(SignatureCheck {
@@ -231,7 +237,7 @@ fn bundle(
                     source: "bundle",
                     verified_by: Vec::new(),
                     identity_mismatch: problem.identity_mismatch,
-                    problem: Some(problem.message),
+                    problem: Some(message),
                 });
             }
             return Ok(());
@@ -244,51 +250,39 @@ fn bundle(
         problem: None,
         identity_mismatch: false,
     };
-    match content {
-        BundleContent::MessageDigest { digest: signed, .. } => {
-            if crate::package::hex(&signed) == digest.hex() {
-                check.verified_by = principals;
+    let Some((payload_type, payload)) = signed.dsse else {
+        // A message signature: sigstore-verify checked that it is over the image digest.
+        check.verified_by = signed.principals;
+        evidence.signatures.push(check);
+        return Ok(());
+    };
+    let statement = if payload_type == dsse::IN_TOTO_PAYLOAD_TYPE {
+        dsse::Statement::parse(&payload).map_err(|e| e.to_string())
+    } else {
+        Err(dsse::DsseError::PayloadType(payload_type).to_string())
+    };
+    match statement {
+        Ok(st) if st.predicate_type == COSIGN_SIGN_PREDICATE => {
+            if st.names_digest(digest.hex()) {
+                check.verified_by = signed.principals;
             } else {
                 check.problem = Some(format!(
-                    "the bundle's message signature is over sha256:{}, not {digest}",
-                    crate::package::hex(&signed)
+                    "the bundle's signing statement does not name {digest}"
                 ));
             }
             evidence.signatures.push(check);
         }
-        BundleContent::Dsse {
-            payload_type,
-            payload,
-        } => {
-            let statement = if payload_type == dsse::IN_TOTO_PAYLOAD_TYPE {
-                dsse::Statement::parse(&payload).map_err(|e| e.to_string())
-            } else {
-                Err(dsse::DsseError::PayloadType(payload_type).to_string())
-            };
-            match statement {
-                Ok(st) if st.predicate_type == COSIGN_SIGN_PREDICATE => {
-                    if st.names_digest(digest.hex()) {
-                        check.verified_by = principals;
-                    } else {
-                        check.problem = Some(format!(
-                            "the bundle's signing statement does not name {digest}"
-                        ));
-                    }
-                    evidence.signatures.push(check);
-                }
-                statement => evidence.attestations.push(AttestationEvidence {
-                    source: layer.digest.clone(),
-                    claims: statement
-                        .as_ref()
-                        .map(|st| st.predicate_type.clone())
-                        .into_iter()
-                        .collect(),
-                    signed_by: principals,
-                    statement: Some(statement),
-                    problem: None,
-                }),
-            }
-        }
+        statement => evidence.attestations.push(AttestationEvidence {
+            source: layer.digest.clone(),
+            claims: statement
+                .as_ref()
+                .map(|st| st.predicate_type.clone())
+                .into_iter()
+                .collect(),
+            signed_by: signed.principals,
+            statement: Some(statement),
+            problem: None,
+        }),
     }
     Ok(())
 }

@@ -182,6 +182,12 @@ impl PublicKey {
         self.kind
     }
 
+    /// The key's canonical SubjectPublicKeyInfo DER (what sigstore-verify takes for keyed
+    /// bundles; the form openssl and Go write).
+    pub fn spki_der(&self) -> &[u8] {
+        &self.canonical_spki
+    }
+
     /// The lowercase hex SHA-256 of the key's canonical SubjectPublicKeyInfo DER (64
     /// characters): one value for one key however its file is written (PEM formatting,
     /// RSA parameters NULL or absent), what `--threshold` counts distinct keys by, and for

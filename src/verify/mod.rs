@@ -1,12 +1,20 @@
 //! `vouch verify`: cosign signatures and in-toto attestations on an image digest.
 //!
-//! The flow: parse the reference → validate the policy (keys, or identity + trusted root)
-//! ([`trust`]) → connect to the registry ([`registry`]) → resolve a tag to its digest once
+//! The flow: parse the reference → validate the policy (keys or identity, and the trusted
+//! root: `--trusted-root`, else the embedded public-good one) ([`trust`]) → connect to the registry ([`registry`]) → resolve a tag to its digest once
 //! (everything after uses the digest) → gather the signature material (`material`):
 //! cosign's `sha256-<hex>.sig` and `sha256-<hex>.att` tags, and the image's OCI 1.1
 //! referrers (the referrers API, else its `sha256-<hex>` fallback tag): Sigstore bundles
 //! and cosign signature/attestation manifests → judge each piece with [`trust::Trust`]
 //! and check what was signed against the digest (`evidence`) → findings (`findings`).
+//!
+//! The rooms: finding material in registries ([`registry`], [`oci`], `material`); what
+//! the material says ([`simple_signing`], [`dsse`]); the glue to sigstore-verify, which
+//! verifies every Sigstore bundle and every keyless signature ([`sigstore`], with
+//! [`sigstore::legacy`] turning cosign's legacy layers into bundles); vouch's own policy
+//! ([`trust`]: keys or identity and the root, [`identity`]: exact or anchored-regex
+//! matching, `findings`: `--threshold` and predicate types); and [`blob`] for
+//! `vouch verify-blob`.
 //!
 //! Findings versus errors: an image that is not signed, a signature or attestation that
 //! does not verify, an identity that does not match, a payload that names another image
@@ -20,14 +28,16 @@
 //! predicate (`https://sigstore.dev/cosign/sign/v1`) and names the digest. Any other
 //! signed in-toto statement is an attestation, counted only for its predicate type.
 
+pub mod blob;
 pub mod dsse;
 mod evidence;
 mod findings;
-pub mod keyless;
+pub mod identity;
 pub mod keys;
 mod material;
 pub mod oci;
 pub mod registry;
+pub mod sigstore;
 pub mod simple_signing;
 pub mod trust;
 
@@ -68,7 +78,6 @@ pub struct KeylessPolicy {
     pub identity_regexp: Option<String>,
     pub oidc_issuer: Option<String>,
     pub oidc_issuer_regexp: Option<String>,
-    pub trusted_root: Option<PathBuf>,
 }
 
 /// A predicate type to require, by cosign's short name or as a URI.
@@ -112,6 +121,9 @@ pub struct VerifyRequest {
     pub threshold: usize,
     /// Refuse a tag.
     pub require_digest: bool,
+    /// Sigstore's `trusted_root.json` for keyless signatures and keyed bundles; `None` is
+    /// the embedded public-good root.
+    pub trusted_root: Option<PathBuf>,
     pub registry: RegistryOptions,
 }
 
@@ -123,6 +135,8 @@ pub enum Error {
     TagRefused { image: String },
     #[error("{0}")]
     Keyless(String),
+    #[error(transparent)]
+    TrustedRoot(sigstore::RootError),
     #[error("no key to verify with (give --key)")]
     NoKeys,
     #[error("--threshold {threshold} can never be met by {keys} distinct key(s)")]
@@ -198,6 +212,8 @@ pub struct VerifyOutcome {
     pub keys: Vec<(String, String)>,
     /// The identity and issuer of a keyless policy, as given (exact or `/regex/`).
     pub identity: Option<(String, String)>,
+    /// Which trusted root bundles and keyless signatures were verified against.
+    pub trusted_root: String,
     pub threshold: usize,
     pub signatures: Vec<SignatureCheck>,
     pub attestations: Vec<AttestationCheck>,
@@ -212,6 +228,20 @@ impl VerifyOutcome {
             .flat_map(|s| s.verified_by.iter().map(String::as_str))
             .collect()
     }
+}
+
+/// The 32 bytes of a digest (parsing guarantees 64 lowercase hex digits).
+pub(crate) fn sha256_bytes(digest: &Digest) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    let hex = digest.hex().as_bytes();
+    for (i, byte) in out.iter_mut().enumerate() {
+        let pair = hex.get(2 * i..2 * i + 2).unwrap_or(b"00");
+        *byte = std::str::from_utf8(pair)
+            .ok()
+            .and_then(|p| u8::from_str_radix(p, 16).ok())
+            .unwrap_or(0);
+    }
+    out
 }
 
 fn finding(code: Code, message: String) -> Finding {
@@ -229,7 +259,7 @@ fn finding(code: Code, message: String) -> Finding {
 /// Verifies `req.image` against `req.policy`: the library entry point (`vouch verify`,
 /// and `vouch check` for images).
 pub fn verify(req: &VerifyRequest) -> Result<VerifyOutcome, Error> {
-    let trust = Trust::from_policy(&req.policy, req.threshold)?;
+    let trust = Trust::from_policy(&req.policy, req.threshold, req.trusted_root.as_deref())?;
     let reference = Reference::parse(&req.image)?;
     if reference.digest.is_none() && req.require_digest {
         return Err(Error::TagRefused {
@@ -267,6 +297,7 @@ pub fn verify(req: &VerifyRequest) -> Result<VerifyOutcome, Error> {
         resolved_tag,
         keys: trust.keys(),
         identity: trust.identity(),
+        trusted_root: trust.root.describe(),
         threshold: req.threshold,
         signatures: Vec::new(),
         attestations: Vec::new(),
@@ -314,21 +345,21 @@ mod tests {
     /// on loopback would answer "connection refused", a registry error, if it were tried).
     #[test]
     fn an_incomplete_keyless_policy_fails_before_any_network() {
-        let req = |policy: KeylessPolicy, threshold| VerifyRequest {
+        let req = |policy: KeylessPolicy, threshold, root: Option<&str>| VerifyRequest {
             image: "127.0.0.1:1/x@sha256:".to_string() + &"0".repeat(64),
             policy: Policy::Keyless(policy),
             attestations: vec![],
             threshold,
             require_digest: false,
+            trusted_root: root.map(PathBuf::from),
             registry: RegistryOptions::default(),
         };
         let full = KeylessPolicy {
             identity: Some("me".into()),
             oidc_issuer: Some("https://issuer".into()),
-            trusted_root: Some("/nonexistent/trusted_root.json".into()),
             ..KeylessPolicy::default()
         };
-        let message = |p, t| match verify(&req(p, t)) {
+        let message = |p, t| match verify(&req(p, t, None)) {
             Err(Error::Keyless(m)) => m,
             other => panic!("{other:?}"),
         };
@@ -349,23 +380,24 @@ mod tests {
             ..full.clone()
         };
         assert!(message(bad_regex, 1).contains("not a valid regex"));
-        let no_root = KeylessPolicy {
-            trusted_root: None,
-            ..full.clone()
-        };
-        assert!(message(no_root, 1).contains("--trusted-root"));
-        assert!(message(full.clone(), 1).contains("cannot read the trusted root"));
         // One exact identity can never make two distinct signers.
-        let root = tempfile::NamedTempFile::new().unwrap();
-        std::fs::write(
-            root.path(),
-            include_str!("../../fixtures/sigstore/trusted-root-public-good.json"),
-        )
-        .unwrap();
-        let readable = KeylessPolicy {
-            trusted_root: Some(root.path().to_path_buf()),
-            ..full
-        };
-        assert!(message(readable, 2).contains("--threshold 2"));
+        assert!(message(full.clone(), 2).contains("--threshold 2"));
+        // A trusted root that cannot be read is an error too, before the registry.
+        match verify(&req(full, 1, Some("/nonexistent/trusted_root.json"))) {
+            Err(Error::TrustedRoot(e)) => {
+                assert!(
+                    e.to_string().contains("cannot read the trusted root"),
+                    "{e}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn sha256_bytes_decodes_the_digest() {
+        let d = Digest::of(b"x");
+        let bytes = sha256_bytes(&d);
+        assert_eq!(crate::package::hex(&bytes), d.hex());
     }
 }

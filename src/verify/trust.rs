@@ -1,19 +1,32 @@
-//! Who may have signed: the `--key`s, or a keyless identity under a trusted root.
+//! Who may have signed: the `--key`s, or a keyless identity, and the trusted root that
+//! Sigstore bundles are verified against (the embedded public-good root by default).
 //!
 //! One place turns a piece of signature material (a `.sig` layer, an `.att` envelope, a
 //! Sigstore bundle) into "signed by these principals" or the reason it does not count, so
 //! that every source is judged by the same rules. A principal is a key's fingerprint
 //! (keyed) or `identity (issuer)` (keyless); `--threshold` counts distinct principals.
 //!
-//! Never decides what was signed: the caller checks the payload or statement against the
-//! image digest, and only after this module said the signature holds.
+//! Keyless material and keyed bundles are verified by sigstore-verify ([`super::sigstore`]);
+//! legacy keyless layers are first turned into bundles ([`super::sigstore::legacy`]).
+//! cosign's keyed legacy layers (`.sig` with a simple-signing payload, `.att` DSSE) are
+//! checked under the keys with vouch's key code ([`super::keys`]): a keyed policy trusts
+//! the key, not a log. So is a keyed bundle that carries no log entry and no timestamp
+//! (cosign `--tlog-upload=false --new-bundle-format`), which the library refuses for want
+//! of signing-time evidence that a keyed check does not need; a keyed bundle that does
+//! carry them is verified by the library, log entries and timestamps included.
+//!
+//! Never decides what was signed on its own: bundles are verified over the image digest
+//! (the library binds a message digest or an in-toto subject to it), and the caller checks
+//! simple-signing payloads and keyed statements against the image digest.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use base64::Engine as _;
 
-use super::dsse::Envelope;
-use super::keyless::{self, BundleContent, Failure, IdentityPolicy, Matcher, Signer, TrustedRoot};
+use super::dsse::{Envelope, pae};
+use super::identity::IdentityPolicy;
+use super::sigstore::{self, Content, Failure, Subject, TrustRoot, legacy};
 use super::{Error, KeylessPolicy, Policy, PublicKey};
 
 /// cosign's annotation with a layer's base64 signature.
@@ -30,6 +43,8 @@ pub const REKOR_BUNDLE_ANNOTATION: &str = "dev.sigstore.cosign/bundle";
 pub struct Problem {
     /// A keyless signature that verified but names another identity or issuer.
     pub identity_mismatch: bool,
+    /// It holds for another artifact (a message digest or statement subject).
+    pub artifact_mismatch: bool,
     pub message: String,
 }
 
@@ -37,6 +52,7 @@ impl Problem {
     fn new(message: impl Into<String>) -> Problem {
         Problem {
             identity_mismatch: false,
+            artifact_mismatch: false,
             message: message.into(),
         }
     }
@@ -46,27 +62,43 @@ impl From<Failure> for Problem {
     fn from(f: Failure) -> Problem {
         Problem {
             identity_mismatch: matches!(f, Failure::IdentityMismatch { .. }),
+            artifact_mismatch: matches!(f, Failure::ArtifactMismatch(_)),
             message: format!("{}: {f}", f.code()),
         }
     }
 }
 
-/// What the policy trusts, ready to check material with.
+/// Who must have signed.
 #[derive(Debug)]
-pub enum Trust {
+pub enum Who {
     /// Distinct keys (by fingerprint).
     Keys(Vec<PublicKey>),
-    Keyless {
-        root: Box<TrustedRoot>,
-        policy: IdentityPolicy,
-    },
+    Identity(IdentityPolicy),
+}
+
+/// What the policy trusts, ready to check material with.
+#[derive(Debug)]
+pub struct Trust {
+    pub who: Who,
+    pub root: TrustRoot,
+}
+
+/// A verified bundle: who signed, and what (its DSSE payload when it has one).
+pub struct SignedBundle {
+    pub principals: Vec<String>,
+    pub dsse: Option<(String, Vec<u8>)>,
 }
 
 impl Trust {
-    /// Validates the policy: keys de-duplicated, regexes compiled, the trusted root read.
-    /// Everything wrong here is an error (exit 2) before any network access.
-    pub fn from_policy(policy: &Policy, threshold: usize) -> Result<Trust, Error> {
-        let trust = match policy {
+    /// Validates the policy: keys de-duplicated, regexes compiled, the trusted root read
+    /// (`trusted_root`, else the embedded one). Everything wrong here is an error (exit 2)
+    /// before any network access.
+    pub fn from_policy(
+        policy: &Policy,
+        threshold: usize,
+        trusted_root: Option<&Path>,
+    ) -> Result<Trust, Error> {
+        let who = match policy {
             Policy::Keys(keys) => {
                 let mut distinct: Vec<PublicKey> = Vec::new();
                 for key in keys {
@@ -86,43 +118,38 @@ impl Trust {
                         keys: distinct.len(),
                     });
                 }
-                Trust::Keys(distinct)
+                Who::Keys(distinct)
             }
             Policy::Keyless(k) => {
-                let trust = keyless_trust(k)?;
-                if let Trust::Keyless { policy, .. } = &trust {
-                    let exact = matches!(policy.identity, Matcher::Exact(_))
-                        && matches!(policy.issuer, Matcher::Exact(_));
-                    if threshold == 0 || (exact && threshold > 1) {
-                        return Err(Error::Keyless(format!(
-                            "--threshold {threshold} can never be met by one exact identity and issuer (use the -regexp options to accept several signers)"
-                        )));
-                    }
+                let identity = identity_policy(k)?;
+                if threshold == 0 || (identity.is_exact() && threshold > 1) {
+                    return Err(Error::Keyless(format!(
+                        "--threshold {threshold} can never be met by one exact identity and issuer (use the -regexp options to accept several signers)"
+                    )));
                 }
-                trust
+                Who::Identity(identity)
             }
         };
-        Ok(trust)
+        let root = TrustRoot::load(trusted_root).map_err(Error::TrustedRoot)?;
+        Ok(Trust { who, root })
     }
 
     /// The keys of a keyed policy: (fingerprint, kind).
     pub fn keys(&self) -> Vec<(String, String)> {
-        match self {
-            Trust::Keys(keys) => keys
+        match &self.who {
+            Who::Keys(keys) => keys
                 .iter()
                 .map(|k| (k.fingerprint(), k.kind().to_string()))
                 .collect(),
-            Trust::Keyless { .. } => Vec::new(),
+            Who::Identity(_) => Vec::new(),
         }
     }
 
     /// The identity and issuer a keyless policy asks for, as written.
     pub fn identity(&self) -> Option<(String, String)> {
-        match self {
-            Trust::Keys(_) => None,
-            Trust::Keyless { policy, .. } => {
-                Some((policy.identity.to_string(), policy.issuer.to_string()))
-            }
+        match &self.who {
+            Who::Keys(_) => None,
+            Who::Identity(policy) => Some((policy.identity.to_string(), policy.issuer.to_string())),
         }
     }
 
@@ -137,8 +164,8 @@ impl Trust {
                 "no {SIGNATURE_ANNOTATION} annotation"
             )));
         };
-        match self {
-            Trust::Keys(keys) => {
+        match &self.who {
+            Who::Keys(keys) => {
                 let Ok(signature) =
                     base64::engine::general_purpose::STANDARD.decode(signature_b64.trim())
                 else {
@@ -146,81 +173,129 @@ impl Trust {
                 };
                 signed_by(keys, "signature", |k| k.verify(payload, &signature).is_ok())
             }
-            Trust::Keyless { root, policy } => {
-                let cert = certificate(annotations)?;
-                let signer = keyless::verify_legacy_signature(
+            Who::Identity(policy) => {
+                let bundle = legacy::signature_bundle(
                     payload,
                     signature_b64,
-                    cert,
-                    annotations.get(CHAIN_ANNOTATION).map(String::as_str),
-                    annotations.get(REKOR_BUNDLE_ANNOTATION).map(String::as_str),
-                    root,
-                    policy,
+                    &legacy_annotations(annotations)?,
                 )?;
-                Ok(vec![principal(&signer)])
+                let signer =
+                    sigstore::verify_keyless(&self.root, &bundle, Subject::Bytes(payload), policy)?;
+                Ok(vec![signer.principal()])
             }
         }
     }
 
-    /// A DSSE envelope with its layer annotations (`.att`).
+    /// A DSSE envelope with its layer annotations (`.att`); a keyless one must be about
+    /// `digest` (its statement's subject), which the library checks.
     pub fn signs_envelope(
         &self,
         envelope: &Envelope,
         annotations: &BTreeMap<String, String>,
+        digest: [u8; 32],
     ) -> Result<Vec<String>, Problem> {
-        let pae = envelope.pae();
-        match self {
-            Trust::Keys(keys) => signed_by(keys, "envelope's signature", |k| {
-                envelope
-                    .signatures
-                    .iter()
-                    .any(|s| k.verify(&pae, s).is_ok())
-            }),
-            Trust::Keyless { root, policy } => {
-                let cert = certificate(annotations)?;
+        match &self.who {
+            Who::Keys(keys) => {
+                let pae = envelope.pae();
+                signed_by(keys, "envelope's signature", |k| {
+                    envelope
+                        .signatures
+                        .iter()
+                        .any(|s| k.verify(&pae, s).is_ok())
+                })
+            }
+            Who::Identity(policy) => {
                 let [signature] = envelope.signatures.as_slice() else {
                     return Err(Problem::new(format!(
                         "a keyless envelope must carry exactly one signature, this one has {}",
                         envelope.signatures.len() + envelope.undecodable_signatures
                     )));
                 };
-                let signer = keyless::verify_legacy_envelope(
+                let bundle = legacy::attestation_bundle(
                     &envelope.payload_type,
                     &envelope.payload,
                     signature,
-                    cert,
-                    annotations.get(CHAIN_ANNOTATION).map(String::as_str),
-                    annotations.get(REKOR_BUNDLE_ANNOTATION).map(String::as_str),
-                    root,
-                    policy,
+                    &legacy_annotations(annotations)?,
                 )?;
-                Ok(vec![principal(&signer)])
+                let signer =
+                    sigstore::verify_keyless(&self.root, &bundle, Subject::Sha256(digest), policy)?;
+                Ok(vec![signer.principal()])
             }
         }
     }
 
-    /// A Sigstore bundle (a referrer of the image). Returns who signed and what.
-    pub fn signs_bundle(&self, bundle: &[u8]) -> Result<(Vec<String>, BundleContent), Problem> {
-        match self {
-            Trust::Keys(keys) => {
-                let envelope = keyless::keyed_bundle_envelope(bundle)?;
-                let pae = envelope.pae();
-                let signed = signed_by(keys, "bundle's signature", |k| {
-                    k.verify(&pae, &envelope.signature).is_ok()
-                })?;
-                Ok((
-                    signed,
-                    BundleContent::Dsse {
-                        payload_type: envelope.payload_type,
-                        payload: envelope.payload,
-                    },
-                ))
+    /// A Sigstore bundle (a referrer of the image `digest`). Returns who signed and, for a
+    /// DSSE bundle, the signed payload.
+    pub fn signs_bundle(&self, bytes: &[u8], digest: [u8; 32]) -> Result<SignedBundle, Problem> {
+        let bundle = sigstore::parse_bundle(bytes)
+            .map_err(|e| Problem::new(format!("signature-malformed: {e}")))?;
+        let dsse = sigstore::envelope(&bundle).map(|(t, p, _)| (t.to_string(), p.to_vec()));
+        let principals = match &self.who {
+            Who::Identity(policy) => {
+                let signer =
+                    sigstore::verify_keyless(&self.root, &bundle, Subject::Sha256(digest), policy)?;
+                vec![signer.principal()]
             }
-            Trust::Keyless { root, policy } => {
-                let (signer, content) = keyless::verify_bundle(bundle, root, policy)?;
-                Ok((vec![principal(&signer)], content))
+            Who::Keys(keys) if sigstore::has_signing_time_evidence(&bundle) => {
+                let mut signed = Vec::new();
+                let mut failure = None;
+                for key in keys {
+                    match sigstore::verify_with_key(
+                        &self.root,
+                        &bundle,
+                        Subject::Sha256(digest),
+                        key.spki_der(),
+                    ) {
+                        Ok(()) => signed.push(key.fingerprint()),
+                        Err(f) => {
+                            failure.get_or_insert(f);
+                        }
+                    }
+                }
+                match failure {
+                    Some(f) if signed.is_empty() => return Err(f.into()),
+                    _ => signed,
+                }
             }
+            Who::Keys(keys) => {
+                // No log entry and no timestamp: nothing but the key vouches for it.
+                if !sigstore::is_keyed(&bundle) {
+                    return Err(Problem::new(
+                        "the bundle is signed with a certificate (keyless), not with a public key",
+                    ));
+                }
+                let Some((payload_type, payload, signature)) = sigstore::envelope(&bundle) else {
+                    return Err(Problem::new(
+                        "a keyed bundle without a DSSE envelope, a log entry or a timestamp (a bare message signature over a digest) is not supported",
+                    ));
+                };
+                let pae = pae(payload_type, payload);
+                signed_by(keys, "bundle's signature", |k| {
+                    k.verify(&pae, signature).is_ok()
+                })?
+            }
+        };
+        Ok(SignedBundle { principals, dsse })
+    }
+}
+
+/// Says what a bundle that failed with an artifact mismatch signs instead, in the terms of
+/// the image `digest` (`sha256:<hex>`), when its (unverified) content shows it.
+pub fn artifact_problem(bytes: &[u8], digest: &str) -> Option<String> {
+    let bundle = sigstore::parse_bundle(bytes).ok()?;
+    match sigstore::content(&bundle)? {
+        Content::MessageDigest(Some(signed)) => {
+            let signed = format!("sha256:{}", crate::package::hex(&signed));
+            (signed != digest)
+                .then(|| format!("the bundle's message signature is over {signed}, not {digest}"))
         }
+        Content::Dsse { payload, .. } => {
+            let statement = super::dsse::Statement::parse(payload).ok()?;
+            let hex = digest.trim_start_matches("sha256:");
+            (!statement.names_digest(hex))
+                .then(|| format!("the bundle's signed statement does not name {digest}"))
+        }
+        Content::MessageDigest(None) => None,
     }
 }
 
@@ -243,55 +318,30 @@ fn signed_by(
     Ok(signed)
 }
 
-fn principal(signer: &Signer) -> String {
-    format!("{} ({})", signer.identity, signer.issuer)
-}
-
-fn certificate(annotations: &BTreeMap<String, String>) -> Result<&str, Problem> {
-    annotations
+fn legacy_annotations(
+    annotations: &BTreeMap<String, String>,
+) -> Result<legacy::Annotations<'_>, Problem> {
+    let certificate_pem = annotations
         .get(CERTIFICATE_ANNOTATION)
         .map(String::as_str)
         .ok_or_else(|| {
             Problem::new(format!(
                 "no {CERTIFICATE_ANNOTATION} annotation: not a keyless signature"
             ))
-        })
+        })?;
+    Ok(legacy::Annotations {
+        certificate_pem,
+        chain_pem: annotations.get(CHAIN_ANNOTATION).map(String::as_str),
+        rekor_bundle: annotations.get(REKOR_BUNDLE_ANNOTATION).map(String::as_str),
+    })
 }
 
-fn keyless_trust(k: &KeylessPolicy) -> Result<Trust, Error> {
-    let bad = |m: String| Error::Keyless(m);
-    let matcher =
-        |exact: &Option<String>, regexp: &Option<String>, what: &str| match (exact, regexp) {
-            (Some(_), Some(_)) => Err(bad(format!(
-                "give --certificate-{what} or --certificate-{what}-regexp, not both"
-            ))),
-            (Some(e), None) => Ok(Matcher::Exact(e.clone())),
-            (None, Some(r)) => Matcher::regex(r).map_err(|e| {
-                bad(format!(
-                    "--certificate-{what}-regexp {r:?} is not a valid regex: {e}"
-                ))
-            }),
-            (None, None) => Err(bad(format!(
-                "keyless verification needs --certificate-{what} or --certificate-{what}-regexp"
-            ))),
-        };
-    let identity = matcher(&k.identity, &k.identity_regexp, "identity")?;
-    let issuer = matcher(&k.oidc_issuer, &k.oidc_issuer_regexp, "oidc-issuer")?;
-    let Some(path) = &k.trusted_root else {
-        return Err(bad(
-            "keyless verification needs --trusted-root FILE (Sigstore's trusted_root.json); vouch verifies offline and fetches no trust material".into(),
-        ));
-    };
-    let bytes = std::fs::read(path).map_err(|e| {
-        bad(format!(
-            "cannot read the trusted root {}: {e}",
-            path.display()
-        ))
-    })?;
-    let root = TrustedRoot::from_json(&bytes)
-        .map_err(|e| bad(format!("bad trusted root {}: {e}", path.display())))?;
-    Ok(Trust::Keyless {
-        root: Box::new(root),
-        policy: IdentityPolicy { identity, issuer },
-    })
+fn identity_policy(k: &KeylessPolicy) -> Result<IdentityPolicy, Error> {
+    IdentityPolicy::from_options(
+        k.identity.as_deref(),
+        k.identity_regexp.as_deref(),
+        k.oidc_issuer.as_deref(),
+        k.oidc_issuer_regexp.as_deref(),
+    )
+    .map_err(|e| Error::Keyless(e.to_string()))
 }

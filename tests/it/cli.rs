@@ -29,6 +29,7 @@ fn help_texts() {
         &["init"],
         &["sbom"],
         &["verify"],
+        &["verify-blob"],
     ];
     for args in commands {
         let name = if args.is_empty() {

@@ -10,7 +10,8 @@ use std::sync::OnceLock;
 
 use vouch::lockfile::{Format, Parser, parse_detached};
 use vouch::package::Ecosystem;
-use vouch::verify::keyless::{IdentityPolicy, Matcher, TrustedRoot};
+use vouch::verify::identity::{IdentityPolicy, Matcher};
+use vouch::verify::sigstore::{self, RootSource, Subject, TrustRoot, legacy};
 
 use crate::common::repo;
 
@@ -91,11 +92,23 @@ fn replay(target: &str, data: &[u8]) {
             }
         }
         "trusted_root" => {
-            let _ = TrustedRoot::from_json(data);
+            if let Ok(root) = TrustRoot::from_bytes(RootSource::Embedded, data) {
+                let _ = root.describe();
+            }
         }
         "sigstore_bundle" => {
-            let _ =
-                vouch::verify::keyless::verify_bundle(data, public_good_root(), &any_identity());
+            if let Ok(bundle) = sigstore::parse_bundle(data) {
+                let subject = sigstore::claimed_sha256(&bundle).unwrap_or([0; 32]);
+                let root = public_good_root();
+                let _ = sigstore::verify_keyless(
+                    root,
+                    &bundle,
+                    Subject::Sha256(subject),
+                    &any_identity(),
+                );
+                let _ =
+                    sigstore::verify_keyless(root, &bundle, Subject::Bytes(data), &any_identity());
+            }
         }
         "cosign_legacy" => {
             // NUL-separated parts, as fuzz/fuzz_targets/cosign_legacy.rs splits them.
@@ -103,16 +116,32 @@ fn replay(target: &str, data: &[u8]) {
             let payload = parts.next().unwrap_or_default();
             let mut text =
                 || String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
-            let (signature, cert, chain, bundle) = (text(), text(), text(), text());
-            let _ = vouch::verify::keyless::verify_legacy_signature(
-                payload,
-                &signature,
-                &cert,
-                (!chain.is_empty()).then_some(chain.as_str()),
-                (!bundle.is_empty()).then_some(bundle.as_str()),
-                selfmade_root(),
-                &any_identity(),
-            );
+            let (signature, cert, chain, rekor) = (text(), text(), text(), text());
+            let annotations = legacy::Annotations {
+                certificate_pem: &cert,
+                chain_pem: (!chain.is_empty()).then_some(chain.as_str()),
+                rekor_bundle: (!rekor.is_empty()).then_some(rekor.as_str()),
+            };
+            let root = selfmade_root();
+            if let Ok(bundle) = legacy::signature_bundle(payload, &signature, &annotations) {
+                let _ = sigstore::verify_keyless(
+                    root,
+                    &bundle,
+                    Subject::Bytes(payload),
+                    &any_identity(),
+                );
+            }
+            let dsse = "application/vnd.in-toto+json";
+            if let Ok(bundle) =
+                legacy::attestation_bundle(dsse, payload, signature.as_bytes(), &annotations)
+            {
+                let _ = sigstore::verify_keyless(
+                    root,
+                    &bundle,
+                    Subject::Sha256([0; 32]),
+                    &any_identity(),
+                );
+            }
         }
         "public_key" => {
             if let Ok(key) = vouch::verify::PublicKey::from_pem(&String::from_utf8_lossy(data)) {
@@ -120,9 +149,6 @@ fn replay(target: &str, data: &[u8]) {
                 let _ = key.verify(b"message", data);
             }
             if let Ok(key) = vouch::verify::PublicKey::from_spki_der(data) {
-                let _ = key.verify(b"message", data);
-            }
-            if let Ok(key) = vouch::verify::keyless::key::PublicKey::from_spki_der(data) {
                 let _ = key.verify(b"message", data);
             }
         }
@@ -148,20 +174,18 @@ fn replay(target: &str, data: &[u8]) {
 /// The image digest the `simple_signing` and `dsse` targets check against.
 const SEED_DIGEST: &str = "9394e9171bce5a5d4edef10261fbf9250753360b3e5b33ffd2c8c32a32ae5725";
 
-/// The committed trusted roots the keyless targets verify against, parsed once.
-fn public_good_root() -> &'static TrustedRoot {
-    static ROOT: OnceLock<TrustedRoot> = OnceLock::new();
-    ROOT.get_or_init(|| {
-        let json = fs::read(repo().join("fixtures/sigstore/trusted-root-public-good.json"));
-        TrustedRoot::from_json(&json.unwrap()).unwrap()
-    })
+/// The trusted roots the keyless targets verify against (the embedded one, and the
+/// committed self-made one), prepared once.
+fn public_good_root() -> &'static TrustRoot {
+    static ROOT: OnceLock<TrustRoot> = OnceLock::new();
+    ROOT.get_or_init(|| TrustRoot::embedded().unwrap())
 }
 
-fn selfmade_root() -> &'static TrustedRoot {
-    static ROOT: OnceLock<TrustedRoot> = OnceLock::new();
+fn selfmade_root() -> &'static TrustRoot {
+    static ROOT: OnceLock<TrustRoot> = OnceLock::new();
     ROOT.get_or_init(|| {
         let json = fs::read(repo().join("fuzz/fixtures/selfmade-trusted-root.json"));
-        TrustedRoot::from_json(&json.unwrap()).unwrap()
+        TrustRoot::from_bytes(RootSource::Embedded, &json.unwrap()).unwrap()
     })
 }
 

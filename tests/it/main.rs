@@ -20,7 +20,6 @@ mod docs;
 mod fuzz_regressions;
 mod go;
 mod json_contract;
-mod keyless;
 mod limits;
 mod npm;
 mod osv;

@@ -1,7 +1,10 @@
 //! A self-made Sigstore for tests: a test root CA and Fulcio-like intermediate, Fulcio-like
 //! leaf certificates (SAN, OIDC issuer extension, optional embedded SCT from a test CT
-//! log), a test Rekor log key that signs SETs and checkpoints over a small Merkle tree, the
-//! matching `trusted_root.json`, cosign legacy annotation sets and v0.3 bundles.
+//! log), a test Rekor v1 log key that signs SETs and checkpoints over a small Merkle tree,
+//! a test Rekor v2 log (Ed25519, checkpoint-only: C2SP signed notes, `hashedrekord` 0.0.2
+//! entries without SET or integrated time), a test timestamp authority whose RFC 3161
+//! timestamps are made by the real `openssl ts -reply`, the matching `trusted_root.json`,
+//! cosign legacy annotation sets and v0.1 to v0.3 bundles.
 //!
 //! None of these keys or certificates belong to the public-good Sigstore; they are
 //! generated per run. This file depends only on dev-dependencies and the crate's own
@@ -25,7 +28,7 @@ use rcgen::{
     SanType, SerialNumber,
 };
 use ring::rand::SystemRandom;
-use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair};
+use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -89,6 +92,33 @@ pub enum SctMode {
     BadSignature,
 }
 
+/// The bundle's media type version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BundleVersion {
+    V01,
+    V02,
+    V03,
+}
+
+/// What the bundle's verification material carries: the leaf alone (`certificate` in
+/// v0.3, a one-certificate `x509CertificateChain` before), or a chain with the
+/// intermediate, or with the intermediate and the root (which no bundle may carry).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChainMode {
+    Leaf,
+    WithIntermediate,
+    WithRoot,
+}
+
+/// Which transparency log takes the entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Log {
+    /// Rekor v1: SET (inclusion promise), integrated time, inclusion proof.
+    RekorV1,
+    /// Rekor v2: `hashedrekord` 0.0.2, inclusion proof and checkpoint only.
+    RekorV2,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SetKey {
     Rekor,
@@ -116,6 +146,17 @@ pub struct SignOpts {
     pub tlog_entry: bool,
     /// Issue the leaf from `Pki::rogue` (an intermediate no trusted root knows).
     pub rogue_issuer: bool,
+    /// Bundles: the media type version.
+    pub version: BundleVersion,
+    /// Bundles: which certificates the verification material carries.
+    pub chain: ChainMode,
+    /// Bundles: the log the entry is in.
+    pub log: Log,
+    /// Bundles (Rekor v1): include the SET.
+    pub inclusion_promise: bool,
+    /// Bundles: add an RFC 3161 timestamp of the signature from the test TSA (runs
+    /// `openssl ts`; the timestamp's time is now).
+    pub timestamp: bool,
 }
 
 impl Default for SignOpts {
@@ -133,7 +174,197 @@ impl Default for SignOpts {
             inclusion_proof: true,
             tlog_entry: true,
             rogue_issuer: false,
+            version: BundleVersion::V03,
+            chain: ChainMode::Leaf,
+            log: Log::RekorV1,
+            inclusion_promise: true,
+            timestamp: false,
         }
+    }
+}
+
+impl SignOpts {
+    /// A certificate valid around now (signed a minute ago, valid for ten minutes), for
+    /// signatures timestamped by the test TSA, whose timestamps are always now.
+    pub fn now() -> SignOpts {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        SignOpts {
+            not_before: now - 120,
+            not_after: now + 480,
+            integrated_time: now - 60,
+            ..SignOpts::default()
+        }
+    }
+}
+
+/// Knobs for the trusted root. `Default` lists everything.
+#[derive(Clone, Copy, Debug)]
+pub struct RootOpts {
+    /// List the intermediate as well as the root CA.
+    pub intermediate: bool,
+    pub ctlogs: bool,
+    /// Give the Rekor v1 log key a `validFor.start` (the spec requires one).
+    pub tlog_start: bool,
+    pub rekor_v2: bool,
+    pub tsa: bool,
+}
+
+impl Default for RootOpts {
+    fn default() -> Self {
+        RootOpts {
+            intermediate: true,
+            ctlogs: true,
+            tlog_start: true,
+            rekor_v2: true,
+            tsa: true,
+        }
+    }
+}
+
+/// A test RFC 3161 timestamp authority: a root and a leaf with the (critical)
+/// timeStamping EKU, its key on disk for `openssl ts -reply`.
+pub struct Tsa {
+    pub root: CertifiedIssuer<'static, KeyPair>,
+    pub leaf_der: Vec<u8>,
+    dir: tempfile::TempDir,
+}
+
+impl Tsa {
+    fn new() -> Tsa {
+        let root = CertifiedIssuer::self_signed(
+            ca_params("vouch test tsa root", None),
+            KeyPair::generate().unwrap(),
+        )
+        .unwrap();
+        let key = KeyPair::generate().unwrap();
+        let mut p = CertificateParams::default();
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::OrganizationName, "vouch-test");
+        dn.push(DnType::CommonName, "vouch test tsa");
+        p.distinguished_name = dn;
+        p.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        p.not_after = rcgen::date_time_ymd(2040, 1, 1);
+        p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        // RFC 3161 §2.3: the one EKU, timeStamping, critical (openssl insists).
+        let mut eku = CustomExtension::from_oid_content(
+            &[2, 5, 29, 37],
+            vec![
+                0x30, 0x0a, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x08,
+            ],
+        );
+        eku.set_criticality(true);
+        p.custom_extensions = vec![eku];
+        let leaf = p.signed_by(&key, &root).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = |name: &str| dir.path().join(name);
+        std::fs::write(path("tsa.pem"), leaf.pem()).unwrap();
+        std::fs::write(path("tsa.key"), key.serialize_pem()).unwrap();
+        std::fs::write(path("root.pem"), root.pem()).unwrap();
+        std::fs::write(path("serial"), "01\n").unwrap();
+        std::fs::write(
+            path("tsa.cnf"),
+            format!(
+                "[ tsa ]\ndefault_tsa = tsa_config\n[ tsa_config ]\nserial = {}\ncrypto_device = builtin\nsigner_digest = sha256\ndefault_policy = 1.3.6.1.4.1.57264.2\ndigests = sha256, sha384, sha512\naccuracy = secs:1\nordering = no\ntsa_name = no\ness_cert_id_chain = no\ness_cert_id_alg = sha256\n",
+                path("serial").display()
+            ),
+        )
+        .unwrap();
+        Tsa {
+            root,
+            leaf_der: leaf.der().to_vec(),
+            dir,
+        }
+    }
+
+    /// A DER `TimeStampResp` over sha256(`signature`), made by `openssl ts -reply`.
+    pub fn timestamp(&self, signature: &[u8]) -> Vec<u8> {
+        let path = |name: &str| self.dir.path().join(name);
+        std::fs::write(path("sig.bin"), signature).unwrap();
+        let run = |args: &[&std::ffi::OsStr]| {
+            let out = std::process::Command::new("openssl")
+                .args(args)
+                .output()
+                .expect("run openssl (install it: scripts/ci/install-verify-tools.sh)");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        let (sig, req, resp) = (path("sig.bin"), path("req.tsq"), path("resp.tsr"));
+        let (cnf, signer, key, chain) = (
+            path("tsa.cnf"),
+            path("tsa.pem"),
+            path("tsa.key"),
+            path("root.pem"),
+        );
+        run(&[
+            "ts".as_ref(),
+            "-query".as_ref(),
+            "-data".as_ref(),
+            sig.as_os_str(),
+            "-sha256".as_ref(),
+            "-cert".as_ref(),
+            "-out".as_ref(),
+            req.as_os_str(),
+        ]);
+        run(&[
+            "ts".as_ref(),
+            "-reply".as_ref(),
+            "-config".as_ref(),
+            cnf.as_os_str(),
+            "-queryfile".as_ref(),
+            req.as_os_str(),
+            "-signer".as_ref(),
+            signer.as_os_str(),
+            "-inkey".as_ref(),
+            key.as_os_str(),
+            "-chain".as_ref(),
+            chain.as_os_str(),
+            "-out".as_ref(),
+            resp.as_os_str(),
+        ]);
+        std::fs::read(resp).unwrap()
+    }
+}
+
+/// The test Rekor v2 log's Ed25519 key.
+pub struct V2Log {
+    pair: Ed25519KeyPair,
+}
+
+impl V2Log {
+    fn new() -> V2Log {
+        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).unwrap();
+        V2Log {
+            pair: Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap(),
+        }
+    }
+
+    pub fn spki_der(&self) -> Vec<u8> {
+        let mut spki = vec![
+            0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+        ];
+        spki.extend_from_slice(self.pair.public_key().as_ref());
+        spki
+    }
+
+    /// The checkpoint key id, as a C2SP signed-note verifier key is named: SHA-256 of the
+    /// key name, a newline, the signature type (0x01, Ed25519) and the public key. Not
+    /// the SHA-256 of the SPKI, as a Rekor v1 log id is.
+    pub fn log_id(&self) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(V2_NAME.as_bytes());
+        h.update([0x0a, 0x01]);
+        h.update(self.pair.public_key().as_ref());
+        h.finalize().into()
+    }
+
+    pub fn sign(&self, msg: &[u8]) -> Vec<u8> {
+        self.pair.sign(msg).as_ref().to_vec()
     }
 }
 
@@ -164,8 +395,10 @@ pub struct Pki {
     /// Chains to a root that is in no trusted root: for "chain broken" cases.
     pub rogue: CertifiedIssuer<'static, KeyPair>,
     pub rekor: TestKey,
+    pub rekor_v2: V2Log,
     pub ctlog: TestKey,
     pub other: TestKey,
+    pub tsa: Tsa,
     serial: std::cell::Cell<u64>,
 }
 
@@ -206,6 +439,14 @@ fn ca_params(cn: &str, path_len: Option<u8>) -> CertificateParams {
     p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     p.not_before = rcgen::date_time_ymd(2020, 1, 1);
     p.not_after = rcgen::date_time_ymd(2040, 1, 1);
+    p
+}
+
+/// Fulcio's intermediate restricts itself to code signing, as the real one does (a chain
+/// verifier that needs the codeSigning EKU checks it on every intermediate).
+fn intermediate_params() -> CertificateParams {
+    let mut p = ca_params("vouch test intermediate", Some(0));
+    p.extended_key_usages = vec![ExtendedKeyUsagePurpose::CodeSigning];
     p
 }
 
@@ -271,6 +512,8 @@ pub fn dsse_pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
 const LOG_INDEX: i64 = 3;
 const TREE_SIZE: usize = 7;
 const ORIGIN: &str = "rekor.test.invalid - 42";
+/// The Rekor v2 log's origin and note key name (one string, as Rekor v2 logs have).
+const V2_NAME: &str = "rekor-v2.test.invalid";
 
 impl Pki {
     pub fn new() -> Pki {
@@ -279,12 +522,9 @@ impl Pki {
             KeyPair::generate().unwrap(),
         )
         .unwrap();
-        let intermediate = CertifiedIssuer::signed_by(
-            ca_params("vouch test intermediate", Some(0)),
-            KeyPair::generate().unwrap(),
-            &root,
-        )
-        .unwrap();
+        let intermediate =
+            CertifiedIssuer::signed_by(intermediate_params(), KeyPair::generate().unwrap(), &root)
+                .unwrap();
         let rogue_root = CertifiedIssuer::self_signed(
             ca_params("rogue root", None),
             KeyPair::generate().unwrap(),
@@ -292,7 +532,7 @@ impl Pki {
         .unwrap();
         // Same name as the real intermediate, different key: only the signature tells.
         let rogue = CertifiedIssuer::signed_by(
-            ca_params("vouch test intermediate", Some(0)),
+            intermediate_params(),
             KeyPair::generate().unwrap(),
             &rogue_root,
         )
@@ -302,44 +542,96 @@ impl Pki {
             intermediate,
             rogue,
             rekor: TestKey::generate(),
+            rekor_v2: V2Log::new(),
             ctlog: TestKey::generate(),
             other: TestKey::generate(),
+            tsa: Tsa::new(),
             serial: std::cell::Cell::new(1000),
         }
     }
 
-    /// `trusted_root.json` naming the root and intermediate, the Rekor key and the CT log.
+    /// `trusted_root.json` naming the root and intermediate, the Rekor v1 and v2 logs, the
+    /// CT log and the TSA.
     pub fn trusted_root_json(&self) -> String {
-        self.trusted_root_with(true, true)
+        self.trusted_root_opts(RootOpts::default())
     }
 
     /// `include_intermediate: false` lists the root CA only (signatures must then carry the
-    /// intermediate); `ctlogs: false` lists no CT log (SCTs are then not checked).
+    /// intermediate); `ctlogs: false` lists no CT log.
     pub fn trusted_root_with(&self, include_intermediate: bool, ctlogs: bool) -> String {
+        self.trusted_root_opts(RootOpts {
+            intermediate: include_intermediate,
+            ctlogs,
+            ..RootOpts::default()
+        })
+    }
+
+    pub fn trusted_root_opts(&self, o: RootOpts) -> String {
         let mut certs = vec![json!({"rawBytes": b64(self.root.der())})];
-        if include_intermediate {
+        if o.intermediate {
             certs.insert(0, json!({"rawBytes": b64(self.intermediate.der())}));
         }
-        let log = |k: &TestKey, url: &str| {
+        let log = |spki: &[u8], id: &[u8], details: &str, url: &str, start: bool| {
+            let valid_for = if start {
+                json!({"start": "2020-01-01T00:00:00Z"})
+            } else {
+                json!({})
+            };
             json!({
                 "baseUrl": url,
                 "hashAlgorithm": "SHA2_256",
                 "publicKey": {
-                    "rawBytes": b64(&k.spki_der()),
-                    "keyDetails": "PKIX_ECDSA_P256_SHA_256",
-                    "validFor": {"start": "2020-01-01T00:00:00Z"}
+                    "rawBytes": b64(spki),
+                    "keyDetails": details,
+                    "validFor": valid_for
                 },
-                "logId": {"keyId": b64(&k.log_id())}
+                "logId": {"keyId": b64(id)}
             })
         };
-        let ctlogs = if ctlogs {
-            vec![log(&self.ctlog, "https://ctfe.test.invalid")]
+        let ecdsa = "PKIX_ECDSA_P256_SHA_256";
+        let ctlogs = if o.ctlogs {
+            vec![log(
+                &self.ctlog.spki_der(),
+                &self.ctlog.log_id(),
+                ecdsa,
+                "https://ctfe.test.invalid",
+                true,
+            )]
+        } else {
+            vec![]
+        };
+        let mut tlogs = vec![log(
+            &self.rekor.spki_der(),
+            &self.rekor.log_id(),
+            ecdsa,
+            "https://rekor.test.invalid",
+            o.tlog_start,
+        )];
+        if o.rekor_v2 {
+            tlogs.push(log(
+                &self.rekor_v2.spki_der(),
+                &self.rekor_v2.log_id(),
+                "PKIX_ED25519",
+                &format!("https://{V2_NAME}"),
+                true,
+            ));
+        }
+        let tsas = if o.tsa {
+            vec![json!({
+                "subject": {"organization": "vouch-test", "commonName": "vouch test tsa"},
+                "uri": "https://tsa.test.invalid",
+                "certChain": {"certificates": [
+                    {"rawBytes": b64(&self.tsa.leaf_der)},
+                    {"rawBytes": b64(self.tsa.root.der())}
+                ]},
+                "validFor": {"start": "2020-01-01T00:00:00Z"}
+            })]
         } else {
             vec![]
         };
         serde_json::to_string_pretty(&json!({
             "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
-            "tlogs": [log(&self.rekor, "https://rekor.test.invalid")],
+            "tlogs": tlogs,
             "certificateAuthorities": [{
                 "subject": {"organization": "vouch-test", "commonName": "vouch test root"},
                 "uri": "https://fulcio.test.invalid",
@@ -347,7 +639,7 @@ impl Pki {
                 "validFor": {"start": "2020-01-01T00:00:00Z"}
             }],
             "ctlogs": ctlogs,
-            "timestampAuthorities": []
+            "timestampAuthorities": tsas
         }))
         .unwrap()
     }
@@ -492,8 +784,15 @@ impl Pki {
         }
     }
 
-    /// An inclusion proof for `body` at index 3 of a 7-leaf tree, with a signed checkpoint.
+    /// An inclusion proof for `body` at index 3 of a 7-leaf tree, with a checkpoint signed
+    /// by the Rekor v1 log.
     pub fn inclusion_proof(&self, body: &[u8]) -> Value {
+        self.inclusion_proof_in(body, Log::RekorV1)
+    }
+
+    /// The same in `log`: a Rekor v2 checkpoint is a C2SP signed note whose origin is the
+    /// log's name, signed by its Ed25519 key (key hint: the first 4 bytes of its log id).
+    pub fn inclusion_proof_in(&self, body: &[u8], log: Log) -> Value {
         let mut leaf = vec![0u8];
         leaf.extend_from_slice(body);
         let leaves: Vec<Vec<u8>> = (0..TREE_SIZE)
@@ -509,10 +808,18 @@ impl Pki {
             .collect();
         let root = merkle_root(&leaves);
         let path = merkle_path(&leaves, LOG_INDEX as usize);
-        let text = format!("{ORIGIN}\n{TREE_SIZE}\n{}\n", b64(&root));
-        let mut sig = self.rekor.log_id()[..4].to_vec();
-        sig.extend_from_slice(&self.rekor.sign(text.as_bytes()));
-        let envelope = format!("{text}\n\u{2014} rekor.test.invalid {}\n", b64(&sig));
+        let (origin, name, hint) = match log {
+            Log::RekorV1 => (ORIGIN, "rekor.test.invalid", self.rekor.log_id()),
+            Log::RekorV2 => (V2_NAME, V2_NAME, self.rekor_v2.log_id()),
+        };
+        let sign = |m: &[u8]| match log {
+            Log::RekorV1 => self.rekor.sign(m),
+            Log::RekorV2 => self.rekor_v2.sign(m),
+        };
+        let text = format!("{origin}\n{TREE_SIZE}\n{}\n", b64(&root));
+        let mut sig = hint[..4].to_vec();
+        sig.extend_from_slice(&sign(text.as_bytes()));
+        let envelope = format!("{text}\n\u{2014} {name} {}\n", b64(&sig));
         json!({
             "logIndex": LOG_INDEX.to_string(),
             "rootHash": b64(&root),
@@ -595,63 +902,160 @@ impl Pki {
         if !opts.tlog_entry {
             return json!([]);
         }
-        let mut entry = json!({
-            "logIndex": LOG_INDEX.to_string(),
-            "logId": {"keyId": b64(&self.rekor.log_id())},
-            "kindVersion": {"kind": kind, "version": version},
-            "integratedTime": opts.integrated_time.to_string(),
-            "inclusionPromise": {"signedEntryTimestamp": b64(&self.set(body, opts.integrated_time, opts.set_key))},
-            "canonicalizedBody": b64(body),
-        });
+        let mut entry = match opts.log {
+            Log::RekorV1 => json!({
+                "logIndex": LOG_INDEX.to_string(),
+                "logId": {"keyId": b64(&self.rekor.log_id())},
+                "kindVersion": {"kind": kind, "version": version},
+                "integratedTime": opts.integrated_time.to_string(),
+                "canonicalizedBody": b64(body),
+            }),
+            // No integrated time and no SET: the signing time is the TSA's.
+            Log::RekorV2 => json!({
+                "logIndex": LOG_INDEX.to_string(),
+                "logId": {"keyId": b64(&self.rekor_v2.log_id())},
+                "kindVersion": {"kind": "hashedrekord", "version": "0.0.2"},
+                "canonicalizedBody": b64(body),
+            }),
+        };
+        if opts.log == Log::RekorV1 && opts.inclusion_promise {
+            entry["inclusionPromise"] = json!({"signedEntryTimestamp": b64(&self.set(body, opts.integrated_time, opts.set_key))});
+        }
         if opts.inclusion_proof {
-            entry["inclusionProof"] = self.inclusion_proof(body);
+            entry["inclusionProof"] = self.inclusion_proof_in(body, opts.log);
         }
         json!([entry])
     }
 
-    /// A v0.3 bundle with a message signature over `artifact` (hashedrekord entry).
+    /// A Rekor v2 `hashedrekord` 0.0.2 body: the digest signed (the artifact's, or for a
+    /// DSSE envelope its PAE's) and the signature with its certificate.
+    pub fn hashedrekord_v2_body(&self, sha256: &[u8], sig: &[u8], leaf_der: &[u8]) -> Vec<u8> {
+        serde_json::to_vec(&json!({
+            "apiVersion": "0.0.2",
+            "kind": "hashedrekord",
+            "spec": {"hashedRekordV002": {
+                "data": {"algorithm": "SHA2_256", "digest": b64(sha256)},
+                "signature": {
+                    "content": b64(sig),
+                    "verifier": {
+                        "keyDetails": "PKIX_ECDSA_P256_SHA_256",
+                        "x509Certificate": {"rawBytes": b64(leaf_der)}
+                    }
+                }
+            }}
+        }))
+        .unwrap()
+    }
+
+    /// A bundle of `opts.version` with `content` (`messageSignature` or `dsseEnvelope`),
+    /// the log entry for `body` and, with `opts.timestamp`, a TSA timestamp of `sig`.
+    fn bundle(
+        &self,
+        leaf: &TestLeaf,
+        (kind, version, body): (&str, &str, &[u8]),
+        (content_key, content): (&str, Value),
+        sig: &[u8],
+        opts: &SignOpts,
+    ) -> String {
+        let media_type = match opts.version {
+            BundleVersion::V01 => "application/vnd.dev.sigstore.bundle+json;version=0.1",
+            BundleVersion::V02 => "application/vnd.dev.sigstore.bundle+json;version=0.2",
+            BundleVersion::V03 => "application/vnd.dev.sigstore.bundle.v0.3+json",
+        };
+        let mut material = json!({
+            "tlogEntries": self.tlog_entries(kind, version, body, opts),
+            "timestampVerificationData": {},
+        });
+        if opts.version == BundleVersion::V03 && opts.chain == ChainMode::Leaf {
+            material["certificate"] = json!({"rawBytes": b64(&leaf.der)});
+        } else {
+            let mut certs = vec![json!({"rawBytes": b64(&leaf.der)})];
+            if opts.chain != ChainMode::Leaf {
+                certs.push(json!({"rawBytes": b64(self.intermediate.der())}));
+            }
+            if opts.chain == ChainMode::WithRoot {
+                certs.push(json!({"rawBytes": b64(self.root.der())}));
+            }
+            material["x509CertificateChain"] = json!({"certificates": certs});
+        }
+        if opts.timestamp {
+            material["timestampVerificationData"] = json!({"rfc3161Timestamps": [
+                {"signedTimestamp": b64(&self.tsa.timestamp(sig))}
+            ]});
+        }
+        let mut bundle = json!({
+            "mediaType": media_type,
+            "verificationMaterial": material,
+        });
+        bundle[content_key] = content;
+        serde_json::to_string_pretty(&bundle).unwrap()
+    }
+
+    /// A bundle (v0.3 by default, see `opts`) with a message signature over `artifact`
+    /// (a `hashedrekord` entry).
     pub fn bundle_v03_message(&self, artifact: &[u8], opts: &SignOpts) -> String {
         let leaf = self.leaf(opts);
         let sig = leaf.key.sign(artifact);
         let digest = Sha256::digest(artifact);
         let body_sig = self.body_sig(&leaf, &sig, artifact, opts);
-        let body = self.hashedrekord_body(&digest, &body_sig, &leaf.pem);
-        serde_json::to_string_pretty(&json!({
-            "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
-            "verificationMaterial": {
-                "certificate": {"rawBytes": b64(&leaf.der)},
-                "tlogEntries": self.tlog_entries("hashedrekord", "0.0.1", &body, opts),
-                "timestampVerificationData": {}
-            },
-            "messageSignature": {
-                "messageDigest": {"algorithm": "SHA2_256", "digest": b64(&digest)},
-                "signature": b64(&sig)
-            }
-        }))
-        .unwrap()
+        let (version, body) = match opts.log {
+            Log::RekorV1 => (
+                "0.0.1",
+                self.hashedrekord_body(&digest, &body_sig, &leaf.pem),
+            ),
+            Log::RekorV2 => (
+                "0.0.2",
+                self.hashedrekord_v2_body(&digest, &body_sig, &leaf.der),
+            ),
+        };
+        self.bundle(
+            &leaf,
+            ("hashedrekord", version, &body),
+            (
+                "messageSignature",
+                json!({
+                    "messageDigest": {"algorithm": "SHA2_256", "digest": b64(&digest)},
+                    "signature": b64(&sig)
+                }),
+            ),
+            &sig,
+            opts,
+        )
     }
 
-    /// A v0.3 bundle with a DSSE envelope (dsse entry).
+    /// A bundle (v0.3 by default) with a DSSE envelope (a `dsse` entry in Rekor v1, a
+    /// `hashedrekord` 0.0.2 over the PAE in Rekor v2).
     pub fn bundle_v03_dsse(&self, payload_type: &str, payload: &[u8], opts: &SignOpts) -> String {
         let leaf = self.leaf(opts);
         let pae = dsse_pae(payload_type, payload);
         let sig = leaf.key.sign(&pae);
         let body_sig = self.body_sig(&leaf, &sig, &pae, opts);
-        let body = self.dsse_body(payload, &body_sig, &leaf.pem);
-        serde_json::to_string_pretty(&json!({
-            "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
-            "verificationMaterial": {
-                "certificate": {"rawBytes": b64(&leaf.der)},
-                "tlogEntries": self.tlog_entries("dsse", "0.0.1", &body, opts),
-                "timestampVerificationData": {}
-            },
-            "dsseEnvelope": {
-                "payload": b64(payload),
-                "payloadType": payload_type,
-                "signatures": [{"sig": b64(&sig), "keyid": ""}]
-            }
-        }))
-        .unwrap()
+        let (kind, version, body) = match opts.log {
+            Log::RekorV1 => (
+                "dsse",
+                "0.0.1",
+                self.dsse_body(payload, &body_sig, &leaf.pem),
+            ),
+            Log::RekorV2 => (
+                "hashedrekord",
+                "0.0.2",
+                self.hashedrekord_v2_body(&Sha256::digest(&pae), &body_sig, &leaf.der),
+            ),
+        };
+        self.bundle(
+            &leaf,
+            (kind, version, &body),
+            (
+                "dsseEnvelope",
+                json!({
+                    "payload": b64(payload),
+                    "payloadType": payload_type,
+                    "signatures": [{"sig": b64(&sig), "keyid": ""}]
+                }),
+            ),
+            &sig,
+            opts,
+        )
     }
 }
 
