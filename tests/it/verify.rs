@@ -630,13 +630,14 @@ fn bad_references_and_incomplete_keyless_policies_are_errors() {
             .exit(2)
             .says("invalid image reference");
     }
-    // No --trusted-root: vouch fetches no trust material, so this cannot be checked.
+    // No --trusted-root: the embedded public-good root is used (nothing is fetched), so
+    // the policy is complete and the unreachable registry is what fails.
     verify()
         .args(["--certificate-identity", "me@example.com"])
         .args(["--certificate-oidc-issuer", "https://issuer.example"])
         .run(&image_on(1, "x", 'a'))
         .exit(2)
-        .says("--trusted-root");
+        .says("cannot reach");
 }
 
 /// cosign cannot import P-384 or RSA keys here (`cosign import-key-pair` of 2.5 says

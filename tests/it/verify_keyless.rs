@@ -739,10 +739,17 @@ fn the_keyless_human_report() {
         .output()
         .unwrap();
     assert_exit(&out, 1);
+    let root_digest = {
+        use sha2::Digest as _;
+        let bytes = std::fs::read(s.root()).unwrap();
+        vouch::package::hex(&sha2::Sha256::digest(bytes))
+    };
     let report = String::from_utf8(out.stdout)
         .unwrap()
         .replace(s.hex(), "<DIGEST>")
-        .replace(&s.reg.host(), "<REGISTRY>");
+        .replace(&s.reg.host(), "<REGISTRY>")
+        .replace(&s.root().display().to_string(), "<ROOT>")
+        .replace(&root_digest, "<ROOT-DIGEST>");
     // The layer digest changes with every signature.
     let report = redact_short_layers(&report);
     insta::assert_snapshot!(report);

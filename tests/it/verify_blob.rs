@@ -1,0 +1,673 @@
+//! `vouch verify-blob ARTIFACT --bundle FILE`: bundles from the self-made Sigstore
+//! (tests/support/sigstore_signer.rs, with RFC 3161 timestamps made by the real `openssl
+//! ts -reply`) over files and digests; the real cosign 2.5 verifies the same bundles
+//! against the same root; and every way the inputs can be unreadable ends in exit 2 naming
+//! the file. The conformance suite's real bundles are in conformance.rs.
+
+use std::path::PathBuf;
+use std::process::Output;
+
+use crate::common::{self, vouch};
+use crate::sigstore_signer::{
+    BundleVersion, DEFAULT_IDENTITY, GITHUB_ISSUER, Identity, Log, Pki, RootOpts, SignOpts,
+};
+use crate::verify::{assert_exit, text};
+
+const ARTIFACT: &[u8] = b"vouch-1.0.0-x86_64-linux.tar.gz, or so\n";
+
+/// A self-made Sigstore, its trusted root and an artifact on disk.
+struct Scene {
+    pki: Pki,
+    dir: tempfile::TempDir,
+}
+
+impl Scene {
+    fn new() -> Scene {
+        let scene = Scene {
+            pki: Pki::new(),
+            dir: common::tempdir(),
+        };
+        std::fs::write(scene.path("artifact.tar.gz"), ARTIFACT).unwrap();
+        std::fs::write(scene.root(), scene.pki.trusted_root_json()).unwrap();
+        scene
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn root(&self) -> PathBuf {
+        self.path("trusted_root.json")
+    }
+
+    fn artifact(&self) -> PathBuf {
+        self.path("artifact.tar.gz")
+    }
+
+    fn digest(&self) -> String {
+        use sha2::Digest as _;
+        format!(
+            "sha256:{}",
+            vouch::package::hex(&sha2::Sha256::digest(ARTIFACT))
+        )
+    }
+
+    /// Writes a message-signature bundle over the artifact; returns its path.
+    fn sign(&self, name: &str, opts: &SignOpts) -> PathBuf {
+        let path = self.path(name);
+        std::fs::write(&path, self.pki.bundle_v03_message(ARTIFACT, opts)).unwrap();
+        path
+    }
+
+    fn verify(&self, bundle: &PathBuf, artifact: &str, extra: &[&str]) -> Output {
+        vouch()
+            .arg("verify-blob")
+            .arg("--bundle")
+            .arg(bundle)
+            .arg("--trusted-root")
+            .arg(self.root())
+            .args(extra)
+            .arg(artifact)
+            .output()
+            .unwrap()
+    }
+
+    /// Exact default identity and issuer, JSON report, path and digest mode.
+    fn verify_both(&self, bundle: &PathBuf) -> [Output; 2] {
+        let exact = [
+            "--certificate-identity",
+            DEFAULT_IDENTITY,
+            "--certificate-oidc-issuer",
+            GITHUB_ISSUER,
+            "--format",
+            "json",
+        ];
+        [
+            self.verify(bundle, self.artifact().to_str().unwrap(), &exact),
+            self.verify(bundle, &self.digest(), &exact),
+        ]
+    }
+}
+
+/// The finding codes of a verify-blob JSON report.
+fn codes(out: &Output) -> Vec<String> {
+    let json = common::json(out);
+    assert_eq!(json["schema"], "vouch.verify-blob/1");
+    json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn problem(out: &Output) -> String {
+    common::json(out)["signatures"][0]["problem"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn a_keyless_bundle_verifies_over_the_file_and_over_its_digest() {
+    let s = Scene::new();
+    let bundle = s.sign("a.sigstore.json", &SignOpts::default());
+    for out in s.verify_both(&bundle) {
+        assert_exit(&out, 0);
+        let json = common::json(&out);
+        assert_eq!(json["schema"], "vouch.verify-blob/1");
+        assert_eq!(json["artifact"]["digest"], s.digest());
+        assert_eq!(
+            json["policy"]["signers"][0],
+            format!("{DEFAULT_IDENTITY} ({GITHUB_ISSUER})")
+        );
+    }
+    // Anchored regexes; `-o json` and `--output json` as cosign spells them.
+    let artifact = s.artifact();
+    for flag in ["-o", "--output"] {
+        let out = s.verify(
+            &bundle,
+            artifact.to_str().unwrap(),
+            &[
+                "--certificate-identity-regexp",
+                r"https://github\.com/acme/app/.*",
+                "--certificate-oidc-issuer-regexp",
+                r"https://token\.actions\.githubusercontent\.com",
+                flag,
+                "json",
+            ],
+        );
+        assert_exit(&out, 0);
+        assert_eq!(common::json(&out)["verdict"], "pass");
+    }
+}
+
+#[test]
+fn another_artifact_or_signer_is_not_verified() {
+    let s = Scene::new();
+    let bundle = s.sign("a.sigstore.json", &SignOpts::default());
+    std::fs::write(s.path("other"), b"another artifact").unwrap();
+    let exact = [
+        "--certificate-identity",
+        DEFAULT_IDENTITY,
+        "--certificate-oidc-issuer",
+        GITHUB_ISSUER,
+        "--format",
+        "json",
+    ];
+    let out = s.verify(&bundle, s.path("other").to_str().unwrap(), &exact);
+    assert_exit(&out, 1);
+    assert_eq!(codes(&out), ["signature-invalid"]);
+    assert!(
+        problem(&out).starts_with("artifact-mismatch"),
+        "{}",
+        text(&out)
+    );
+    let out = s.verify(&bundle, &format!("sha256:{}", "0".repeat(64)), &exact);
+    assert_exit(&out, 1);
+
+    for (identity, issuer) in [
+        ("https://github.com/acme/other", GITHUB_ISSUER),
+        (DEFAULT_IDENTITY, "https://accounts.google.com"),
+    ] {
+        let out = s.verify(
+            &bundle,
+            &s.digest(),
+            &[
+                "--certificate-identity",
+                identity,
+                "--certificate-oidc-issuer",
+                issuer,
+                "--format",
+                "json",
+            ],
+        );
+        assert_exit(&out, 1);
+        assert_eq!(codes(&out), ["identity-mismatch"]);
+    }
+    // Unanchored only; and an unbalanced pattern that would escape the anchors is refused.
+    let out = s.verify(
+        &bundle,
+        &s.digest(),
+        &[
+            "--certificate-identity-regexp",
+            "acme/app",
+            "--certificate-oidc-issuer",
+            GITHUB_ISSUER,
+            "--format",
+            "json",
+        ],
+    );
+    assert_exit(&out, 1);
+    assert_eq!(codes(&out), ["identity-mismatch"]);
+    let out = s.verify(
+        &bundle,
+        &s.digest(),
+        &[
+            "--certificate-identity-regexp",
+            r"https://github\.com/nobody/.*)|(.*",
+            "--certificate-oidc-issuer",
+            GITHUB_ISSUER,
+        ],
+    );
+    assert_exit(&out, 2);
+    assert!(text(&out).contains("not a valid regex"), "{}", text(&out));
+}
+
+/// The embedded public-good root is used without --trusted-root: it does not trust the
+/// self-made CA.
+#[test]
+fn without_a_trusted_root_the_embedded_public_good_root_is_used() {
+    let s = Scene::new();
+    let bundle = s.sign("a.sigstore.json", &SignOpts::default());
+    let out = vouch()
+        .arg("verify-blob")
+        .arg("--bundle")
+        .arg(&bundle)
+        .args(["--certificate-identity", DEFAULT_IDENTITY])
+        .args(["--certificate-oidc-issuer", GITHUB_ISSUER])
+        .args(["--format", "json", &s.digest()])
+        .output()
+        .unwrap();
+    assert_exit(&out, 1);
+    let json = common::json(&out);
+    assert!(
+        json["policy"]["trusted_root"]
+            .as_str()
+            .unwrap()
+            .starts_with("embedded public-good root sha256:6494e21e"),
+        "{json}"
+    );
+}
+
+/// A v0.3 bundle with a Rekor v1 entry (SET and inclusion proof) and an RFC 3161 timestamp
+/// from the test TSA: both signed times must fall in the certificate's validity.
+#[test]
+#[ignore = "needs openssl: scripts/ci/install-verify-tools.sh"]
+fn a_bundle_with_a_set_and_a_signed_timestamp_verifies_and_both_times_count() {
+    common::require_tool("openssl");
+    let s = Scene::new();
+    let now = SignOpts {
+        timestamp: true,
+        ..SignOpts::now()
+    };
+    let bundle = s.sign("tsa.sigstore.json", &now);
+    for out in s.verify_both(&bundle) {
+        assert_exit(&out, 0);
+    }
+    // Regression: the log says 2023, within the certificate; the TSA says now, long after
+    // it expired. Every signed time counts, so it is refused.
+    let stale = SignOpts {
+        timestamp: true,
+        ..SignOpts::default()
+    };
+    let bundle = s.sign("stale.sigstore.json", &stale);
+    for out in s.verify_both(&bundle) {
+        assert_exit(&out, 1);
+        assert!(
+            problem(&out).starts_with("certificate-not-valid-at-signing-time"),
+            "{}",
+            text(&out)
+        );
+    }
+    // A TSA the trusted root does not list.
+    std::fs::write(
+        s.root(),
+        s.pki.trusted_root_opts(RootOpts {
+            tsa: false,
+            ..RootOpts::default()
+        }),
+    )
+    .unwrap();
+    let bundle = s.sign("tsa2.sigstore.json", &now);
+    let [out, _] = s.verify_both(&bundle);
+    assert_exit(&out, 1);
+    assert!(
+        problem(&out).starts_with("timestamp-invalid"),
+        "{}",
+        text(&out)
+    );
+}
+
+/// Rekor v2: a `hashedrekord` 0.0.2 entry with an inclusion proof and a C2SP checkpoint,
+/// no SET and no integrated time; the signing time is the TSA's.
+#[test]
+#[ignore = "needs openssl: scripts/ci/install-verify-tools.sh"]
+fn a_rekor_v2_bundle_verifies_with_its_timestamp_and_not_without() {
+    common::require_tool("openssl");
+    let s = Scene::new();
+    let v2 = SignOpts {
+        log: Log::RekorV2,
+        timestamp: true,
+        ..SignOpts::now()
+    };
+    let bundle = s.sign("v2.sigstore.json", &v2);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&bundle).unwrap()).unwrap();
+    let entry = &json["verificationMaterial"]["tlogEntries"][0];
+    assert_eq!(entry["kindVersion"]["version"], "0.0.2");
+    assert!(entry.get("inclusionPromise").is_none() && entry.get("integratedTime").is_none());
+    for out in s.verify_both(&bundle) {
+        assert_exit(&out, 0);
+    }
+    // A DSSE envelope logged as hashedrekord 0.0.2 over its PAE.
+    let statement =
+        crate::sigstore_signer::in_toto_statement("app", s.digest().trim_start_matches("sha256:"));
+    let dsse = s.path("v2-dsse.sigstore.json");
+    std::fs::write(
+        &dsse,
+        s.pki
+            .bundle_v03_dsse("application/vnd.in-toto+json", &statement, &v2),
+    )
+    .unwrap();
+    for out in s.verify_both(&dsse) {
+        assert_exit(&out, 0);
+    }
+    // No timestamp: no signed time at all.
+    let bundle = s.sign(
+        "v2-no-ts.sigstore.json",
+        &SignOpts {
+            timestamp: false,
+            ..v2.clone()
+        },
+    );
+    let [out, _] = s.verify_both(&bundle);
+    assert_exit(&out, 1);
+    assert!(
+        problem(&out).starts_with("tlog-entry-invalid"),
+        "{}",
+        text(&out)
+    );
+    // No inclusion proof: nothing shows the entry is in the log.
+    let bundle = s.sign(
+        "v2-no-proof.sigstore.json",
+        &SignOpts {
+            inclusion_proof: false,
+            ..v2.clone()
+        },
+    );
+    let [out, _] = s.verify_both(&bundle);
+    assert_exit(&out, 1);
+    // A root without the v2 log.
+    std::fs::write(
+        s.root(),
+        s.pki.trusted_root_opts(RootOpts {
+            rekor_v2: false,
+            ..RootOpts::default()
+        }),
+    )
+    .unwrap();
+    let bundle = s.sign("v2-b.sigstore.json", &v2);
+    let [out, _] = s.verify_both(&bundle);
+    assert_exit(&out, 1);
+    assert!(
+        problem(&out).starts_with("tlog-entry-invalid"),
+        "{}",
+        text(&out)
+    );
+}
+
+/// The real cosign 2.5 verifies the self-made bundles against the same trusted root, so
+/// the test signer writes what a Sigstore client reads (SET, inclusion proof, checkpoint,
+/// SCT, the openssl-made timestamp), and refuses them for another identity.
+#[test]
+#[ignore = "needs cosign, openssl: scripts/ci/install-verify-tools.sh"]
+fn cosign_verifies_the_self_made_bundles_too() {
+    common::require_tool("cosign");
+    common::require_tool("openssl");
+    let s = Scene::new();
+    let cosign = |bundle: &PathBuf, identity: &str| {
+        std::process::Command::new("cosign")
+            .args(["verify-blob", "--new-bundle-format", "--offline"])
+            .arg("--bundle")
+            .arg(bundle)
+            .arg("--trusted-root")
+            .arg(s.root())
+            .args(["--certificate-identity", identity])
+            .args(["--certificate-oidc-issuer", GITHUB_ISSUER])
+            .arg(s.artifact())
+            .env("HOME", s.dir.path())
+            .env("TUF_ROOT", s.path("tuf"))
+            .output()
+            .unwrap()
+    };
+    let plain = s.sign("plain.sigstore.json", &SignOpts::default());
+    let tsa = s.sign(
+        "tsa.sigstore.json",
+        &SignOpts {
+            timestamp: true,
+            ..SignOpts::now()
+        },
+    );
+    for bundle in [&plain, &tsa] {
+        assert_exit(&cosign(bundle, DEFAULT_IDENTITY), 0);
+        assert_ne!(
+            cosign(bundle, "https://github.com/acme/other")
+                .status
+                .code(),
+            Some(0)
+        );
+        for out in s.verify_both(bundle) {
+            assert_exit(&out, 0);
+        }
+    }
+}
+
+#[test]
+fn unreadable_inputs_are_errors_naming_the_file() {
+    let s = Scene::new();
+    let good = s.pki.bundle_v03_message(ARTIFACT, &SignOpts::default());
+    let mut with_bad_timestamp: serde_json::Value = serde_json::from_str(&good).unwrap();
+    with_bad_timestamp["verificationMaterial"]["timestampVerificationData"] =
+        serde_json::json!({"rfc3161Timestamps": [{"signedTimestamp": "MAUCAQ=="}]});
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "truncated.json",
+            good[..good.len() / 2].to_string(),
+            "not JSON",
+        ),
+        (
+            "garbled.json",
+            good.replace("\"rawBytes\"", "\"rawBytez\""),
+            "not a Sigstore bundle",
+        ),
+        (
+            "media.json",
+            good.replace(
+                "application/vnd.dev.sigstore.bundle.v0.3+json",
+                "application/vnd.dev.sigstore.bundle.v0.9+json",
+            ),
+            "unknown bundle mediaType",
+        ),
+        (
+            "ts.json",
+            with_bad_timestamp.to_string(),
+            "not a DER RFC 3161 timestamp",
+        ),
+        ("empty.json", String::new(), "not JSON"),
+    ];
+    let exact = [
+        "--certificate-identity",
+        DEFAULT_IDENTITY,
+        "--certificate-oidc-issuer",
+        GITHUB_ISSUER,
+        "--format",
+        "json",
+    ];
+    for (name, bytes, want) in cases {
+        std::fs::write(s.path(name), bytes).unwrap();
+        let out = s.verify(&s.path(name), &s.digest(), &exact);
+        assert_exit(&out, 2);
+        assert!(out.stdout.is_empty());
+        let err = text(&out);
+        assert!(err.contains(name) && err.contains(want), "{name}: {err}");
+    }
+    // A missing bundle, a missing artifact (path mode), a bad digest.
+    let out = s.verify(&s.path("nope.json"), &s.digest(), &exact);
+    assert_exit(&out, 2);
+    assert!(
+        text(&out).contains("cannot read the bundle"),
+        "{}",
+        text(&out)
+    );
+    let bundle = s.sign("a.sigstore.json", &SignOpts::default());
+    let out = s.verify(&bundle, s.path("missing.tar.gz").to_str().unwrap(), &exact);
+    assert_exit(&out, 2);
+    assert!(
+        text(&out).contains("cannot read the artifact"),
+        "{}",
+        text(&out)
+    );
+    let out = s.verify(&bundle, "sha256:abc", &exact);
+    assert_exit(&out, 2);
+    assert!(
+        text(&out).contains("expected sha256:<64 hex digits>"),
+        "{}",
+        text(&out)
+    );
+
+    // Trusted roots that are not JSON, list nothing usable, or lack a required start.
+    let roots: [(&str, String, &str); 3] = [
+        ("root-text.json", "not a root".into(), "bad trusted root"),
+        (
+            "root-empty.json",
+            r#"{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1"}"#.into(),
+            "lists no certificate authority",
+        ),
+        (
+            "root-nostart.json",
+            s.pki.trusted_root_opts(RootOpts {
+                tlog_start: false,
+                ..RootOpts::default()
+            }),
+            "start",
+        ),
+    ];
+    for (name, json, want) in roots {
+        std::fs::write(s.path(name), json).unwrap();
+        let out = vouch()
+            .arg("verify-blob")
+            .arg("--bundle")
+            .arg(&bundle)
+            .arg("--trusted-root")
+            .arg(s.path(name))
+            .args(&exact)
+            .arg(s.digest())
+            .output()
+            .unwrap();
+        assert_exit(&out, 2);
+        assert!(
+            text(&out).contains(name) && text(&out).contains(want),
+            "{name}: {}",
+            text(&out)
+        );
+    }
+    // Neither a key nor an identity; both.
+    let out = vouch()
+        .args(["verify-blob", "--bundle"])
+        .arg(&bundle)
+        .arg(s.digest())
+        .output()
+        .unwrap();
+    assert_exit(&out, 2);
+    std::fs::write(
+        s.path("k.pub"),
+        crate::sigstore_signer::pem_labelled("PUBLIC KEY", &s.pki.other.spki_der()),
+    )
+    .unwrap();
+    let out = s.verify(
+        &bundle,
+        &s.digest(),
+        &[
+            &["--key", s.path("k.pub").to_str().unwrap()][..],
+            &exact[..4],
+        ]
+        .concat(),
+    );
+    assert_exit(&out, 2);
+    assert!(text(&out).contains("not both"), "{}", text(&out));
+}
+
+/// Regressions: bundle shapes the hand-written verifier accepted.
+#[test]
+fn bundle_shapes_the_specification_forbids_are_not_verified() {
+    let s = Scene::new();
+    let shapes = [
+        (
+            "v02-no-proof",
+            SignOpts {
+                version: BundleVersion::V02,
+                inclusion_proof: false,
+                ..SignOpts::default()
+            },
+            "tlog-entry-invalid",
+        ),
+        (
+            "with-root",
+            SignOpts {
+                version: BundleVersion::V02,
+                chain: crate::sigstore_signer::ChainMode::WithRoot,
+                ..SignOpts::default()
+            },
+            "certificate-untrusted",
+        ),
+        (
+            "v03-chain",
+            SignOpts {
+                chain: crate::sigstore_signer::ChainMode::WithIntermediate,
+                ..SignOpts::default()
+            },
+            "signature-malformed",
+        ),
+    ];
+    for (name, opts, code) in shapes {
+        let bundle = s.sign(&format!("{name}.json"), &opts);
+        for out in s.verify_both(&bundle) {
+            assert_exit(&out, 1);
+            assert!(problem(&out).starts_with(code), "{name}: {}", text(&out));
+        }
+    }
+    // The SET alone is enough in v0.1 (cosign's legacy signatures are such bundles).
+    let v01 = s.sign(
+        "v01.json",
+        &SignOpts {
+            version: BundleVersion::V01,
+            inclusion_proof: false,
+            ..SignOpts::default()
+        },
+    );
+    for out in s.verify_both(&v01) {
+        assert_exit(&out, 0);
+    }
+}
+
+#[test]
+fn the_human_report() {
+    let s = Scene::new();
+    let mallory = s.sign(
+        "a.sigstore.json",
+        &SignOpts {
+            identity: Identity::Email("mallory@example.com".into()),
+            ..SignOpts::default()
+        },
+    );
+    let out = s.verify(
+        &mallory,
+        s.artifact().to_str().unwrap(),
+        &[
+            "--certificate-identity-regexp",
+            r".*@acme\.example",
+            "--certificate-oidc-issuer",
+            GITHUB_ISSUER,
+        ],
+    );
+    assert_exit(&out, 1);
+    let root_digest = {
+        use sha2::Digest as _;
+        vouch::package::hex(&sha2::Sha256::digest(std::fs::read(s.root()).unwrap()))
+    };
+    let dir = s.dir.path().display().to_string();
+    let report = String::from_utf8(out.stdout)
+        .unwrap()
+        .replace(&root_digest, "<ROOT-DIGEST>")
+        .replace(&dir, "<DIR>");
+    insta::assert_snapshot!(report);
+}
+
+/// `vouch check` verifies `[[blob]]` entries the same way (paths beside the policy).
+#[test]
+fn vouch_check_verifies_blob_entries() {
+    let s = Scene::new();
+    s.sign("artifact.tar.gz.sigstore.json", &SignOpts::default());
+    let policy = |identity: &str| {
+        format!(
+            "[[blob]]\npath = \"artifact.tar.gz\"\nbundle = \"artifact.tar.gz.sigstore.json\"\ncertificate-identity = \"{identity}\"\ncertificate-oidc-issuer = \"{GITHUB_ISSUER}\"\ntrusted-root = \"trusted_root.json\"\n"
+        )
+    };
+    let check = || {
+        vouch()
+            .current_dir(s.dir.path())
+            .args(["check", "--format", "json"])
+            .output()
+            .unwrap()
+    };
+    std::fs::write(s.path("vouch.toml"), policy(DEFAULT_IDENTITY)).unwrap();
+    let out = check();
+    let json = common::json(&out);
+    let blob = json["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "verify-blob artifact.tar.gz")
+        .unwrap()
+        .clone();
+    assert_eq!(blob["status"], "pass", "{json}");
+    std::fs::write(s.path("vouch.toml"), policy("mallory@example.com")).unwrap();
+    let out = check();
+    assert_exit(&out, 1);
+    assert!(text(&out).contains("identity-mismatch"), "{}", text(&out));
+    // A bundle that is not there: the check could not run.
+    std::fs::remove_file(s.path("artifact.tar.gz.sigstore.json")).unwrap();
+    let out = check();
+    assert_exit(&out, 2);
+}
