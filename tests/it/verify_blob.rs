@@ -511,7 +511,7 @@ fn unreadable_inputs_are_errors_naming_the_file() {
             .arg(&bundle)
             .arg("--trusted-root")
             .arg(s.path(name))
-            .args(&exact)
+            .args(exact)
             .arg(s.digest())
             .output()
             .unwrap();
