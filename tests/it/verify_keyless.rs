@@ -2,10 +2,12 @@
 //! material attached as OCI 1.1 referrers (Sigstore bundles, cosign referrer manifests),
 //! against a real registry (docker-registry on 127.0.0.1).
 //!
-//! Self-made, and only these: the Fulcio-like CA and leaf certificates, the Rekor log key
-//! with its SETs and inclusion proofs, the CT log key and the `trusted_root.json` come from
-//! the test signer in tests/support/sigstore_signer.rs (no Fulcio or Rekor runs on this
-//! machine, and the public-good ones cannot be reached). The manifests those signatures
+//! Self-made, and only these: the Fulcio-like CA and leaf certificates, the Rekor v1 and
+//! v2 log keys with their SETs, inclusion proofs and checkpoints, the CT log key, the TSA's
+//! certificates and the `trusted_root.json` come from the test signer in
+//! tests/support/sigstore_signer.rs (no Fulcio, Rekor or TSA runs on this machine, and the
+//! public-good ones cannot be reached); the RFC 3161 timestamps themselves are made by the
+//! real `openssl ts -reply`. The manifests those signatures
 //! travel in are pushed over the registry's own API by tests/it/registry.rs. Real: the
 //! registry, and for the keyed referrer cases the signer (cosign 2.5 writes the bundle
 //! and the referrers fallback index itself).
@@ -20,7 +22,8 @@ use serde_json::json;
 use crate::common::{self, vouch};
 use crate::registry::{self, Key, Registry, Shim, ShimAnswer};
 use crate::sigstore_signer::{
-    self as signer, DEFAULT_IDENTITY, GITHUB_ISSUER, Identity, Pki, SignOpts, T0,
+    self as signer, BundleVersion, ChainMode, DEFAULT_IDENTITY, GITHUB_ISSUER, Identity, Log, Pki,
+    RootOpts, SignOpts, T0,
 };
 use crate::verify::{assert_exit, codes, text};
 
@@ -860,4 +863,184 @@ fn the_referrers_api_is_used_when_the_registry_has_it() {
     let out = run(&format!("{}/{}@{}", hostile.host(), s.repo, s.digest));
     assert_exit(&out, 2);
     assert!(text(&out).contains("referrers"), "{}", text(&out));
+}
+
+impl Scene {
+    /// Pushes `bundle` as the image's only referrer (through the fallback index).
+    fn refer(&self, bundle: &str) {
+        let r = self.push_bundle(bundle, &self.digest);
+        self.reg
+            .put_referrers_index(&self.repo, &self.digest, &[(r, BUNDLE)]);
+    }
+
+    /// A message-signature bundle over the image manifest, as `opts` shapes it.
+    fn message_bundle(&self, opts: &SignOpts) -> String {
+        let manifest = self.reg.manifest_bytes(&self.repo, &self.digest);
+        self.pki.bundle_v03_message(&manifest, opts)
+    }
+}
+
+/// A bundle referrer with both a Rekor v1 entry (SET, inclusion proof) and an RFC 3161
+/// timestamp made by `openssl ts -reply` with the test TSA of the trusted root: both
+/// signed times must fall inside the certificate's validity.
+#[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
+fn a_bundle_referrer_with_a_set_and_a_signed_timestamp_verifies() {
+    registry::tools();
+    let s = Scene::new("set-and-tsa");
+    let now = SignOpts {
+        timestamp: true,
+        ..SignOpts::now()
+    };
+    let bundle = s.message_bundle(&now);
+    let json: serde_json::Value = serde_json::from_str(&bundle).unwrap();
+    let material = &json["verificationMaterial"];
+    assert!(material["tlogEntries"][0]["inclusionPromise"].is_object());
+    assert!(material["timestampVerificationData"]["rfc3161Timestamps"][0].is_object());
+    s.refer(&bundle);
+    let out = s.verify_exact(&[]);
+    assert_exit(&out, 0);
+    assert_eq!(common::json(&out)["signatures"][0]["source"], "bundle");
+
+    // Regression: the log entry's time is inside the certificate (2023), the timestamp's
+    // (now) is not. The RFC 3161 timestamp was ignored; now every signed time counts.
+    let s = Scene::new("tsa-outside");
+    s.refer(&s.message_bundle(&SignOpts {
+        timestamp: true,
+        ..SignOpts::default()
+    }));
+    let out = s.verify_exact(&[]);
+    assert_exit(&out, 1);
+    assert_eq!(codes(&out), ["signature-invalid"]);
+    assert!(
+        problems(&out).contains("certificate-not-valid-at-signing-time"),
+        "{}",
+        text(&out)
+    );
+}
+
+/// A Rekor-v2-shaped bundle, as cosign v3 signs an image: a DSSE statement with cosign's
+/// signing predicate, logged as `hashedrekord` 0.0.2 over its PAE in the test Rekor v2 log
+/// (inclusion proof, C2SP checkpoint, no SET, no integrated time), timestamped by the TSA.
+#[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
+fn a_rekor_v2_bundle_referrer_signs_the_image() {
+    registry::tools();
+    let s = Scene::new("rekor-v2");
+    let v2 = SignOpts {
+        log: Log::RekorV2,
+        timestamp: true,
+        ..SignOpts::now()
+    };
+    s.refer(&s.dsse_bundle(COSIGN_SIGN, s.hex(), &v2));
+    let out = s.verify_exact(&[]);
+    assert_exit(&out, 0);
+    assert_eq!(
+        common::json(&out)["policy"]["signers"][0],
+        format!("{DEFAULT_IDENTITY} ({GITHUB_ISSUER})")
+    );
+    // Without its timestamp a Rekor v2 entry proves no signing time.
+    let s = Scene::new("rekor-v2-untimed");
+    s.refer(&s.dsse_bundle(
+        COSIGN_SIGN,
+        s.hex(),
+        &SignOpts {
+            timestamp: false,
+            ..v2
+        },
+    ));
+    let out = s.verify_exact(&[]);
+    assert_exit(&out, 1);
+    assert_eq!(codes(&out), ["signature-invalid"]);
+    assert!(
+        problems(&out).contains("tlog-entry-invalid"),
+        "{}",
+        text(&out)
+    );
+}
+
+/// Regressions: shapes the hand-written verifier accepted, as bundle referrers.
+#[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
+fn bundle_referrers_of_forbidden_shapes_are_signature_invalid() {
+    registry::tools();
+    let s = Scene::new("shapes");
+    let shapes = [
+        // From v0.2 on an inclusion proof is required: a SET is only a promise.
+        (
+            SignOpts {
+                version: BundleVersion::V02,
+                inclusion_proof: false,
+                ..SignOpts::default()
+            },
+            "inclusion proof",
+        ),
+        // A root certificate appended to x509CertificateChain.
+        (
+            SignOpts {
+                version: BundleVersion::V02,
+                chain: ChainMode::WithRoot,
+                ..SignOpts::default()
+            },
+            "is a root certificate",
+        ),
+        // x509CertificateChain in a v0.3 bundle.
+        (
+            SignOpts {
+                chain: ChainMode::WithIntermediate,
+                ..SignOpts::default()
+            },
+            "single certificate",
+        ),
+    ];
+    for (opts, why) in shapes {
+        s.refer(&s.message_bundle(&opts));
+        let out = s.verify_exact(&[]);
+        assert_exit(&out, 1);
+        assert_eq!(codes(&out), ["signature-invalid"], "{opts:?}");
+        assert!(problems(&out).contains(why), "{opts:?}: {}", text(&out));
+    }
+    // The same signature as a v0.2 bundle with its proof verifies: it is the shape.
+    s.refer(&s.message_bundle(&SignOpts {
+        version: BundleVersion::V02,
+        chain: ChainMode::WithIntermediate,
+        ..SignOpts::default()
+    }));
+    assert_exit(&s.verify_exact(&[]), 0);
+
+    // A Rekor v1 log key without validFor.start is not "valid forever": the root is bad.
+    std::fs::write(
+        s.root(),
+        s.pki.trusted_root_opts(RootOpts {
+            tlog_start: false,
+            ..RootOpts::default()
+        }),
+    )
+    .unwrap();
+    let out = s.verify_exact(&[]);
+    assert_exit(&out, 2);
+    assert!(text(&out).contains("bad trusted root"), "{}", text(&out));
+}
+
+/// Without --trusted-root the embedded public-good root is used: it does not trust the
+/// test CA, so the self-made signature is not accepted (and nothing was fetched).
+#[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
+fn without_a_trusted_root_the_embedded_root_is_used() {
+    registry::tools();
+    let s = Scene::new("embedded");
+    s.sign_legacy(&SignOpts::default());
+    let out = vouch()
+        .args(["verify", "--certificate-identity", DEFAULT_IDENTITY])
+        .args(["--certificate-oidc-issuer", GITHUB_ISSUER])
+        .args(["--format", "json", &s.image])
+        .output()
+        .unwrap();
+    assert_exit(&out, 1);
+    assert_eq!(codes(&out), ["signature-invalid"]);
+    assert!(
+        problems(&out).contains("certificate-untrusted"),
+        "{}",
+        text(&out)
+    );
 }
