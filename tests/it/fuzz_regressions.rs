@@ -247,3 +247,44 @@ fn every_fuzz_target_has_seeds_and_a_replay() {
     }
     assert!(replay_dir(&repo().join("fuzz/corpus"), true) >= targets.len());
 }
+
+/// The keyless targets start from inputs that verify completely, so mutations reach every
+/// check rather than stopping at the first refusal.
+#[test]
+fn the_keyless_targets_valid_seeds_verify_completely() {
+    let seed = fs::read(repo().join("fuzz/corpus/cosign_legacy/seed-valid")).unwrap();
+    let mut parts = seed.splitn(5, |&b| b == 0);
+    let payload = parts.next().unwrap();
+    let mut text = || String::from_utf8(parts.next().unwrap().to_vec()).unwrap();
+    let (signature, cert, chain, rekor) = (text(), text(), text(), text());
+    let annotations = legacy::Annotations {
+        certificate_pem: &cert,
+        chain_pem: Some(&chain),
+        rekor_bundle: Some(&rekor),
+    };
+    let bundle = legacy::signature_bundle(payload, &signature, &annotations).unwrap();
+    sigstore::verify_keyless(
+        selfmade_root(),
+        &bundle,
+        Subject::Bytes(payload),
+        &any_identity(),
+    )
+    .unwrap();
+
+    for name in [
+        "seed-conformance-happy-path-v0.3.json",
+        "seed-rfc8785-whl-v02-message-hashedrekord.json",
+        "seed-conda-v03-dsse.json",
+    ] {
+        let data = fs::read(repo().join("fuzz/corpus/sigstore_bundle").join(name)).unwrap();
+        let bundle = sigstore::parse_bundle(&data).unwrap();
+        let subject = sigstore::claimed_sha256(&bundle).unwrap();
+        sigstore::verify_keyless(
+            public_good_root(),
+            &bundle,
+            Subject::Sha256(subject),
+            &any_identity(),
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+}
