@@ -101,6 +101,7 @@ pub fn run(command: Command, out: &mut dyn Write) -> anyhow::Result<Verdict> {
                 db::check_cached_osv(&root)?;
                 describe_osv(&root, out, show_rustsec)?;
             }
+            describe_trusted_root(out)?;
             Ok(Verdict::Pass)
         }
     }
@@ -157,6 +158,23 @@ fn update_osv(
             ecosystem.osv_name()
         )?;
         describe(&info, out)?;
+    }
+    Ok(())
+}
+
+/// The Sigstore trusted root built into vouch: what `verify` and `verify-blob` trust
+/// without `--trusted-root`. It is part of the binary, never fetched.
+fn describe_trusted_root(out: &mut dyn Write) -> anyhow::Result<()> {
+    let root = crate::verify::sigstore::TrustRoot::embedded()?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "sigstore:   embedded public-good trusted root (verify and verify-blob without --trusted-root; built in, never fetched)"
+    )?;
+    writeln!(out, "digest:     {}", root.digest)?;
+    match root.newest_start {
+        Some(t) => writeln!(out, "valid from: {t} (newest validFor.start)")?,
+        None => writeln!(out, "valid from: unknown")?,
     }
     Ok(())
 }

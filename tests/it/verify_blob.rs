@@ -671,3 +671,23 @@ fn vouch_check_verifies_blob_entries() {
     let out = check();
     assert_exit(&out, 2);
 }
+
+/// `vouch db status` says which trusted root is built in: its digest and how recent it is.
+#[test]
+fn db_status_shows_the_embedded_trusted_root() {
+    let out = vouch()
+        .args(["db", "status", "--db"])
+        .arg(common::rustsec_db())
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("sigstore:   embedded public-good trusted root")
+            && stdout.contains(
+                "digest:     sha256:6494e21ea73fa7ee769f85f57d5a3e6a08725eae1e38c755fc3517c9e6bc0b66"
+            )
+            && stdout.contains("valid from: 2025-09-23T00:00:00Z (newest validFor.start)"),
+        "{stdout}"
+    );
+}
