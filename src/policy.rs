@@ -767,5 +767,6 @@ mod shipped {
         assert_eq!(strict.audit.unwrap().deny.len(), 3);
         let gate = Policy::load(&dir.join("release-gate.toml")).unwrap();
         assert!(gate.images[0].require_digest && gate.sbom.is_some());
+        assert!(gate.images[0].trusted_root.is_none() && gate.blobs.len() == 1);
     }
 }
