@@ -122,7 +122,7 @@ fn run_checks(policy: &Policy, args: &Args) -> CheckReport {
     match images_to_verify(policy, &args.images) {
         Ok(images) => {
             for (reference, image) in images {
-                checks.push(image_check(policy, image, &reference, args));
+                checks.push(image_check(image, &reference, args));
             }
         }
         Err(e) => checks.push(CheckResult::error("verify", &e)),
@@ -190,16 +190,14 @@ fn images_to_verify<'p>(
         .collect()
 }
 
-/// Verifies one image by its policy entry; key and trusted-root paths are relative to the
-/// policy file.
+/// Verifies one image by its policy entry (key and trusted-root paths were resolved
+/// against the policy file's directory when it was loaded).
 fn image_check(
-    policy: &Policy,
     image: &policy::ImagePolicy,
     reference: &str,
     args: &Args,
 ) -> CheckResult {
     let name = format!("verify {reference}");
-    let dir = project_dir(policy);
     let request = || -> anyhow::Result<verify::VerifyRequest> {
         let verify_policy = if image.keys.is_empty() {
             verify::Policy::Keyless(verify::KeylessPolicy {
@@ -210,9 +208,9 @@ fn image_check(
             })
         } else {
             let mut keys = Vec::new();
+            // Resolved against the policy's directory when it was loaded.
             for path in &image.keys {
-                let path = dir.join(path);
-                let text = std::fs::read_to_string(&path)
+                let text = std::fs::read_to_string(path)
                     .with_context(|| format!("cannot read the key file {}", path.display()))?;
                 keys.push(
                     verify::PublicKey::from_pem(&text)

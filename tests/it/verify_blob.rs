@@ -691,3 +691,60 @@ fn db_status_shows_the_embedded_trusted_root() {
         "{stdout}"
     );
 }
+
+/// Regression: with `--policy sub/vouch.toml`, the paths of `[[image]]` keys were resolved
+/// against `sub/` twice (`sub/sub/k.pub`). Those of `[[blob]]` entries are resolved once.
+#[test]
+fn policy_paths_are_resolved_once_beside_the_policy() {
+    let s = Scene::new();
+    let sub = s.path("sub");
+    std::fs::create_dir(&sub).unwrap();
+    std::fs::write(sub.join("artifact.tar.gz"), ARTIFACT).unwrap();
+    std::fs::copy(s.root(), sub.join("trusted_root.json")).unwrap();
+    std::fs::write(
+        sub.join("a.sigstore.json"),
+        s.pki.bundle_v03_message(ARTIFACT, &SignOpts::default()),
+    )
+    .unwrap();
+    std::fs::write(
+        sub.join("k.pub"),
+        crate::sigstore_signer::pem_labelled("PUBLIC KEY", &s.pki.other.spki_der()),
+    )
+    .unwrap();
+    std::fs::write(
+        sub.join("vouch.toml"),
+        format!(
+            "[[blob]]\npath = \"artifact.tar.gz\"\nbundle = \"a.sigstore.json\"\ncertificate-identity = \"{DEFAULT_IDENTITY}\"\ncertificate-oidc-issuer = \"{GITHUB_ISSUER}\"\ntrusted-root = \"trusted_root.json\"\n\n[[image]]\nreference = \"127.0.0.1:1/app@sha256:{}\"\nkey = [\"k.pub\"]\n",
+            "0".repeat(64)
+        ),
+    )
+    .unwrap();
+    let out = vouch()
+        .current_dir(s.dir.path())
+        .args(["check", "--policy", "sub/vouch.toml", "--format", "json"])
+        .output()
+        .unwrap();
+    let json = common::json(&out);
+    let checks = json["checks"].as_array().unwrap();
+    let blob = checks
+        .iter()
+        .find(|c| c["name"] == "verify-blob sub/artifact.tar.gz")
+        .unwrap();
+    assert_eq!(blob["status"], "pass", "{json}");
+    // The image's key is read (its registry, port 1 on loopback, is what fails).
+    let image = checks
+        .iter()
+        .find(|c| {
+            c["name"]
+                .as_str()
+                .unwrap()
+                .starts_with("verify 127.0.0.1:1")
+        })
+        .unwrap();
+    assert_eq!(image["status"], "error");
+    let reason = image["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("cannot reach") && !reason.contains("key file"),
+        "{reason}"
+    );
+}

@@ -340,6 +340,20 @@ fn an_unsigned_image_is_not_signed_under_keyless_too() {
     let out = s.verify_exact(&[]);
     assert_exit(&out, 1);
     assert_eq!(codes(&out), ["image-not-signed"]);
+    // cosign's spelling of the report format: `-o json`, `--output json`.
+    for flag in ["-o", "--output"] {
+        let out = vouch()
+            .arg("verify")
+            .arg("--trusted-root")
+            .arg(s.root())
+            .args(["--certificate-identity", DEFAULT_IDENTITY])
+            .args(["--certificate-oidc-issuer", GITHUB_ISSUER])
+            .args([flag, "json", &s.image])
+            .output()
+            .unwrap();
+        assert_exit(&out, 1);
+        assert_eq!(codes(&out), ["image-not-signed"], "{flag}");
+    }
 }
 
 #[test]
