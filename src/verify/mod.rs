@@ -1,8 +1,9 @@
 //! `vouch verify`: cosign signatures and in-toto attestations on an image digest.
 //!
 //! The flow: parse the reference → validate the policy (keys or identity, and the trusted
-//! root: `--trusted-root`, else the embedded public-good one) ([`trust`]) → connect to the registry ([`registry`]) → resolve a tag to its digest once
-//! (everything after uses the digest) → gather the signature material (`material`):
+//! root: `--trusted-root`, else the embedded public-good one) ([`trust`]) → connect to
+//! the registry ([`registry`]) → resolve a tag to its digest once (everything after uses
+//! the digest) → gather the signature material (`material`):
 //! cosign's `sha256-<hex>.sig` and `sha256-<hex>.att` tags, and the image's OCI 1.1
 //! referrers (the referrers API, else its `sha256-<hex>` fallback tag): Sigstore bundles
 //! and cosign signature/attestation manifests → judge each piece with [`trust::Trust`]
@@ -230,7 +231,8 @@ impl VerifyOutcome {
     }
 }
 
-/// The 32 bytes of a digest (parsing guarantees 64 lowercase hex digits).
+/// The 32 bytes of a digest. Parsing guarantees 64 lowercase hex digits; were that ever
+/// broken, the zeros would name no real artifact, so nothing would verify (closed).
 pub(crate) fn sha256_bytes(digest: &Digest) -> [u8; 32] {
     let mut out = [0u8; 32];
     let hex = digest.hex().as_bytes();
