@@ -192,11 +192,7 @@ fn images_to_verify<'p>(
 
 /// Verifies one image by its policy entry (key and trusted-root paths were resolved
 /// against the policy file's directory when it was loaded).
-fn image_check(
-    image: &policy::ImagePolicy,
-    reference: &str,
-    args: &Args,
-) -> CheckResult {
+fn image_check(image: &policy::ImagePolicy, reference: &str, args: &Args) -> CheckResult {
     let name = format!("verify {reference}");
     let request = || -> anyhow::Result<verify::VerifyRequest> {
         let verify_policy = if image.keys.is_empty() {

@@ -167,6 +167,20 @@ mod tests {
         assert!(error(r#"{"mediaType":"x","tlogs":7}"#).contains("r.json"));
     }
 
+    /// Nothing in a root is trusted in part: a key the library cannot use, or a log listed
+    /// twice, makes the whole root an error.
+    #[test]
+    fn a_root_with_an_unusable_key_or_a_duplicate_log_is_refused_whole() {
+        let mut root: serde_json::Value = serde_json::from_str(EMBEDDED_ROOT).unwrap();
+        root["tlogs"][1]["publicKey"]["rawBytes"] = "AAAA".into();
+        assert!(error(&root.to_string()).contains("bad trusted root r.json"));
+        let mut root: serde_json::Value = serde_json::from_str(EMBEDDED_ROOT).unwrap();
+        let first = root["tlogs"][0].clone();
+        root["tlogs"].as_array_mut().unwrap().push(first);
+        let e = error(&root.to_string());
+        assert!(e.contains("duplicate"), "{e}");
+    }
+
     /// Regression: a Rekor v1 log key without `validFor.start` was read as valid forever.
     #[test]
     fn a_log_key_without_a_validity_start_is_refused() {
