@@ -81,9 +81,10 @@ pub fn run(args: Args, out: &mut dyn Write) -> anyhow::Result<Verdict> {
         && policy.licenses.is_none()
         && policy.sbom.is_none()
         && policy.images.is_empty()
+        && policy.blobs.is_empty()
     {
         bail!(
-            "{}: the policy configures no check (add [audit], [licenses], [sbom] or [[image]]; `vouch init` writes a starter policy)",
+            "{}: the policy configures no check (add [audit], [licenses], [sbom], [[image]] or [[blob]]; `vouch init` writes a starter policy)",
             policy_path.display()
         );
     }
