@@ -26,6 +26,7 @@ use crate::sigstore_signer::{
     RootOpts, SignOpts, T0,
 };
 use crate::verify::{assert_exit, codes, text};
+use crate::verify_harness;
 
 const SIMPLE_SIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
 const DSSE: &str = "application/vnd.dsse.envelope.v1+json";
@@ -148,16 +149,16 @@ impl Scene {
         self.pki.bundle_v03_dsse(IN_TOTO, &statement, opts)
     }
 
+    /// `vouch verify --trusted-root <the test root> EXTRA --format json IMAGE`, through
+    /// the shared harness.
     fn verify(&self, extra: &[&str]) -> Output {
-        let root = self.root();
-        vouch()
-            .arg("verify")
+        verify_harness::verify()
             .arg("--trusted-root")
-            .arg(&root)
+            .arg(self.root())
             .args(extra)
-            .args(["--format", "json", &self.image])
-            .output()
-            .unwrap()
+            .json()
+            .run(&self.image)
+            .0
     }
 
     /// The exact default identity and issuer, plus `extra`.
@@ -342,17 +343,15 @@ fn an_unsigned_image_is_not_signed_under_keyless_too() {
     assert_eq!(codes(&out), ["image-not-signed"]);
     // cosign's spelling of the report format: `-o json`, `--output json`.
     for flag in ["-o", "--output"] {
-        let out = vouch()
-            .arg("verify")
+        verify_harness::verify()
             .arg("--trusted-root")
             .arg(s.root())
             .args(["--certificate-identity", DEFAULT_IDENTITY])
             .args(["--certificate-oidc-issuer", GITHUB_ISSUER])
-            .args([flag, "json", &s.image])
-            .output()
-            .unwrap();
-        assert_exit(&out, 1);
-        assert_eq!(codes(&out), ["image-not-signed"], "{flag}");
+            .args([flag, "json"])
+            .run(&s.image)
+            .exit(1)
+            .codes_are(&["image-not-signed"]);
     }
 }
 
@@ -1044,17 +1043,16 @@ fn without_a_trusted_root_the_embedded_root_is_used() {
     registry::tools();
     let s = Scene::new("embedded");
     s.sign_legacy(&SignOpts::default());
-    let out = vouch()
-        .args(["verify", "--certificate-identity", DEFAULT_IDENTITY])
+    let run = verify_harness::verify()
+        .args(["--certificate-identity", DEFAULT_IDENTITY])
         .args(["--certificate-oidc-issuer", GITHUB_ISSUER])
-        .args(["--format", "json", &s.image])
-        .output()
-        .unwrap();
-    assert_exit(&out, 1);
-    assert_eq!(codes(&out), ["signature-invalid"]);
+        .json()
+        .run(&s.image)
+        .exit(1);
+    run.codes_are(&["signature-invalid"]);
     assert!(
-        problems(&out).contains("tlog-entry-invalid"),
+        problems(&run.0).contains("tlog-entry-invalid"),
         "{}",
-        text(&out)
+        run.text()
     );
 }
