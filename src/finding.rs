@@ -44,6 +44,12 @@ pub enum Code {
     AttestationMissing,
     /// Attestations of the type exist, but none (or too few) verify for this digest.
     AttestationInvalid,
+    /// An `[[image]]` entry of the policy that `vouch check --image` did not verify (no
+    /// `--image` names its repository): a warning, an error when the entry is `required`.
+    ImageNotVerified,
+    /// A check ran with a safeguard turned off on request (`--insecure-ignore-tlog`,
+    /// `ignore-tlog = true`): a warning, so that every report shows it.
+    VerificationWeakened,
 }
 
 impl Code {
@@ -68,6 +74,8 @@ impl Code {
         Code::IdentityMismatch,
         Code::AttestationMissing,
         Code::AttestationInvalid,
+        Code::ImageNotVerified,
+        Code::VerificationWeakened,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -92,6 +100,8 @@ impl Code {
             Code::IdentityMismatch => "identity-mismatch",
             Code::AttestationMissing => "attestation-missing",
             Code::AttestationInvalid => "attestation-invalid",
+            Code::ImageNotVerified => "image-not-verified",
+            Code::VerificationWeakened => "verification-weakened",
         }
     }
 }

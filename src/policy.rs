@@ -125,6 +125,12 @@ pub struct ImagePolicy {
     pub attestations: Vec<String>,
     pub threshold: usize,
     pub require_digest: bool,
+    /// `vouch check --image` must name this entry's repository: an entry left out fails
+    /// the gate (without it, it is reported as not verified and the gate goes on).
+    pub required: bool,
+    /// Keyed signatures count without a verified transparency-log entry (cosign's
+    /// `--insecure-ignore-tlog`); every report shows the check as weakened.
+    pub ignore_tlog: bool,
 }
 
 /// A `[[blob]]`: a release file and the Sigstore bundle that must sign it, checked as
@@ -139,6 +145,8 @@ pub struct BlobPolicy {
     pub issuer: Option<String>,
     pub issuer_regexp: Option<String>,
     pub trusted_root: Option<PathBuf>,
+    /// As [`ImagePolicy::ignore_tlog`].
+    pub ignore_tlog: bool,
 }
 
 // ---- raw, as written --------------------------------------------------------------
@@ -218,6 +226,10 @@ struct RawImage {
     threshold: Option<Spanned<i64>>,
     #[serde(default)]
     require_digest: bool,
+    #[serde(default)]
+    required: bool,
+    #[serde(default)]
+    ignore_tlog: bool,
 }
 
 #[derive(Deserialize)]
@@ -231,6 +243,8 @@ struct RawBlob {
     certificate_oidc_issuer: Option<String>,
     certificate_oidc_issuer_regexp: Option<String>,
     trusted_root: Option<String>,
+    #[serde(default)]
+    ignore_tlog: bool,
 }
 
 /// Whether the key and keyless settings of an entry make one policy: a key, or an identity
@@ -248,6 +262,17 @@ fn signer_settings(what: &str, has_key: bool, identity: bool, issuer: bool) -> R
     }
     if identity != issuer {
         return Err("keyless verification needs both an identity and an OIDC issuer".into());
+    }
+    Ok(())
+}
+
+/// `ignore-tlog` is for keyed entries only: a keyless signature is always checked against
+/// the log (it is what dates the short-lived certificate).
+fn tlog_settings(what: &str, has_key: bool, ignore_tlog: bool) -> Result<(), String> {
+    if ignore_tlog && !has_key {
+        return Err(format!(
+            "`ignore-tlog` applies to a {what} with a `key` only: keyless signatures are always checked against the transparency log"
+        ));
     }
     Ok(())
 }
@@ -445,6 +470,7 @@ impl Policy {
             let issuer =
                 i.certificate_oidc_issuer.is_some() || i.certificate_oidc_issuer_regexp.is_some();
             signer_settings("[[image]]", !i.key.is_empty(), keyless, issuer)
+                .and_then(|()| tlog_settings("[[image]]", !i.key.is_empty(), i.ignore_tlog))
                 .map_err(|m| at(i.reference.span().start, m))?;
             let threshold = match &i.threshold {
                 None => 1,
@@ -462,6 +488,8 @@ impl Policy {
                 attestations: i.attestations,
                 threshold,
                 require_digest: i.require_digest,
+                required: i.required,
+                ignore_tlog: i.ignore_tlog,
             });
         }
 
@@ -472,6 +500,7 @@ impl Policy {
             let issuer =
                 b.certificate_oidc_issuer.is_some() || b.certificate_oidc_issuer_regexp.is_some();
             signer_settings("[[blob]]", b.key.is_some(), keyless, issuer)
+                .and_then(|()| tlog_settings("[[blob]]", b.key.is_some(), b.ignore_tlog))
                 .map_err(|m| at(b.path.span().start, m))?;
             blobs.push(BlobPolicy {
                 path: resolve(b.path.get_ref()),
@@ -482,6 +511,7 @@ impl Policy {
                 issuer: b.certificate_oidc_issuer,
                 issuer_regexp: b.certificate_oidc_issuer_regexp,
                 trusted_root: b.trusted_root.as_deref().map(resolve),
+                ignore_tlog: b.ignore_tlog,
             });
         }
 
@@ -709,6 +739,16 @@ threshold = 1
                 "[[image]]\nreference = \"r\"\nkey = [\"k\"]\nthreshold = 0\n",
                 (4, 13),
                 "at least 1",
+            ),
+            (
+                "[[image]]\nreference = \"r\"\ncertificate-identity = \"me\"\ncertificate-oidc-issuer = \"https://i\"\nignore-tlog = true\n",
+                (2, 13),
+                "`ignore-tlog` applies to a [[image]] with a `key` only",
+            ),
+            (
+                "[[blob]]\npath = \"a\"\nbundle = \"b\"\ncertificate-identity = \"me\"\ncertificate-oidc-issuer = \"https://i\"\nignore-tlog = true\n",
+                (2, 8),
+                "`ignore-tlog` applies to a [[blob]] with a `key` only",
             ),
         ];
         for (text, pos, want) in cases {

@@ -40,7 +40,7 @@ fuzz_target!(|data: &[u8]| {
     let mut text = || String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
     let (signature, cert, chain, rekor) = (text(), text(), text(), text());
     let annotations = legacy::Annotations {
-        certificate_pem: &cert,
+        signer: legacy::Signer::Certificate(&cert),
         chain_pem: (!chain.is_empty()).then_some(chain.as_str()),
         rekor_bundle: (!rekor.is_empty()).then_some(rekor.as_str()),
     };

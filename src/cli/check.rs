@@ -125,6 +125,9 @@ fn run_checks(policy: &Policy, args: &Args) -> CheckReport {
             for (reference, image) in images {
                 checks.push(image_check(image, &reference, args));
             }
+            for image in images_not_named(policy, &args.images) {
+                checks.push(image_not_verified(image));
+            }
         }
         Err(e) => checks.push(CheckResult::error("verify", &e)),
     }
@@ -191,6 +194,61 @@ fn images_to_verify<'p>(
         .collect()
 }
 
+/// The `[[image]]` entries that no `--image` names (none without `--image`: then every
+/// entry is verified by its own reference).
+fn images_not_named<'p>(policy: &'p Policy, given: &[String]) -> Vec<&'p policy::ImagePolicy> {
+    if given.is_empty() {
+        return Vec::new();
+    }
+    policy
+        .images
+        .iter()
+        .filter(|i| {
+            !given
+                .iter()
+                .any(|g| repository(g) == repository(&i.reference))
+        })
+        .collect()
+}
+
+/// An entry `vouch check --image` left out: never silently absent. Reported as not
+/// verified (a warning, the check skipped), and failing the gate when it is `required`.
+fn image_not_verified(image: &policy::ImagePolicy) -> CheckResult {
+    let repo = repository(&image.reference);
+    let why = format!("no --image names {repo}, so this [[image]] entry was not verified");
+    let (status, summary, level, message) = if image.required {
+        (
+            CheckStatus::Fail,
+            format!("not verified: {why} (required = true)"),
+            crate::finding::Level::Error,
+            format!("{why}; the entry is required (required = true), so the gate fails"),
+        )
+    } else {
+        (
+            CheckStatus::Skipped(why.clone()),
+            "not verified".to_string(),
+            crate::finding::Level::Warning,
+            format!(
+                "{why} (add required = true to the entry to fail the gate when it is left out)"
+            ),
+        )
+    };
+    CheckResult {
+        name: format!("verify {}", image.reference),
+        status,
+        summary,
+        findings: vec![crate::finding::Finding {
+            code: crate::finding::Code::ImageNotVerified,
+            level,
+            message,
+            advisory: None,
+            package: None,
+            waiver: None,
+            waived_by: None,
+        }],
+    }
+}
+
 /// Verifies one image by its policy entry (key and trusted-root paths were resolved
 /// against the policy file's directory when it was loaded).
 fn image_check(image: &policy::ImagePolicy, reference: &str, args: &Args) -> CheckResult {
@@ -229,6 +287,7 @@ fn image_check(image: &policy::ImagePolicy, reference: &str, args: &Args) -> Che
             require_digest: image.require_digest,
             // Already resolved against the policy's directory when it was loaded.
             trusted_root: image.trusted_root.clone(),
+            ignore_tlog: image.ignore_tlog,
             registry: verify::registry::RegistryOptions {
                 ca_file: args.ca_file.clone(),
                 insecure_hosts: args.insecure_registries.clone(),
@@ -271,6 +330,7 @@ fn blob_check(blob: &policy::BlobPolicy) -> CheckResult {
             bundle: blob.bundle.clone(),
             policy,
             trusted_root: blob.trusted_root.clone(),
+            ignore_tlog: blob.ignore_tlog,
         })
     };
     match request().and_then(|req| {

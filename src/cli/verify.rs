@@ -44,6 +44,13 @@ pub struct Args {
     #[arg(long)]
     pub require_digest: bool,
 
+    /// Accept a keyed signature without a verified transparency-log entry, as cosign's
+    /// flag of the same name (by default a keyed signature needs one, as with `cosign
+    /// verify --key`). Weakens the check: a key stolen and used in secret would pass;
+    /// every report says so.
+    #[arg(long)]
+    pub insecure_ignore_tlog: bool,
+
     /// Trust the PEM CA certificates in FILE (in addition to the system's) for the
     /// registry's TLS.
     #[arg(long, value_name = "FILE")]
@@ -147,6 +154,7 @@ pub fn request(args: &Args) -> anyhow::Result<VerifyRequest> {
         threshold: args.threshold,
         require_digest: args.require_digest,
         trusted_root: args.trusted_root.clone(),
+        ignore_tlog: args.insecure_ignore_tlog,
         registry: RegistryOptions {
             ca_file: args.ca_file.clone(),
             insecure_hosts: args.insecure_registries.clone(),

@@ -37,6 +37,13 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub trusted_root: Option<PathBuf>,
 
+    /// Accept a keyed signature without a verified transparency-log entry, as cosign's
+    /// flag of the same name (by default a keyed signature needs one, as with `cosign
+    /// verify --key`). Weakens the check: a key stolen and used in secret would pass;
+    /// every report says so.
+    #[arg(long)]
+    pub insecure_ignore_tlog: bool,
+
     /// Report format (`-o`/`--output` as cosign spells it).
     #[arg(long, short = 'o', visible_alias = "output", value_enum, default_value_t = VerifyFormat::Human)]
     pub format: VerifyFormat,
@@ -82,6 +89,7 @@ pub fn request(args: &Args) -> anyhow::Result<BlobRequest> {
         bundle: args.bundle.clone(),
         policy,
         trusted_root: args.trusted_root.clone(),
+        ignore_tlog: args.insecure_ignore_tlog,
     })
 }
 

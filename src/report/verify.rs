@@ -143,6 +143,9 @@ struct PolicyJson<'a> {
     issuer: Option<&'a str>,
     /// Distinct signers (key fingerprints or `identity (issuer)`) with a valid signature.
     signers: Vec<&'a str>,
+    /// `"required"`: keyed signatures needed a verified transparency-log entry (always
+    /// for keyless); `"ignored"`: `--insecure-ignore-tlog`, a weakened check.
+    tlog: &'static str,
 }
 
 #[derive(Serialize)]
@@ -197,6 +200,7 @@ fn write_json(outcome: &VerifyOutcome, out: &mut dyn Write) -> io::Result<()> {
             identity: outcome.identity.as_ref().map(|(i, _)| i.as_str()),
             issuer: outcome.identity.as_ref().map(|(_, i)| i.as_str()),
             signers: signing.iter().copied().collect(),
+            tlog: outcome.tlog.as_str(),
             threshold: outcome.threshold,
             keys: outcome
                 .keys
@@ -321,6 +325,8 @@ struct BlobPolicy<'a> {
     issuer: Option<&'a str>,
     trusted_root: &'a str,
     signers: &'a [String],
+    /// As in the `vouch verify` report.
+    tlog: &'static str,
 }
 
 fn write_blob_json(outcome: &BlobOutcome, out: &mut dyn Write) -> io::Result<()> {
@@ -355,6 +361,7 @@ fn write_blob_json(outcome: &BlobOutcome, out: &mut dyn Write) -> io::Result<()>
             issuer: outcome.identity.as_ref().map(|(_, i)| i.as_str()),
             trusted_root: &outcome.trusted_root,
             signers: signed,
+            tlog: outcome.tlog.as_str(),
         },
         signatures: vec![Signature {
             layer: &outcome.signature.layer,

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest as _, Sha256};
 
-use super::sigstore::{self, BundleError, Subject};
+use super::sigstore::{self, BundleError, Subject, Tlog};
 use super::trust::{Problem, Trust, Who};
 use super::{Error, Policy, SignatureCheck, finding};
 use crate::finding::{Code, Finding};
@@ -79,6 +79,8 @@ pub struct BlobRequest {
     pub policy: Policy,
     /// `None`: the embedded public-good root.
     pub trusted_root: Option<PathBuf>,
+    /// `--insecure-ignore-tlog`: a keyed bundle counts without a verified log entry.
+    pub ignore_tlog: bool,
 }
 
 /// The result of a verification that could be carried out.
@@ -95,6 +97,8 @@ pub struct BlobOutcome {
     pub identity: Option<(String, String)>,
     /// Which trusted root, and its digest.
     pub trusted_root: String,
+    /// Whether a keyed signature needed its log entry.
+    pub tlog: Tlog,
     pub signature: SignatureCheck,
     pub findings: Vec<Finding>,
 }
@@ -164,7 +168,8 @@ fn once(
 
 /// Verifies one bundle over one artifact.
 pub fn verify_blob(req: &BlobRequest) -> Result<BlobOutcome, BlobError> {
-    let trust = Trust::from_policy(&req.policy, 1, req.trusted_root.as_deref())?;
+    let trust = Trust::from_policy(&req.policy, 1, req.trusted_root.as_deref())?
+        .ignoring_tlog(req.ignore_tlog)?;
     let bytes = std::fs::read(&req.bundle).map_err(|source| BlobError::ReadBundle {
         path: req.bundle.clone(),
         source,
@@ -201,7 +206,13 @@ pub fn verify_blob(req: &BlobRequest) -> Result<BlobOutcome, BlobError> {
         Who::Keys(keys) => {
             for key in keys {
                 let result = once(&req.artifact, &mut digest, |subject| {
-                    sigstore::verify_with_key(&trust.root, &bundle, subject, key.spki_der())
+                    sigstore::verify_with_key(
+                        &trust.root,
+                        &bundle,
+                        subject,
+                        key.spki_der(),
+                        trust.tlog,
+                    )
                 })?;
                 match result {
                     Ok(()) => principals.push(key.fingerprint()),
@@ -242,6 +253,9 @@ pub fn verify_blob(req: &BlobRequest) -> Result<BlobOutcome, BlobError> {
             format!("{}: nothing verified it", req.requested),
         ));
     }
+    if trust.tlog == Tlog::Ignored {
+        findings.push(super::tlog_ignored_finding());
+    }
     Ok(BlobOutcome {
         requested: req.requested.clone(),
         path: match &req.artifact {
@@ -253,6 +267,7 @@ pub fn verify_blob(req: &BlobRequest) -> Result<BlobOutcome, BlobError> {
         keys: trust.keys(),
         identity: trust.identity(),
         trusted_root: trust.root.describe(),
+        tlog: trust.tlog,
         signature: SignatureCheck {
             layer: req.bundle.display().to_string(),
             source: "bundle",

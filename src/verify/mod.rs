@@ -125,6 +125,8 @@ pub struct VerifyRequest {
     /// Sigstore's `trusted_root.json` for keyless signatures and keyed bundles; `None` is
     /// the embedded public-good root.
     pub trusted_root: Option<PathBuf>,
+    /// `--insecure-ignore-tlog`: keyed signatures count without a verified log entry.
+    pub ignore_tlog: bool,
     pub registry: RegistryOptions,
 }
 
@@ -215,6 +217,8 @@ pub struct VerifyOutcome {
     pub identity: Option<(String, String)>,
     /// Which trusted root bundles and keyless signatures were verified against.
     pub trusted_root: String,
+    /// Whether keyed signatures needed a verified log entry.
+    pub tlog: sigstore::Tlog,
     pub threshold: usize,
     pub signatures: Vec<SignatureCheck>,
     pub attestations: Vec<AttestationCheck>,
@@ -261,7 +265,8 @@ fn finding(code: Code, message: String) -> Finding {
 /// Verifies `req.image` against `req.policy`: the library entry point (`vouch verify`,
 /// and `vouch check` for images).
 pub fn verify(req: &VerifyRequest) -> Result<VerifyOutcome, Error> {
-    let trust = Trust::from_policy(&req.policy, req.threshold, req.trusted_root.as_deref())?;
+    let trust = Trust::from_policy(&req.policy, req.threshold, req.trusted_root.as_deref())?
+        .ignoring_tlog(req.ignore_tlog)?;
     let reference = Reference::parse(&req.image)?;
     if reference.digest.is_none() && req.require_digest {
         return Err(Error::TagRefused {
@@ -300,6 +305,7 @@ pub fn verify(req: &VerifyRequest) -> Result<VerifyOutcome, Error> {
         keys: trust.keys(),
         identity: trust.identity(),
         trusted_root: trust.root.describe(),
+        tlog: trust.tlog,
         threshold: req.threshold,
         signatures: Vec::new(),
         attestations: Vec::new(),
@@ -317,7 +323,22 @@ pub fn verify(req: &VerifyRequest) -> Result<VerifyOutcome, Error> {
             &mut outcome,
         );
     }
+    if trust.tlog == sigstore::Tlog::Ignored {
+        outcome.findings.push(tlog_ignored_finding());
+    }
     Ok(outcome)
+}
+
+/// The warning every report carries when keyed signatures were accepted without a log
+/// entry on request: the check was weakened, and the reader must see it.
+pub(crate) fn tlog_ignored_finding() -> Finding {
+    Finding {
+        level: Level::Warning,
+        ..finding(
+            Code::VerificationWeakened,
+            "weakened check: the transparency log was not checked (--insecure-ignore-tlog / ignore-tlog = true), so a signature made in secret with a stolen key would pass".into(),
+        )
+    }
 }
 
 /// Parsing guarantees a tag or a digest; this keeps that promise explicit without a panic.
@@ -354,6 +375,7 @@ mod tests {
             threshold,
             require_digest: false,
             trusted_root: root.map(PathBuf::from),
+            ignore_tlog: false,
             registry: RegistryOptions::default(),
         };
         let full = KeylessPolicy {

@@ -8,12 +8,15 @@
 //!
 //! Keyless material and keyed bundles are verified by sigstore-verify ([`super::sigstore`]);
 //! legacy keyless layers are first turned into bundles ([`super::sigstore::legacy`]).
-//! cosign's keyed legacy layers (`.sig` with a simple-signing payload, `.att` DSSE) are
-//! checked under the keys with vouch's key code ([`super::keys`]): a keyed policy trusts
-//! the key, not a log. So is a keyed bundle that carries no log entry and no timestamp
-//! (cosign `--tlog-upload=false --new-bundle-format`), which the library refuses for want
-//! of signing-time evidence that a keyed check does not need; a keyed bundle that does
-//! carry them is verified by the library, log entries and timestamps included.
+//! Keyed signatures need a verified transparency-log entry, as `cosign verify --key`
+//! does by default (a key stolen and used in secret leaves no entry): cosign's keyed
+//! legacy layers (`.sig` with a simple-signing payload, `.att` DSSE) are turned into
+//! bundles with their Rekor annotation (`dev.sigstore.cosign/bundle`) as the log entry and
+//! verified by the library under each key; a keyed bundle is verified by the library with
+//! its log entries. No entry, no signature. Only [`Tlog::Ignored`]
+//! (`--insecure-ignore-tlog`, `ignore-tlog = true`) checks them under the keys alone:
+//! legacy layers and entry-less DSSE bundles with vouch's key code ([`super::keys`]), a
+//! bundle with log entries or timestamps by the library with its unsafe log skip.
 //!
 //! Never decides what was signed on its own: bundles are verified over the image digest
 //! (the library binds a message digest or an in-toto subject to it), and the caller checks
@@ -26,7 +29,7 @@ use base64::Engine as _;
 
 use super::dsse::{Envelope, pae};
 use super::identity::IdentityPolicy;
-use super::sigstore::{self, Content, Failure, Subject, TrustRoot, legacy};
+use super::sigstore::{self, Content, Failure, Subject, Tlog, TrustRoot, legacy};
 use super::{Error, KeylessPolicy, Policy, PublicKey};
 
 /// cosign's annotation with a layer's base64 signature.
@@ -81,6 +84,8 @@ pub enum Who {
 pub struct Trust {
     pub who: Who,
     pub root: TrustRoot,
+    /// Keyed signatures need a verified log entry unless this is [`Tlog::Ignored`].
+    pub tlog: Tlog,
 }
 
 /// A verified bundle: who signed, and what (its DSSE payload when it has one).
@@ -131,7 +136,26 @@ impl Trust {
             }
         };
         let root = TrustRoot::load(trusted_root).map_err(Error::TrustedRoot)?;
-        Ok(Trust { who, root })
+        Ok(Trust {
+            who,
+            root,
+            tlog: Tlog::Required,
+        })
+    }
+
+    /// `--insecure-ignore-tlog`: keyed signatures count without a log entry. Refused for a
+    /// keyless policy, whose log entry is what binds the short-lived certificate to the
+    /// signing time (vouch never relaxes the library's keyless checks).
+    pub fn ignoring_tlog(mut self, ignore: bool) -> Result<Trust, Error> {
+        if ignore {
+            if let Who::Identity(_) = self.who {
+                return Err(Error::Keyless(
+                    "--insecure-ignore-tlog (ignore-tlog) applies to --key only: a keyless signature is always checked against the transparency log".into(),
+                ));
+            }
+            self.tlog = Tlog::Ignored;
+        }
+        Ok(self)
     }
 
     /// The keys of a keyed policy: (fingerprint, kind).
@@ -165,13 +189,27 @@ impl Trust {
             )));
         };
         match &self.who {
-            Who::Keys(keys) => {
+            Who::Keys(keys) if self.tlog == Tlog::Ignored => {
                 let Ok(signature) =
                     base64::engine::general_purpose::STANDARD.decode(signature_b64.trim())
                 else {
                     return Err(Problem::new("the signature annotation is not base64"));
                 };
                 signed_by(keys, "signature", |k| k.verify(payload, &signature).is_ok())
+            }
+            Who::Keys(keys) => {
+                let bundle = legacy::signature_bundle(
+                    payload,
+                    signature_b64,
+                    &keyed_annotations(annotations)?,
+                )?;
+                keyed_by_library(
+                    &self.root,
+                    keys,
+                    &bundle,
+                    || Subject::Bytes(payload),
+                    Tlog::Required,
+                )
             }
             Who::Identity(policy) => {
                 let bundle = legacy::signature_bundle(
@@ -195,7 +233,7 @@ impl Trust {
         digest: [u8; 32],
     ) -> Result<Vec<String>, Problem> {
         match &self.who {
-            Who::Keys(keys) => {
+            Who::Keys(keys) if self.tlog == Tlog::Ignored => {
                 let pae = envelope.pae();
                 signed_by(keys, "envelope's signature", |k| {
                     envelope
@@ -203,6 +241,33 @@ impl Trust {
                         .iter()
                         .any(|s| k.verify(&pae, s).is_ok())
                 })
+            }
+            Who::Keys(keys) => {
+                // One log entry per layer: it records one of the envelope's signatures,
+                // and the library checks which.
+                let keyed = keyed_annotations(annotations)?;
+                let mut failure = None;
+                for signature in &envelope.signatures {
+                    let bundle = legacy::attestation_bundle(
+                        &envelope.payload_type,
+                        &envelope.payload,
+                        signature,
+                        &keyed,
+                    )?;
+                    match keyed_by_library(
+                        &self.root,
+                        keys,
+                        &bundle,
+                        || Subject::Sha256(digest),
+                        Tlog::Required,
+                    ) {
+                        Ok(signed) => return Ok(signed),
+                        Err(p) => {
+                            failure.get_or_insert(p);
+                        }
+                    }
+                }
+                Err(failure.unwrap_or_else(|| Problem::new("the envelope has no signature")))
             }
             Who::Identity(policy) => {
                 let [signature] = envelope.signatures.as_slice() else {
@@ -236,26 +301,16 @@ impl Trust {
                     sigstore::verify_keyless(&self.root, &bundle, Subject::Sha256(digest), policy)?;
                 vec![signer.principal()]
             }
-            Who::Keys(keys) if sigstore::has_signing_time_evidence(&bundle) => {
-                let mut signed = Vec::new();
-                let mut failure = None;
-                for key in keys {
-                    match sigstore::verify_with_key(
-                        &self.root,
-                        &bundle,
-                        Subject::Sha256(digest),
-                        key.spki_der(),
-                    ) {
-                        Ok(()) => signed.push(key.fingerprint()),
-                        Err(f) => {
-                            failure.get_or_insert(f);
-                        }
-                    }
-                }
-                match failure {
-                    Some(f) if signed.is_empty() => return Err(f.into()),
-                    _ => signed,
-                }
+            Who::Keys(keys)
+                if self.tlog == Tlog::Required || sigstore::has_signing_time_evidence(&bundle) =>
+            {
+                keyed_by_library(
+                    &self.root,
+                    keys,
+                    &bundle,
+                    || Subject::Sha256(digest),
+                    self.tlog,
+                )?
             }
             Who::Keys(keys) => {
                 // No log entry and no timestamp: nothing but the key vouches for it.
@@ -330,10 +385,53 @@ fn legacy_annotations(
             ))
         })?;
     Ok(legacy::Annotations {
-        certificate_pem,
+        signer: legacy::Signer::Certificate(certificate_pem),
         chain_pem: annotations.get(CHAIN_ANNOTATION).map(String::as_str),
         rekor_bundle: annotations.get(REKOR_BUNDLE_ANNOTATION).map(String::as_str),
     })
+}
+
+/// The annotations of a keyed legacy layer: its Rekor entry is required (the caller has
+/// already decided that the log is not ignored).
+fn keyed_annotations(
+    annotations: &BTreeMap<String, String>,
+) -> Result<legacy::Annotations<'_>, Problem> {
+    let Some(rekor_bundle) = annotations.get(REKOR_BUNDLE_ANNOTATION) else {
+        return Err(Problem::new(format!(
+            "tlog-entry-invalid: {} (the layer has no {REKOR_BUNDLE_ANNOTATION} annotation)",
+            sigstore::TLOG_MISSING
+        )));
+    };
+    Ok(legacy::Annotations {
+        signer: legacy::Signer::Key,
+        chain_pem: None,
+        rekor_bundle: Some(rekor_bundle),
+    })
+}
+
+/// The fingerprints of the keys under which the library verifies `bundle` over `subject`
+/// (log entry required); none is the first key's failure.
+fn keyed_by_library<'s>(
+    root: &TrustRoot,
+    keys: &[PublicKey],
+    bundle: &sigstore_verify::types::Bundle,
+    subject: impl Fn() -> Subject<'s>,
+    tlog: Tlog,
+) -> Result<Vec<String>, Problem> {
+    let mut signed = Vec::new();
+    let mut failure = None;
+    for key in keys {
+        match sigstore::verify_with_key(root, bundle, subject(), key.spki_der(), tlog) {
+            Ok(()) => signed.push(key.fingerprint()),
+            Err(f) => {
+                failure.get_or_insert(f);
+            }
+        }
+    }
+    match failure {
+        Some(f) if signed.is_empty() => Err(f.into()),
+        _ => Ok(signed),
+    }
 }
 
 fn identity_policy(k: &KeylessPolicy) -> Result<IdentityPolicy, Error> {

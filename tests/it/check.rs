@@ -132,7 +132,7 @@ fn image_project(reference: &str, key: &crate::registry::Key) -> tempfile::TempD
     let dir = project(
         "cargo/clean/Cargo.lock",
         &format!(
-            "[audit]\n\n[[image]]\nreference = \"{reference}\"\nkey = [\"keys/cosign.pub\"]\n"
+            "[audit]\n\n[[image]]\nreference = \"{reference}\"\nkey = [\"keys/cosign.pub\"]\nignore-tlog = true\n"
         ),
     );
     fs::create_dir(dir.path().join("keys")).unwrap();
@@ -638,4 +638,87 @@ fn check_verifies_an_image_on_a_private_registry_with_ca_file() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+}
+
+/// Issue 14 item 6: with `--image`, an `[[image]]` entry that no `--image` names used to be
+/// silently absent from the report. It is reported in every format as not verified, with
+/// why; `required = true` makes its absence fail the gate.
+#[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
+fn an_image_entry_no_image_names_is_reported_as_not_verified_in_every_format() {
+    crate::registry::tools();
+    let reg = crate::registry::Registry::start();
+    let key = crate::registry::Key::generate();
+    let signed = format!("{}@{}", reg.repo("app"), reg.push_image("app", "v1"));
+    reg.sign(&key, &signed);
+    let worker = format!("{}:latest", reg.repo("worker"));
+    let policy = |required: bool| {
+        format!(
+            "[[image]]\nreference = \"{}:latest\"\nkey = [\"cosign.pub\"]\nignore-tlog = true\n\n[[image]]\nreference = \"{worker}\"\nkey = [\"cosign.pub\"]\nrequired = {required}\n",
+            reg.repo("app")
+        )
+    };
+    let redact = |text: &str| {
+        text.replace(signed.rsplit_once(':').unwrap().1, "<DIGEST>")
+            .replace(&reg.host(), "<REGISTRY>")
+    };
+    for required in [false, true] {
+        let dir = tempdir();
+        fs::write(dir.path().join("vouch.toml"), policy(required)).unwrap();
+        fs::copy(&key.public, dir.path().join("cosign.pub")).unwrap();
+        let formats = ["json", "sarif", "junit", "markdown"];
+        let mut args = vec!["--image".to_string(), signed.clone()];
+        for f in formats {
+            args.extend(["--output".to_string(), format!("{f}={f}.out")]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = check(dir.path(), &args);
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        assert_eq!(
+            out.status.code(),
+            Some(if required { 1 } else { 0 }),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(dir.path().join("json.out")).unwrap())
+                .unwrap();
+        let entry = &report["checks"][2];
+        assert_eq!(entry["name"], format!("verify {worker}"));
+        assert_eq!(entry["status"], if required { "fail" } else { "skipped" });
+        assert_eq!(entry["findings"][0]["code"], "image-not-verified");
+        assert_eq!(
+            entry["findings"][0]["level"],
+            if required { "error" } else { "warning" }
+        );
+        let name = if required { "required" } else { "optional" };
+        // Columns are padded to the real registry address: spaces collapsed, so a port of
+        // another length gives the same snapshot.
+        let human = redact(&stdout);
+        let human = collapse_spaces(&human);
+        insta::assert_snapshot!(format!("image_not_named_{name}_human"), human);
+        for f in formats {
+            let text = fs::read_to_string(dir.path().join(format!("{f}.out"))).unwrap();
+            assert!(text.contains("image-not-verified"), "{f}: {text}");
+            insta::assert_snapshot!(format!("image_not_named_{name}_{f}"), redact(&text));
+        }
+    }
+}
+
+/// Runs of two or more spaces as two.
+fn collapse_spaces(text: &str) -> String {
+    let mut out = String::new();
+    let mut spaces = 0;
+    for c in text.chars() {
+        if c == ' ' {
+            spaces += 1;
+            if spaces <= 2 {
+                out.push(c);
+            }
+        } else {
+            spaces = 0;
+            out.push(c);
+        }
+    }
+    out
 }

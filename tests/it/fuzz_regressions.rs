@@ -118,7 +118,7 @@ fn replay(target: &str, data: &[u8]) {
                 || String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
             let (signature, cert, chain, rekor) = (text(), text(), text(), text());
             let annotations = legacy::Annotations {
-                certificate_pem: &cert,
+                signer: vouch::verify::sigstore::legacy::Signer::Certificate(&cert),
                 chain_pem: (!chain.is_empty()).then_some(chain.as_str()),
                 rekor_bundle: (!rekor.is_empty()).then_some(rekor.as_str()),
             };
@@ -258,7 +258,7 @@ fn the_keyless_targets_valid_seeds_verify_completely() {
     let mut text = || String::from_utf8(parts.next().unwrap().to_vec()).unwrap();
     let (signature, cert, chain, rekor) = (text(), text(), text(), text());
     let annotations = legacy::Annotations {
-        certificate_pem: &cert,
+        signer: vouch::verify::sigstore::legacy::Signer::Certificate(&cert),
         chain_pem: Some(&chain),
         rekor_bundle: Some(&rekor),
     };

@@ -35,4 +35,5 @@ mod verify;
 mod verify_blob;
 mod verify_harness;
 mod verify_keyless;
+mod verify_tlog;
 mod waivers;

@@ -57,7 +57,7 @@ fn no_password_or_token_in_any_output_of_verify_or_check() {
     std::fs::write(
         dir.path().join("vouch.toml"),
         format!(
-            "[[image]]\nreference = \"{image}\"\nkey = [\"cosign.pub\"]\nattestations = [\"slsaprovenance\"]\n"
+            "[[image]]\nreference = \"{image}\"\nkey = [\"cosign.pub\"]\nignore-tlog = true\nattestations = [\"slsaprovenance\"]\n"
         ),
     )
     .unwrap();
@@ -74,6 +74,7 @@ fn no_password_or_token_in_any_output_of_verify_or_check() {
                     "verify",
                     "--key",
                     key.public.to_str().unwrap(),
+                    "--insecure-ignore-tlog",
                     "--format",
                     format,
                     &image,

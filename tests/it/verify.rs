@@ -769,6 +769,8 @@ mod contract {
         pub identity: Option<String>,
         pub issuer: Option<String>,
         pub signers: Vec<String>,
+        /// `required`, or `ignored` (`--insecure-ignore-tlog`).
+        pub tlog: String,
     }
 
     #[derive(Deserialize)]
@@ -840,6 +842,8 @@ fn the_json_report_matches_its_documented_model() {
         [report.policy.keys[0].fingerprint.clone()]
     );
     assert!(report.policy.identity.is_none() && report.policy.issuer.is_none());
+    // The harness passes --insecure-ignore-tlog (cosign signed without the log).
+    assert_eq!(report.policy.tlog, "ignored");
     assert_eq!(report.signatures[0].source, "sig-tag");
     assert!(
         report
@@ -875,7 +879,14 @@ fn the_json_report_matches_its_documented_model() {
         .iter()
         .map(|f| (f.code.as_str(), f.level.as_str()))
         .collect();
-    assert_eq!(findings, [("attestation-missing", "error")]);
+    // Sorted by level: the error, then the weakened-check warning of --insecure-ignore-tlog.
+    assert_eq!(
+        findings,
+        [
+            ("attestation-missing", "error"),
+            ("verification-weakened", "warning")
+        ]
+    );
     assert!(
         report.findings[0]
             .message

@@ -593,6 +593,8 @@ fn cosign_referrers_and_keyed_bundles_verify_under_the_key() {
     let run = |key: &Key| {
         vouch()
             .args(["verify", "--key", key.public.to_str().unwrap()])
+            // cosign signed with --tlog-upload=false: no log entry (verify_tlog.rs).
+            .arg("--insecure-ignore-tlog")
             .args([
                 "--attestation-type",
                 "slsaprovenance",
@@ -640,6 +642,7 @@ fn cosign_referrers_and_keyed_bundles_verify_under_the_key() {
             "verify",
             "--key",
             key.public.to_str().unwrap(),
+            "--insecure-ignore-tlog",
             "--format",
             "json",
             &v3_image,

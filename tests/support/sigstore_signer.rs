@@ -868,6 +868,33 @@ impl Pki {
         }
     }
 
+    /// A cosign legacy keyed signature of `payload` by `key` (`cosign sign --key` with the
+    /// log: the Rekor entry's `hashedrekord` body holds the public key's PEM, not a
+    /// certificate), as the `.sig` layer annotations; `certificate_pem` and `chain_pem`
+    /// are empty, as cosign writes none for a key.
+    pub fn legacy_keyed_signature(
+        &self,
+        payload: &[u8],
+        key: &TestKey,
+        opts: &SignOpts,
+    ) -> LegacyAnnotations {
+        let sig = key.sign(payload);
+        let body_sig = if opts.body_with_other_signature {
+            key.sign(b"another payload")
+        } else {
+            sig.clone()
+        };
+        let key_pem = pem_labelled("PUBLIC KEY", &key.spki_der());
+        let body = self.hashedrekord_body(&Sha256::digest(payload), &body_sig, &key_pem);
+        let bundle = self.rekor_bundle_annotation(&body, opts);
+        LegacyAnnotations {
+            signature_b64: b64(&sig),
+            certificate_pem: String::new(),
+            chain_pem: String::new(),
+            bundle_json: bundle.to_string(),
+        }
+    }
+
     /// A cosign legacy keyless attestation: the DSSE envelope (an `.att` layer) and the
     /// layer's annotations (the Rekor bundle annotation holds a `dsse` entry).
     pub fn legacy_attestation(

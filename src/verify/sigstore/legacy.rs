@@ -10,6 +10,11 @@
 //! supplies roots), one `tlogEntries` entry with its `inclusionPromise`, and a
 //! `messageSignature` over the payload or the `dsseEnvelope`.
 //!
+//! A keyed legacy layer (`cosign sign --key`) has the same shape without the certificate
+//! and chain: it becomes a bundle whose verification material is a public key (the
+//! caller's), so that its log entry is verified by the library as `cosign verify --key`
+//! verifies it.
+//!
 //! Nothing here verifies or trusts anything, and nothing is dropped that the library would
 //! check: a missing Rekor annotation gives a bundle without a log entry, which the library
 //! refuses (v0.1 requires the SET). The log entry's kind and version are read from the
@@ -24,11 +29,19 @@ use sigstore_verify::types::Bundle;
 
 use super::{Failure, b64};
 
-/// The annotations of a legacy keyless layer.
+/// Who signed a legacy layer: a Fulcio certificate (keyless), or a key the verifier
+/// supplies (`cosign sign --key`: the layer has no certificate annotation).
+#[derive(Clone, Copy, Debug)]
+pub enum Signer<'a> {
+    /// `dev.sigstore.cosign/certificate`
+    Certificate(&'a str),
+    Key,
+}
+
+/// The annotations of a legacy layer.
 #[derive(Clone, Copy, Debug)]
 pub struct Annotations<'a> {
-    /// `dev.sigstore.cosign/certificate`
-    pub certificate_pem: &'a str,
+    pub signer: Signer<'a>,
     /// `dev.sigstore.cosign/chain`
     pub chain_pem: Option<&'a str>,
     /// `dev.sigstore.cosign/bundle`
@@ -94,7 +107,10 @@ fn pem_certificates(what: &str, pem: &str) -> Result<Vec<Vec<u8>>, Failure> {
 
 /// The leaf, then the chain annotation's certificates that are not self-issued roots.
 fn chain(a: &Annotations<'_>) -> Result<Vec<serde_json::Value>, Failure> {
-    let mut ders = pem_certificates("certificate annotation", a.certificate_pem)?;
+    let Signer::Certificate(certificate_pem) = a.signer else {
+        return Ok(Vec::new());
+    };
+    let mut ders = pem_certificates("certificate annotation", certificate_pem)?;
     if let Some(pem) = a.chain_pem {
         for der in pem_certificates("chain annotation", pem)? {
             let cert = x509_cert::Certificate::from_der(&der)
@@ -157,12 +173,16 @@ fn bundle(
     content_key: &str,
     content: serde_json::Value,
 ) -> Result<Bundle, Failure> {
+    let key_material = match a.signer {
+        Signer::Certificate(_) => json!({"x509CertificateChain": {"certificates": chain(a)?}}),
+        // The key is the caller's; the hint names none (cosign leaves it empty too).
+        Signer::Key => json!({"publicKey": {"hint": ""}}),
+    };
+    let mut material = key_material;
+    material["tlogEntries"] = json!(tlog_entries(a)?);
     let json = json!({
         "mediaType": "application/vnd.dev.sigstore.bundle+json;version=0.1",
-        "verificationMaterial": {
-            "x509CertificateChain": {"certificates": chain(a)?},
-            "tlogEntries": tlog_entries(a)?,
-        },
+        "verificationMaterial": material,
         content_key: content,
     });
     Bundle::from_json(&json.to_string())

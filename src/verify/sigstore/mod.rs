@@ -15,7 +15,9 @@
 //!
 //! This module must never accept a bundle the library refused, and never relax the
 //! library's policy (no `skip_*`): a keyless result counts only when the library reports
-//! that it verified the certificate, its SCT and the transparency log.
+//! that it verified the certificate, its SCT and the transparency log. The one exception is
+//! asked for by name: [`Tlog::Ignored`] (`--insecure-ignore-tlog`, keyed only), which the
+//! reports show as a weakened check.
 
 pub mod legacy;
 pub mod root;
@@ -312,13 +314,34 @@ pub fn verify_keyless(
     Ok(signer)
 }
 
-/// Verifies a bundle signed with the public key `spki_der`, its log entries and
-/// timestamps included.
+/// What a keyed verification asks of the transparency log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tlog {
+    /// A verified log entry is required, as `cosign verify --key` requires one: without
+    /// it a key stolen and used in secret would pass.
+    Required,
+    /// `--insecure-ignore-tlog`: the library's explicit unsafe skip (log entries present
+    /// are still checked for consistency with the signature).
+    Ignored,
+}
+
+impl Tlog {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tlog::Required => "required",
+            Tlog::Ignored => "ignored",
+        }
+    }
+}
+
+/// Verifies a bundle signed with the public key `spki_der`, its timestamps included and,
+/// unless `tlog` is [`Tlog::Ignored`], a verified log entry required.
 pub fn verify_with_key(
     root: &TrustRoot,
     bundle: &Bundle,
     subject: Subject<'_>,
     spki_der: &[u8],
+    tlog: Tlog,
 ) -> Result<(), Failure> {
     if !is_keyed(bundle) {
         return Err(Failure::SignatureInvalid(
@@ -326,14 +349,28 @@ pub fn verify_with_key(
         ));
     }
     let policy = PublicKeyVerificationPolicy::new(DerPublicKey::new(spki_der.to_vec()));
+    let policy = match tlog {
+        Tlog::Required => {
+            // The library verifies every entry present and refuses a bundle with none; an
+            // empty list is refused here as well, so no library change can make it pass.
+            if bundle.verification_material.tlog_entries.is_empty() {
+                return Err(Failure::TlogEntryInvalid(TLOG_MISSING.into()));
+            }
+            policy
+        }
+        Tlog::Ignored => policy.skip_tlog_unsafe(),
+    };
     let result = run(root, subject, bundle, &policy)?;
-    if !result.tlog_verified() {
+    if tlog == Tlog::Required && !result.tlog_verified() {
         return Err(Failure::TlogEntryInvalid(
             "the library did not verify the log entries".into(),
         ));
     }
     Ok(())
 }
+
+/// Why a keyed signature without a log entry does not count.
+pub const TLOG_MISSING: &str = "no transparency-log entry: a keyed signature needs a verified log entry, as `cosign verify --key` does (--insecure-ignore-tlog, or ignore-tlog = true in the policy, skips this check)";
 
 /// The signed content of a bundle, read without verifying anything (for reports: which
 /// digest a message signature names, which predicate a statement claims).

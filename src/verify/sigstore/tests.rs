@@ -53,7 +53,7 @@ fn legacy(
     let mut a = pki.legacy_signature(PAYLOAD, opts);
     edit(&mut a);
     let annotations = legacy::Annotations {
-        certificate_pem: &a.certificate_pem,
+        signer: legacy::Signer::Certificate(&a.certificate_pem),
         chain_pem: (!a.chain_pem.is_empty()).then_some(a.chain_pem.as_str()),
         rekor_bundle: (!a.bundle_json.is_empty()).then_some(a.bundle_json.as_str()),
     };
@@ -207,7 +207,7 @@ fn legacy_signatures_that_do_not_hold_are_refused_with_their_code() {
         .legacy_signature(b"other", &SignOpts::default())
         .signature_b64;
     let annotations = legacy::Annotations {
-        certificate_pem: &a.certificate_pem,
+        signer: legacy::Signer::Certificate(&a.certificate_pem),
         chain_pem: Some(&a.chain_pem),
         rekor_bundle: Some(&a.bundle_json),
     };
@@ -437,9 +437,64 @@ fn keyed_and_keyless_bundles_are_not_mistaken_for_each_other() {
     )
     .unwrap();
     assert!(!is_keyed(&bundle) && has_signing_time_evidence(&bundle));
-    let e =
-        verify_with_key(&root, &bundle, Subject::Bytes(b"a"), &pki.other.spki_der()).unwrap_err();
+    let e = verify_with_key(
+        &root,
+        &bundle,
+        Subject::Bytes(b"a"),
+        &pki.other.spki_der(),
+        Tlog::Required,
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("keyless"), "{e}");
+}
+
+/// Issue 14 item 5: a keyed legacy `.sig` layer is verified with its Rekor entry by the
+/// library, and without an entry it does not count unless the log is ignored.
+#[test]
+fn a_keyed_legacy_signature_needs_its_log_entry() {
+    let pki = Pki::new();
+    let root = root_of(&pki);
+    let key = testsupport::TestKey::generate();
+    let payload = b"simple signing payload";
+    let a = pki.legacy_keyed_signature(payload, &key, &SignOpts::default());
+    let with_entry = legacy::Annotations {
+        signer: legacy::Signer::Key,
+        chain_pem: None,
+        rekor_bundle: Some(&a.bundle_json),
+    };
+    let bundle = legacy::signature_bundle(payload, &a.signature_b64, &with_entry).unwrap();
+    let spki = key.spki_der();
+    verify_with_key(
+        &root,
+        &bundle,
+        Subject::Bytes(payload),
+        &spki,
+        Tlog::Required,
+    )
+    .unwrap();
+    // Another key: the signature does not verify, log or not.
+    let other = pki.other.spki_der();
+    for tlog in [Tlog::Required, Tlog::Ignored] {
+        verify_with_key(&root, &bundle, Subject::Bytes(payload), &other, tlog).unwrap_err();
+    }
+    // Another payload: the entry and signature are over this one.
+    verify_with_key(&root, &bundle, Subject::Bytes(b"x"), &spki, Tlog::Required).unwrap_err();
+
+    let without = legacy::Annotations {
+        rekor_bundle: None,
+        ..with_entry
+    };
+    let bundle = legacy::signature_bundle(payload, &a.signature_b64, &without).unwrap();
+    let e = verify_with_key(
+        &root,
+        &bundle,
+        Subject::Bytes(payload),
+        &spki,
+        Tlog::Required,
+    )
+    .unwrap_err();
+    assert_eq!(e.code(), "tlog-entry-invalid");
+    assert!(e.to_string().contains("no transparency-log entry"), "{e}");
 }
 
 #[test]
