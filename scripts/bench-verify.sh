@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Times one keyed verification by `vouch verify` against `cosign verify --key
+# Times one keyed verification by `vouch verify --insecure-ignore-tlog` against `cosign verify --key
 # --insecure-ignore-tlog=true` on the same signed image, in one hyperfine run, against a
 # docker-registry started here on 127.0.0.1 (stopped on exit). Both also verify the
 # image's SLSA provenance attestation in a second comparison (cosign verify-attestation).
@@ -64,12 +64,12 @@ cosign sign --key "$work/cosign.key" --tlog-upload=false "$image" >/dev/null 2>&
 cosign attest --key "$work/cosign.key" --type slsaprovenance --predicate "$work/predicate.json" --tlog-upload=false "$image" >/dev/null 2>&1
 
 # Both must pass before they are timed.
-"$vouch" verify --key "$work/cosign.pub" "$image" >/dev/null
+"$vouch" verify --key "$work/cosign.pub" --insecure-ignore-tlog "$image" >/dev/null
 cosign verify --key "$work/cosign.pub" --insecure-ignore-tlog=true "$image" >/dev/null 2>&1
 
 hyperfine --warmup 3 --runs "${RUNS:-30}" -N \
-  -n "vouch verify" "$vouch verify --key $work/cosign.pub $image" \
+  -n "vouch verify" "$vouch verify --key $work/cosign.pub --insecure-ignore-tlog $image" \
   -n "cosign verify" "cosign verify --key $work/cosign.pub --insecure-ignore-tlog=true $image"
 hyperfine --warmup 3 --runs "${RUNS:-30}" -N \
-  -n "vouch verify --attestation-type slsaprovenance" "$vouch verify --key $work/cosign.pub --attestation-type slsaprovenance $image" \
+  -n "vouch verify --attestation-type slsaprovenance" "$vouch verify --key $work/cosign.pub --insecure-ignore-tlog --attestation-type slsaprovenance $image" \
   -n "cosign verify-attestation" "cosign verify-attestation --key $work/cosign.pub --type slsaprovenance --insecure-ignore-tlog=true $image"
