@@ -16,6 +16,7 @@ mod check;
 mod cli;
 mod db;
 mod db_osv;
+mod db_osv_delta;
 mod docs;
 mod fuzz_regressions;
 mod go;
