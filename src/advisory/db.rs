@@ -42,6 +42,17 @@ pub enum Error {
         url: String,
         stderr: String,
     },
+    #[error("git clone of {url}: no data within {}", seconds_text(*seconds))]
+    GitStalled { url: String, seconds: u64 },
+    #[error("git clone of {url} did not finish within {}", seconds_text(*seconds))]
+    GitDeadline { url: String, seconds: u64 },
+    /// The last try's error, after `tries` tries.
+    #[error("{last}; gave up after {tries} tries in {}", seconds_text(*seconds))]
+    GitGaveUp {
+        tries: u32,
+        seconds: u64,
+        last: Box<Error>,
+    },
     #[error("fetched database from {url} is not usable")]
     Invalid {
         url: String,
@@ -211,13 +222,21 @@ pub fn redact_text(text: &str) -> String {
 
 /// Fetches the RustSec database from `url` (a git URL or a local repository path) into
 /// `cache`, validates every advisory, and swaps it in atomically. Returns the new copy's
-/// identity. On any failure the previous copy is left untouched.
-pub fn update_rustsec(cache: &Path, url: &str) -> Result<DbInfo, Error> {
+/// identity. On any failure the previous copy is left untouched. The clone is bounded as
+/// a download is (see [`super::fetch::Limits`]): a server that sends nothing for
+/// `limits.stall` fails the try, failed tries are retried, and the whole clone, retries
+/// included, is stopped at `limits.timeout`; `progress` is told each try.
+pub fn update_rustsec(
+    cache: &Path,
+    url: &str,
+    limits: &super::fetch::Limits,
+    progress: &mut dyn FnMut(super::fetch::Progress<'_>),
+) -> Result<DbInfo, Error> {
     let lock = lock_cache(cache)?;
 
     let staging = cache.join(format!(".rustsec.tmp-{}", std::process::id()));
     remove_dir_if_exists(&staging)?;
-    let result = fetch_into(&staging, url);
+    let result = fetch_into(&staging, url, limits, progress);
     let info = match result {
         Ok(info) => info,
         Err(e) => {
@@ -235,6 +254,47 @@ pub fn update_rustsec(cache: &Path, url: &str) -> Result<DbInfo, Error> {
     let _ = fs::remove_dir_all(&retired);
     drop(lock);
     Ok(info)
+}
+
+impl Error {
+    /// Did `db update` run out of time (a silent server, or the overall deadline)?
+    pub fn is_timeout(&self) -> bool {
+        match self {
+            Error::GitStalled { .. } | Error::GitDeadline { .. } => true,
+            Error::GitGaveUp { last, .. } => last.is_timeout(),
+            Error::Download(e) => e.is_timeout(),
+            _ => false,
+        }
+    }
+
+    /// May another try of the clone succeed (silence, a dropped or refused connection,
+    /// a 5xx)? A missing repository or a bad URL will not.
+    fn is_transient(&self) -> bool {
+        match self {
+            Error::GitStalled { .. } => true,
+            Error::Git { stderr, .. } => [
+                "Failed to connect",
+                "Connection reset",
+                "Connection refused",
+                "Empty reply",
+                "Recv failure",
+                "returned error: 5",
+                "early EOF",
+            ]
+            .iter()
+            .any(|m| stderr.contains(m)),
+            _ => false,
+        }
+    }
+}
+
+/// "1 second", "30 seconds".
+fn seconds_text(seconds: u64) -> String {
+    if seconds == 1 {
+        "1 second".into()
+    } else {
+        format!("{seconds} seconds")
+    }
 }
 
 /// Takes the cache's exclusive lock (waiting for another update to finish): every writer
@@ -773,20 +833,51 @@ fn remove_dir_if_exists(dir: &Path) -> Result<(), Error> {
     }
 }
 
-fn fetch_into(staging: &Path, url: &str) -> Result<DbInfo, Error> {
+fn fetch_into(
+    staging: &Path,
+    url: &str,
+    limits: &super::fetch::Limits,
+    progress: &mut dyn FnMut(super::fetch::Progress<'_>),
+) -> Result<DbInfo, Error> {
     // A local repository is cloned through file:// so that --depth applies.
     let clone_url = match fs::canonicalize(url) {
         Ok(path) if path.is_dir() => format!("file://{}", path.display()),
         _ => url.to_string(),
     };
-    git(
-        "clone",
-        url,
-        Command::new("git")
-            .args(["clone", "--quiet", "--depth", "1", "--single-branch", "--"])
-            .arg(&clone_url)
-            .arg(staging),
-    )?;
+    let started = std::time::Instant::now();
+    let deadline = started + limits.timeout;
+    let mut attempt = 1;
+    loop {
+        progress(super::fetch::Progress::Waiting {
+            attempt,
+            attempts: limits.attempts,
+        });
+        remove_dir_if_exists(staging)?;
+        let e = match clone(staging, &clone_url, url, limits, deadline) {
+            Ok(()) => break,
+            Err(e) if e.is_transient() => e,
+            Err(e) => return Err(e),
+        };
+        let pause = limits.backoff * 2u32.saturating_pow(attempt - 1);
+        if attempt >= limits.attempts || std::time::Instant::now() + pause >= deadline {
+            if attempt == 1 {
+                return Err(e);
+            }
+            return Err(Error::GitGaveUp {
+                tries: attempt,
+                seconds: started.elapsed().as_secs(),
+                last: Box::new(e),
+            });
+        }
+        progress(super::fetch::Progress::Retrying {
+            attempt,
+            attempts: limits.attempts,
+            reason: &e.to_string(),
+            pause,
+        });
+        std::thread::sleep(pause);
+        attempt += 1;
+    }
     let count = RustSecDb::open(staging)
         .and_then(|db| db.load_all())
         .map_err(|source| Error::Invalid {
@@ -836,6 +927,74 @@ fn git(action: &'static str, url: &str, command: &mut Command) -> Result<String,
         });
     }
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+/// `git clone --depth 1` of `clone_url` into `staging`, bounded: git's own low-speed
+/// limit ends a try on a server that sends nothing for `limits.stall` (over http(s)), and
+/// the process is killed at `deadline` whatever it is doing (git has no overall timeout,
+/// and a silent server otherwise keeps it waiting for good).
+fn clone(
+    staging: &Path,
+    clone_url: &str,
+    url: &str,
+    limits: &super::fetch::Limits,
+    deadline: std::time::Instant,
+) -> Result<(), Error> {
+    let stall = limits.stall.min(limits.timeout).as_secs().max(1);
+    let shown = redact_url(url);
+    let mut stderr = tempfile::tempfile().map_err(|source| Error::Io {
+        path: std::env::temp_dir(),
+        source,
+    })?;
+    let mut child = Command::new("git")
+        .args(["-c", "http.lowSpeedLimit=1", "-c"])
+        .arg(format!("http.lowSpeedTime={stall}"))
+        .args(["clone", "--quiet", "--depth", "1", "--single-branch", "--"])
+        .arg(clone_url)
+        .arg(staging)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        // curl's messages, which tell a stall from other failures, in one language.
+        .env("LC_ALL", "C")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(stderr.try_clone().map_err(|source| Error::Io {
+            path: std::env::temp_dir(),
+            source,
+        })?)
+        .spawn()
+        .map_err(Error::GitMissing)?;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if std::time::Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(Error::GitDeadline {
+                    url: shown,
+                    seconds: limits.timeout.as_secs(),
+                });
+            }
+            Ok(None) => std::thread::sleep(std::time::Duration::from_millis(50)),
+            Err(e) => return Err(Error::GitMissing(e)),
+        }
+    };
+    if status.success() {
+        return Ok(());
+    }
+    let mut text = String::new();
+    let _ = io::Seek::rewind(&mut stderr);
+    let _ = io::Read::read_to_string(&mut stderr, &mut text);
+    if text.contains("Operation too slow") {
+        return Err(Error::GitStalled {
+            url: shown,
+            seconds: stall,
+        });
+    }
+    Err(Error::Git {
+        action: "clone",
+        url: shown,
+        stderr: text.replace(url, &redact_url(url)).trim().to_string(),
+    })
 }
 
 #[cfg(test)]

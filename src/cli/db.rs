@@ -29,8 +29,9 @@ pub enum Command {
         /// Base URL of the OSV exports (`<URL>/<Ecosystem>/all.zip`; a mirror works).
         #[arg(long, value_name = "URL", env = "VOUCH_OSV_URL", default_value = db::DEFAULT_OSV_URL)]
         osv_url: String,
-        /// Seconds allowed for each OSV download, retries included (a server that sends
-        /// nothing for 30 seconds is a failed try; there are three tries).
+        /// Seconds allowed for each download (the RustSec clone, each OSV export), retries
+        /// included (a server that sends nothing for 30 seconds is a failed try; there are
+        /// three tries).
         #[arg(long, value_name = "SECONDS", default_value_t = 300)]
         timeout: u64,
         /// Download whole OSV exports, even where the cached copy could be brought up to
@@ -71,16 +72,16 @@ pub fn run(command: Command, out: &mut dyn Write) -> anyhow::Result<Verdict> {
             stall_timeout,
         } => {
             let cache = db::cache_dir()?;
+            let limits = fetch::Limits {
+                max_bytes: max_download_bytes,
+                timeout: Duration::from_secs(timeout),
+                stall: Duration::from_secs(stall_timeout),
+                ..fetch::Limits::default()
+            };
             if only != Some(Source::Osv) {
-                update_rustsec(&cache, &rustsec_url, out)?;
+                update_rustsec(&cache, &rustsec_url, &limits, out)?;
             }
             if only != Some(Source::Rustsec) {
-                let limits = fetch::Limits {
-                    max_bytes: max_download_bytes,
-                    timeout: Duration::from_secs(timeout),
-                    stall: Duration::from_secs(stall_timeout),
-                    ..fetch::Limits::default()
-                };
                 update_osv(&cache, &osv_url, &limits, full, out)?;
             }
             Ok(Verdict::Pass)
@@ -130,22 +131,56 @@ pub fn run(command: Command, out: &mut dyn Write) -> anyhow::Result<Verdict> {
     }
 }
 
-fn update_rustsec(cache: &Path, url: &str, out: &mut dyn Write) -> anyhow::Result<()> {
-    let spinner = ProgressBar::new_spinner().with_message(format!(
-        "fetching RustSec advisory database from {}",
-        db::redact_url(url)
-    ));
+fn update_rustsec(
+    cache: &Path,
+    url: &str,
+    limits: &fetch::Limits,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    // indicatif draws only when stderr is a terminal.
+    let spinner = ProgressBar::new_spinner();
     spinner.set_style(
         ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
     spinner.enable_steady_tick(Duration::from_millis(100));
-    let result = db::update_rustsec(cache, url);
+    let shown = db::redact_url(url);
+    let result = db::update_rustsec(cache, url, limits, &mut |event| {
+        match event {
+        fetch::Progress::Waiting { attempt, attempts } => spinner.set_message(format!(
+            "RustSec: waiting for {shown} to send the advisory database (git clone, try {attempt} of {attempts})"
+        )),
+        fetch::Progress::Retrying {
+            attempt,
+            attempts,
+            reason,
+            pause,
+        } => spinner.set_message(format!(
+            "RustSec: try {attempt} of {attempts} failed ({reason}); trying again in {:.1}s",
+            pause.as_secs_f64()
+        )),
+        fetch::Progress::Receiving { .. } | fetch::Progress::Bytes(_) => {}
+    }
+    });
     spinner.finish_and_clear();
-    let info = result.context("vouch db update failed; the previous database is unchanged")?;
+    let info = result.map_err(|e| {
+        let mut context = "vouch db update failed; the previous database is unchanged".to_string();
+        if e.is_timeout() {
+            context.push_str(&timeout_hint("the clone", limits));
+        }
+        anyhow::Error::new(e).context(context)
+    })?;
     writeln!(out, "updated {}", db::rustsec_dir(cache).display())?;
     describe(&info, out)?;
     Ok(())
+}
+
+/// What an error for a download that ran out of time adds: the time it had and the flag.
+fn timeout_hint(what: &str, limits: &fetch::Limits) -> String {
+    format!(
+        " ({what} may take {} seconds, retries included; --timeout SECONDS changes it)",
+        limits.timeout.as_secs()
+    )
 }
 
 fn update_osv(
@@ -224,16 +259,10 @@ fn update_osv(
     );
     bar.finish_and_clear();
     let updated = result.map_err(|e| {
-        let timed_out = std::error::Error::source(&e)
-            .and_then(|s| s.downcast_ref::<fetch::Error>())
-            .is_some_and(fetch::Error::is_timeout);
         let mut context =
             "vouch db update failed; OSV exports not yet replaced are unchanged".to_string();
-        if timed_out {
-            context.push_str(&format!(
-                " (each download may take {} seconds, retries included; --timeout SECONDS changes it)",
-                limits.timeout.as_secs()
-            ));
+        if e.is_timeout() {
+            context.push_str(&timeout_hint("each download", limits));
         }
         anyhow::Error::new(e).context(context)
     })?;

@@ -1020,6 +1020,125 @@ fn without_a_terminal_only_the_error_is_written() {
     assert!(!text.contains('\u{1b}'), "no escape codes: {text:?}");
 }
 
+/// `db update --only rustsec` from `url` (a git URL) with `extra` arguments.
+fn update_rustsec(cache: &Path, url: &str, extra: &[&str]) -> std::process::Output {
+    vouch()
+        .env("VOUCH_CACHE_DIR", cache)
+        .args(["db", "update", "--only", "rustsec", "--rustsec-url", url])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+/// Names in `cache` that a RustSec update stages (`.rustsec.tmp-*`, `.rustsec.old-*`).
+fn rustsec_staging(cache: &Path) -> Vec<String> {
+    fs::read_dir(cache)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(".rustsec."))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Regression: the RustSec clone had no limit at all: git against a server that accepts
+/// and never answers waited for good (git has no overall timeout and no low-speed limit
+/// by default: a plain `git clone` of such a server was still waiting when killed).
+/// Each try now ends after the wait limit (git's low-speed limit), three tries, and the
+/// error names the flag, as for the OSV downloads.
+#[test]
+fn a_silent_rustsec_server_ends_in_an_error_that_names_the_timeout_flag() {
+    let silent = Misbehaving::start(|_, _, _| std::thread::sleep(Duration::from_secs(120)));
+    let cache = tempdir();
+    let started = std::time::Instant::now();
+    let out = update_rustsec(
+        cache.path(),
+        &format!("{}/advisory-db.git", silent.url()),
+        &["--stall-timeout", "1", "--timeout", "60"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(silent.requests(), 3, "three tries, then it gives up");
+    assert!(rustsec_staging(cache.path()).is_empty());
+    assert!(!cache.path().join("rustsec").exists());
+    let text = without_port(&stderr(&out), silent.port);
+    let text = regex::Regex::new(r"tries in \d+ seconds?")
+        .unwrap()
+        .replace_all(&text, "tries in [N] seconds");
+    insta::assert_snapshot!("db_update_rustsec_silent_server", text);
+}
+
+/// A server that answers a byte at a time never trips the wait limit: the clone is
+/// killed at the overall `--timeout`, its staging removed, and the error names the flag.
+#[test]
+fn the_overall_deadline_stops_a_rustsec_clone_that_never_ends() {
+    let trickle = Misbehaving::start(|_, _, s| {
+        let _ = write!(s, "HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n");
+        while s.write_all(b"P").is_ok() {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    let cache = tempdir();
+    let started = std::time::Instant::now();
+    let out = update_rustsec(
+        cache.path(),
+        &format!("{}/advisory-db.git", trickle.url()),
+        &["--timeout", "2"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(trickle.requests(), 1, "the deadline is not retried");
+    assert!(rustsec_staging(cache.path()).is_empty());
+    insta::assert_snapshot!(
+        "db_update_rustsec_deadline",
+        without_port(&stderr(&out), trickle.port)
+    );
+}
+
+/// On a terminal, the RustSec clone shows what it waits for and the try count too.
+#[test]
+fn on_a_terminal_the_rustsec_wait_and_the_try_count_are_shown() {
+    let script = crate::common::require_tool("script");
+    let silent = Misbehaving::start(|_, _, _| std::thread::sleep(Duration::from_secs(120)));
+    let cache = tempdir();
+    let command = format!(
+        "{} db update --only rustsec --rustsec-url {}/advisory-db.git --stall-timeout 1 --timeout 60",
+        assert_cmd::cargo::cargo_bin("vouch").display(),
+        silent.url()
+    );
+    let out = Command::new(script)
+        .args(["-q", "-e", "-c", &command, "/dev/null"])
+        .env("VOUCH_CACHE_DIR", cache.path())
+        .env("TERM", "xterm")
+        .env_remove("NO_COLOR")
+        .env_remove("CI")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    let shown = without_port(&text, silent.port);
+    for expected in [
+        "RustSec: waiting for http://127.0.0.1:[PORT]/advisory-db.git to send the advisory database (git clone, try 1 of 3)",
+        "RustSec: try 1 of 3 failed (git clone of http://127.0.0.1:[PORT]/advisory-db.git: no data within 1 second); trying again in 0.5s",
+        "(git clone, try 2 of 3)",
+        "(git clone, try 3 of 3)",
+        "--timeout SECONDS changes it",
+    ] {
+        assert!(shown.contains(expected), "{expected:?} in {shown}");
+    }
+}
+
 fn status(cache: &Path) -> std::process::Output {
     vouch()
         .env("VOUCH_CACHE_DIR", cache)
