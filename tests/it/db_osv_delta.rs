@@ -375,3 +375,70 @@ fn a_killed_incremental_update_leaves_the_old_copy_and_its_state() {
     assert_eq!(records_of(&zip), day2);
     assert!(temp_files(cache.path()).is_empty());
 }
+
+/// A record the mirror keeps failing to serve (HTTP 503 on every try) ends the update in
+/// an error, exit 2, and the cached copy and its state stay byte for byte as they were,
+/// with nothing staged left behind: a failed incremental update is no partial one.
+#[test]
+fn a_record_the_mirror_fails_to_serve_leaves_the_old_copy_and_its_state() {
+    let (Setup { mirror, cache, .. }, _, touched) = two_days(3);
+    let zip = cache.path().join("osv/npm/all.zip");
+    let state = cache.path().join("osv/npm/vouch-modified.csv");
+    let (zip_before, state_before) = (fs::read(&zip).unwrap(), fs::read(&state).unwrap());
+
+    let root = mirror.path().to_path_buf();
+    let failing = format!("/npm/{}.json", touched[1]);
+    let server = Misbehaving::start(move |_, path, s| {
+        if path == failing {
+            return respond(s, "503 Service Unavailable", b"");
+        }
+        match fs::read(root.join(path.trim_start_matches('/'))) {
+            Ok(body) => respond(s, "200 OK", &body),
+            Err(_) => respond(s, "404 Not Found", b""),
+        }
+    });
+    let out = update(cache.path(), &server.url(), &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let text = stderr(&out);
+    assert!(
+        text.contains(&format!("{}.json: HTTP 503", touched[1])),
+        "{text}"
+    );
+    assert!(text.contains("gave up after 3 tries"), "{text}");
+    assert_eq!(fs::read(&zip).unwrap(), zip_before);
+    assert_eq!(fs::read(&state).unwrap(), state_before);
+    assert!(temp_files(cache.path()).is_empty());
+    let out = audit(cache.path(), None, &fixture("npm/lock-v3"));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+}
+
+/// The last guard: a state that claims a record the cached zip does not hold (here
+/// edited in; the digest still matches the zip) makes the plan keep a record that is not
+/// there. The rebuilt export then does not hold exactly the listed records, and a full
+/// download replaces it: the result is the mirror's all.zip, byte for byte.
+#[test]
+fn a_rebuilt_export_that_misses_a_listed_record_is_replaced_by_a_full_download() {
+    let (Setup { mirror, cache, .. }, _, _) = two_days(3);
+    let state = cache.path().join("osv/npm/vouch-modified.csv");
+    let phantom = "2026-09-03T00:00:00Z,NSWG-ECO-PHANTOM";
+    let mut text = fs::read_to_string(&state).unwrap();
+    text.push_str(phantom);
+    text.push('\n');
+    fs::write(&state, text).unwrap();
+    let listing = mirror.path().join("npm/modified_id.csv");
+    let listed = fs::read_to_string(&listing).unwrap();
+    fs::write(&listing, format!("{phantom}\n{listed}")).unwrap();
+
+    let server = PythonServer::start_logged(mirror.path());
+    let out = updated(cache.path(), &server.url(), &[]);
+    assert_eq!(
+        npm_download_line(&out),
+        "download:   full (the rebuilt export does not match modified_id.csv)"
+    );
+    assert!(npm_requested(&server).contains(&"/npm/all.zip".to_string()));
+    assert_eq!(
+        fs::read(cache.path().join("osv/npm/all.zip")).unwrap(),
+        fs::read(mirror.path().join("npm/all.zip")).unwrap()
+    );
+    assert!(temp_files(cache.path()).is_empty());
+}
