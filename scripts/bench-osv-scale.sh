@@ -17,8 +17,9 @@
 #   4. the next day: 1,000 records changed, 250 new, 50 gone: `vouch db update` brought
 #      up to date incrementally (modified_id.csv and the changed records) against a full
 #      download of the new all.zip, from copies of the same cache: bytes and time.
-# There is no peer here: osv-scanner (a Go binary) cannot be installed from the
-# registries this machine reaches.
+# The peer, osv-scanner, is run side by side in 3. (offline, on the same exports) when it
+# is installed; it is a Go binary that no registry this project's machines reach ships,
+# so here it usually is not, and the script says so.
 #
 # usage: scripts/bench-osv-scale.sh [WORKDIR]   (needs hyperfine, python3, /usr/bin/time)
 # The generated exports stay in WORKDIR (default: a temporary directory, removed) and are
@@ -124,10 +125,23 @@ print(f"{sys.argv[1]}: {r['summary']['packages']} packages, {len(r['findings'])}
 PY
 done
 # vouch exits 1 when it finds something (the hits export); that is expected here.
-hyperfine --warmup 3 --min-runs 30 -N --ignore-failure --style basic \
-  -n "audit, small export (463)" "env VOUCH_CACHE_DIR=$work/cache-small $vouch audit $lock" \
-  -n "audit, big export (200,000)" "env VOUCH_CACHE_DIR=$work/cache-big $vouch audit $lock" \
-  -n "audit, big export, 80 records on lockfile packages" "env VOUCH_CACHE_DIR=$work/cache-hits $vouch audit $lock" \
+runs=(
+  -n "audit, small export (463)" "env VOUCH_CACHE_DIR=$work/cache-small $vouch audit $lock"
+  -n "audit, big export (200,000)" "env VOUCH_CACHE_DIR=$work/cache-big $vouch audit $lock"
+  -n "audit, big export, 80 records on lockfile packages" "env VOUCH_CACHE_DIR=$work/cache-hits $vouch audit $lock"
+)
+if command -v osv-scanner >/dev/null; then
+  # osv-scanner's offline mode reads <dir>/osv-scanner/<Ecosystem>/all.zip (v2 flags).
+  for name in small big; do
+    mkdir -p "$work/osv-scanner-$name/osv-scanner/npm"
+    cp -f "$work/mirror-$name/npm/all.zip" "$work/osv-scanner-$name/osv-scanner/npm/"
+    runs+=(-n "osv-scanner $(osv-scanner --version 2>/dev/null | head -1), $name export"
+      "env OSV_SCANNER_LOCAL_DB_CACHE_DIRECTORY=$work/osv-scanner-$name osv-scanner scan source --offline-vulnerabilities -L $lock")
+  done
+else
+  echo "(osv-scanner is not installed: no peer in this run)"
+fi
+hyperfine --warmup 3 --min-runs 30 -N --ignore-failure --style basic "${runs[@]}" \
   2>&1 | grep -Ev '^\s*$'
 python3 - "$vouch" "$lock" "$work" <<'PY'
 import os, statistics, subprocess, sys
