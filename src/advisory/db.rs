@@ -5,6 +5,7 @@
 //! then swapped in by rename, under a lock file, so a killed or concurrent update never
 //! leaves a half-written database behind. Nothing here reads the network except `update`.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -40,6 +41,17 @@ pub enum Error {
         action: &'static str,
         url: String,
         stderr: String,
+    },
+    #[error("git clone of {url}: no data within {}", seconds_text(*seconds))]
+    GitStalled { url: String, seconds: u64 },
+    #[error("git clone of {url} did not finish within {}", seconds_text(*seconds))]
+    GitDeadline { url: String, seconds: u64 },
+    /// The last try's error, after `tries` tries.
+    #[error("{last}; gave up after {tries} tries in {}", seconds_text(*seconds))]
+    GitGaveUp {
+        tries: u32,
+        seconds: u64,
+        last: Box<Error>,
     },
     #[error("fetched database from {url} is not usable")]
     Invalid {
@@ -210,13 +222,21 @@ pub fn redact_text(text: &str) -> String {
 
 /// Fetches the RustSec database from `url` (a git URL or a local repository path) into
 /// `cache`, validates every advisory, and swaps it in atomically. Returns the new copy's
-/// identity. On any failure the previous copy is left untouched.
-pub fn update_rustsec(cache: &Path, url: &str) -> Result<DbInfo, Error> {
+/// identity. On any failure the previous copy is left untouched. The clone is bounded as
+/// a download is (see [`super::fetch::Limits`]): a server that sends nothing for
+/// `limits.stall` fails the try, failed tries are retried, and the whole clone, retries
+/// included, is stopped at `limits.timeout`; `progress` is told each try.
+pub fn update_rustsec(
+    cache: &Path,
+    url: &str,
+    limits: &super::fetch::Limits,
+    progress: &mut dyn FnMut(super::fetch::Progress<'_>),
+) -> Result<DbInfo, Error> {
     let lock = lock_cache(cache)?;
 
     let staging = cache.join(format!(".rustsec.tmp-{}", std::process::id()));
     remove_dir_if_exists(&staging)?;
-    let result = fetch_into(&staging, url);
+    let result = fetch_into(&staging, url, limits, progress);
     let info = match result {
         Ok(info) => info,
         Err(e) => {
@@ -234,6 +254,47 @@ pub fn update_rustsec(cache: &Path, url: &str) -> Result<DbInfo, Error> {
     let _ = fs::remove_dir_all(&retired);
     drop(lock);
     Ok(info)
+}
+
+impl Error {
+    /// Did `db update` run out of time (a silent server, or the overall deadline)?
+    pub fn is_timeout(&self) -> bool {
+        match self {
+            Error::GitStalled { .. } | Error::GitDeadline { .. } => true,
+            Error::GitGaveUp { last, .. } => last.is_timeout(),
+            Error::Download(e) => e.is_timeout(),
+            _ => false,
+        }
+    }
+
+    /// May another try of the clone succeed (silence, a dropped or refused connection,
+    /// a 5xx)? A missing repository or a bad URL will not.
+    fn is_transient(&self) -> bool {
+        match self {
+            Error::GitStalled { .. } => true,
+            Error::Git { stderr, .. } => [
+                "Failed to connect",
+                "Connection reset",
+                "Connection refused",
+                "Empty reply",
+                "Recv failure",
+                "returned error: 5",
+                "early EOF",
+            ]
+            .iter()
+            .any(|m| stderr.contains(m)),
+            _ => false,
+        }
+    }
+}
+
+/// "1 second", "30 seconds".
+fn seconds_text(seconds: u64) -> String {
+    if seconds == 1 {
+        "1 second".into()
+    } else {
+        format!("{seconds} seconds")
+    }
 }
 
 /// Takes the cache's exclusive lock (waiting for another update to finish): every writer
@@ -307,68 +368,147 @@ pub fn osv_index_dir(cache: &Path) -> PathBuf {
 /// The public OSV export bucket: `<base>/<Ecosystem>/all.zip`.
 pub const DEFAULT_OSV_URL: &str = "https://osv-vulnerabilities.storage.googleapis.com";
 
-/// Downloads the OSV export of each of `ecosystems` from `base_url` into the cache, each
-/// validated completely (see [`super::osv::validate_export`]) in a temporary file beside
-/// its place, synced, then renamed over the old copy, under the cache lock. A failure
-/// leaves every export not yet replaced as it was. `progress` gets (ecosystem, expected
-/// length, bytes just written).
+/// What `update_osv` is doing, for a progress display.
+#[derive(Debug, Clone, Copy)]
+pub enum OsvProgress<'a> {
+    /// Downloading `what` (`all.zip`, `modified_id.csv`) of the ecosystem.
+    Download {
+        what: &'a str,
+        event: super::fetch::Progress<'a>,
+    },
+    /// Fetching the records an incremental update needs: `done` of `total`.
+    Records { done: usize, total: usize },
+    /// Validating and indexing the new export.
+    Checking,
+}
+
+/// How an ecosystem's export was brought up to date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OsvUpdate {
+    /// The whole `all.zip`; `why` says why not incrementally, when the cache had a copy.
+    Full { why: Option<String> },
+    /// From `modified_id.csv`: `fetched` records fetched, `dropped` gone, `kept` as they
+    /// were.
+    Incremental {
+        fetched: usize,
+        dropped: usize,
+        kept: usize,
+    },
+}
+
+/// A step of an incremental update: done, or the reason to download the whole export
+/// instead.
+enum Step<T> {
+    Done(T),
+    Instead(String),
+}
+
+/// A fetched record: its id and bytes.
+type Record = (String, Vec<u8>);
+
+/// An incremental update fetches at most a tenth of an export's records, and at most
+/// `MAX_INCREMENTAL_RECORDS`: past that, one `all.zip` costs less than the requests. (On
+/// npm's 200,000-record export, `scripts/bench-osv-scale.sh`: 1,250 changed records are
+/// 8.8 MiB against 154 MiB, but 2.7 s more time on loopback, and 157 round trips at 8
+/// requests at a time: the faster one on links slower than ~20 MiB/s at 30 ms round
+/// trips. At 2,000 records, 250 round trips: still so below ~14 MiB/s.)
+const MAX_INCREMENTAL_SHARE: usize = 10;
+const MAX_INCREMENTAL_RECORDS: usize = 2_000;
+/// Records fetched at once by an incremental update.
+const FETCH_THREADS: usize = 8;
+/// The largest `modified_id.csv` accepted (npm's is ~10 MB).
+const MAX_LISTING_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Brings the OSV export of each of `ecosystems` from `base_url` up to date in the cache,
+/// under the cache lock. Where the cache holds a copy with its state, only what changed
+/// is fetched (from `modified_id.csv`, unless `full`); otherwise, or when an incremental
+/// update cannot be trusted (stale records, an odd listing), the whole `all.zip`. Either
+/// way the new export is built in a temporary file beside its place, validated and
+/// indexed completely in one pass (see [`super::osv::scan_export`]), synced, then renamed
+/// over the old copy: a failure leaves every export not yet replaced as it was.
 pub fn update_osv(
     cache: &Path,
     base_url: &str,
     ecosystems: &[crate::package::Ecosystem],
     limits: &super::fetch::Limits,
-    progress: &mut dyn FnMut(crate::package::Ecosystem, Option<u64>, u64),
-) -> Result<Vec<(crate::package::Ecosystem, DbInfo)>, Error> {
+    full: bool,
+    progress: &mut dyn FnMut(crate::package::Ecosystem, OsvProgress<'_>),
+) -> Result<Vec<(crate::package::Ecosystem, DbInfo, OsvUpdate)>, Error> {
     let _lock = lock_cache(cache)?;
+    let fetcher = super::fetch::Fetcher::new(limits).map_err(Error::Download)?;
     let root = osv_dir(cache);
     let mut updated = Vec::new();
     let mut total = 0;
     for &ecosystem in ecosystems {
         let dir = root.join(ecosystem.osv_name());
         fs::create_dir_all(&dir).map_err(io_error(&dir))?;
-        let url = format!(
-            "{}/{}/all.zip",
+        let base = format!(
+            "{}/{}",
             base_url.trim_end_matches('/'),
             ecosystem.osv_name()
         );
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".all.zip.")
-            .tempfile_in(&dir)
-            .map_err(io_error(&dir))?;
-        super::fetch::download(&url, tmp.as_file_mut(), limits, &mut |expected, n| {
-            progress(ecosystem, expected, n)
-        })
-        .map_err(Error::Download)?;
-        tmp.as_file().sync_all().map_err(io_error(tmp.path()))?;
-        let count =
-            super::osv::validate_export(tmp.path()).map_err(|source| Error::InvalidExport {
-                url: redact_url(&url),
-                source,
-            })?;
-        let digest = sha256_file(tmp.path())?;
+        let url = format!("{base}/all.zip");
         let target = dir.join("all.zip");
+        let mut on = |event: OsvProgress<'_>| progress(ecosystem, event);
+        let incremental = if full || !target.is_file() {
+            None
+        } else {
+            Some(incremental(&fetcher, ecosystem, &base, &dir, &mut on)?)
+        };
+        let (tmp, scan, how) = match incremental {
+            Some(Step::Done(staged)) => staged,
+            why => {
+                let why = match why {
+                    Some(Step::Instead(why)) => Some(why),
+                    _ => None,
+                };
+                let mut tmp = tempfile::Builder::new()
+                    .prefix(".all.zip.")
+                    .tempfile_in(&dir)
+                    .map_err(io_error(&dir))?;
+                fetcher
+                    .download(&url, tmp.as_file_mut(), &mut |event| {
+                        on(OsvProgress::Download {
+                            what: "all.zip",
+                            event,
+                        })
+                    })
+                    .map_err(Error::Download)?;
+                tmp.as_file().sync_all().map_err(io_error(tmp.path()))?;
+                on(OsvProgress::Checking);
+                let scan = super::osv::scan_export(tmp.path(), ecosystem).map_err(|source| {
+                    Error::InvalidExport {
+                        url: redact_url(&url),
+                        source,
+                    }
+                })?;
+                (tmp, scan, OsvUpdate::Full { why })
+            }
+        };
+        let digest = sha256_file(tmp.path())?;
         tmp.persist(&target)
             .map_err(|e| io_error(&target)(e.error))?;
-        // The old export's index goes with it (a damaged one too: this is the repair).
-        let _ = fs::remove_file(super::osv::index_file(
-            &osv_index_dir(cache),
-            ecosystem,
-            &target,
-        ));
+        // The new export's index, built in the pass that validated it (this replaces a
+        // damaged one too: this is the repair). Best effort: an audit builds a missing
+        // one, and a state that does not match the export only means a full download.
+        let index_dir = osv_index_dir(cache);
+        let _ = fs::remove_file(super::osv::index_file(&index_dir, ecosystem, &target));
+        let _ = scan.store(&index_dir, ecosystem, &target);
+        let _ = super::osv::delta::write_state(&dir, &digest, scan.modified());
         let info = DbInfo {
             source: redact_url(&url),
             commit: Some(format!("sha256:{digest}")),
             commit_time: None,
             fetched_at: Some(Timestamp::now()),
-            advisories: Some(count),
+            advisories: Some(scan.records()),
         };
         write_metadata(&dir, &info)?;
-        total += count;
-        updated.push((ecosystem, info));
+        total += scan.records();
+        updated.push((ecosystem, info, how));
     }
     // The root's metadata dates the whole OSV copy; written last, so a killed update
     // leaves the older date (a freshness policy then errs on the side of "too old").
-    let oldest_fetch = updated.iter().filter_map(|(_, i)| i.fetched_at).min();
+    let oldest_fetch = updated.iter().filter_map(|(_, i, _)| i.fetched_at).min();
     write_metadata(
         &root,
         &DbInfo {
@@ -379,14 +519,233 @@ pub fn update_osv(
             advisories: Some(total),
         },
     )?;
-    // Build the name indexes now, so the first audit does not pay for it. Best effort:
-    // an audit builds a missing one, and the exports were validated above.
-    if let Ok(db) = super::osv::OsvDb::open(&root, Some(&osv_index_dir(cache))) {
-        for (ecosystem, _) in &updated {
-            let _ = db.prepare(*ecosystem);
-        }
-    }
     Ok(updated)
+}
+
+/// A new export built, validated and indexed in a temporary file, and how.
+type Staged = (tempfile::NamedTempFile, super::osv::ExportScan, OsvUpdate);
+
+/// Tries an incremental update of the export in `dir` from `<base>/modified_id.csv`:
+/// `Step::Done(staged)` when it worked, `Step::Instead(why)` when a full download should be done
+/// instead (no usable state, no listing at the mirror, too many changes, records that do
+/// not match the listing), `Err` when the mirror cannot be reached at all.
+fn incremental(
+    fetcher: &super::fetch::Fetcher,
+    ecosystem: crate::package::Ecosystem,
+    base: &str,
+    dir: &Path,
+    on: &mut dyn FnMut(OsvProgress<'_>),
+) -> Result<Step<Staged>, Error> {
+    use super::osv::delta;
+    let target = dir.join("all.zip");
+    let Some(state) = delta::read_state(dir) else {
+        return Ok(Step::Instead(
+            "no record of what the cached copy holds (an older vouch fetched it)".into(),
+        ));
+    };
+    if sha256_file(&target)? != state.digest {
+        return Ok(Step::Instead(
+            "the cached copy changed since it was fetched".into(),
+        ));
+    }
+    let listing_url = format!("{base}/modified_id.csv");
+    let mut bytes = Vec::new();
+    match fetcher
+        .capped(MAX_LISTING_BYTES)
+        .download(&listing_url, &mut bytes, &mut |event| {
+            on(OsvProgress::Download {
+                what: "modified_id.csv",
+                event,
+            })
+        }) {
+        Ok(_) => {}
+        Err(e) if e.is_not_found() => {
+            return Ok(Step::Instead("the mirror has no modified_id.csv".into()));
+        }
+        Err(e) => return Err(Error::Download(e)),
+    }
+    let listing = match delta::parse_listing(&bytes) {
+        Ok(listing) => listing,
+        Err(e) => return Ok(Step::Instead(format!("modified_id.csv: {e}"))),
+    };
+    drop(bytes);
+    let plan = delta::plan(&state, &listing);
+    if plan.fetch.len() > MAX_INCREMENTAL_RECORDS
+        || plan.fetch.len() * MAX_INCREMENTAL_SHARE > listing.len()
+    {
+        return Ok(Step::Instead(format!(
+            "{} of {} records changed: one download costs less",
+            plan.fetch.len(),
+            listing.len()
+        )));
+    }
+    let fetched = match fetch_records(fetcher, base, &plan.fetch, on)? {
+        Step::Done(fetched) => fetched,
+        Step::Instead(why) => return Ok(Step::Instead(why)),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".all.zip.")
+        .tempfile_in(dir)
+        .map_err(io_error(dir))?;
+    let mut replace: std::collections::HashSet<String> =
+        plan.fetch.iter().map(|l| l.id.clone()).collect();
+    replace.extend(plan.drop.iter().cloned());
+    // The cached copy or a fetched record may be damaged: a full download replaces both.
+    if let Err(e) = delta::rebuild(&target, tmp.as_file_mut(), &replace, &fetched) {
+        return Ok(Step::Instead(e.to_string()));
+    }
+    drop(fetched);
+    on(OsvProgress::Checking);
+    let scan = match super::osv::scan_export(tmp.path(), ecosystem) {
+        Ok(scan) => scan,
+        Err(e) => {
+            return Ok(Step::Instead(format!(
+                "the rebuilt export is not valid: {e}"
+            )));
+        }
+    };
+    // The result must hold exactly the listed records, each at least as new as listed:
+    // anything else is a mix, and a full download replaces it.
+    let listed: HashMap<&str, jiff::Timestamp> = listing
+        .iter()
+        .map(|l| (l.id.as_str(), l.modified))
+        .collect();
+    let exact = scan.modified().len() == listed.len()
+        && scan.modified().iter().all(|(id, modified)| {
+            listed.get(id.as_str()).is_some_and(|want| {
+                modified
+                    .parse::<jiff::Timestamp>()
+                    .is_ok_and(|got| got >= *want)
+            })
+        });
+    if !exact {
+        return Ok(Step::Instead(
+            "the rebuilt export does not match modified_id.csv".into(),
+        ));
+    }
+    let how = OsvUpdate::Incremental {
+        fetched: plan.fetch.len(),
+        dropped: plan.drop.len(),
+        kept: plan.keep,
+    };
+    Ok(Step::Done((tmp, scan, how)))
+}
+
+/// Fetches `<base>/<ID>.json` for each listed record, `FETCH_THREADS` at a time, each
+/// checked to be that record, at least as new as listed: `Step::Instead(why)` when one is not
+/// (a mirror caught mid-publication), or is missing.
+fn fetch_records(
+    fetcher: &super::fetch::Fetcher,
+    base: &str,
+    wanted: &[super::osv::delta::Listed],
+    on: &mut dyn FnMut(OsvProgress<'_>),
+) -> Result<Step<Vec<Record>>, Error> {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::mpsc;
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let (tx, rx) = mpsc::channel::<Result<Step<Record>, Error>>();
+    let mut fetched = Vec::with_capacity(wanted.len());
+    let mut outcome: Result<Step<()>, Error> = Ok(Step::Done(()));
+    on(OsvProgress::Records {
+        done: 0,
+        total: wanted.len(),
+    });
+    std::thread::scope(|scope| {
+        for _ in 0..FETCH_THREADS.min(wanted.len()) {
+            let tx = tx.clone();
+            let (next, stop) = (&next, &stop);
+            scope.spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let Some(listed) = wanted.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                        break;
+                    };
+                    let result = fetch_record(fetcher, base, listed);
+                    if tx.send(result).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        for result in rx {
+            match result {
+                Ok(Step::Done(record)) => {
+                    fetched.push(record);
+                    on(OsvProgress::Records {
+                        done: fetched.len(),
+                        total: wanted.len(),
+                    });
+                }
+                Ok(Step::Instead(why)) => {
+                    stop.store(true, Ordering::Relaxed);
+                    if matches!(outcome, Ok(Step::Done(()))) {
+                        outcome = Ok(Step::Instead(why));
+                    }
+                }
+                Err(e) => {
+                    stop.store(true, Ordering::Relaxed);
+                    if outcome.is_ok() {
+                        outcome = Err(e);
+                    }
+                }
+            }
+        }
+    });
+    match outcome {
+        Ok(Step::Done(())) => {
+            fetched.sort_by(|a, b| a.0.cmp(&b.0));
+            Ok(Step::Done(fetched))
+        }
+        Ok(Step::Instead(why)) => Ok(Step::Instead(why)),
+        Err(e) => Err(e),
+    }
+}
+
+/// One record of an incremental update (see [`fetch_records`]).
+fn fetch_record(
+    fetcher: &super::fetch::Fetcher,
+    base: &str,
+    listed: &super::osv::delta::Listed,
+) -> Result<Step<Record>, Error> {
+    #[derive(Deserialize)]
+    struct Head {
+        id: String,
+        modified: Option<String>,
+    }
+    let url = format!("{base}/{}.json", listed.id);
+    let mut bytes = Vec::new();
+    match fetcher.download(&url, &mut bytes, &mut |_| {}) {
+        Ok(_) => {}
+        Err(e) if e.is_not_found() => {
+            return Ok(Step::Instead(format!(
+                "{}.json is not at the mirror",
+                listed.id
+            )));
+        }
+        Err(e) => return Err(Error::Download(e)),
+    }
+    let head: Head = match serde_json::from_slice(&bytes) {
+        Ok(head) => head,
+        Err(e) => return Ok(Step::Instead(format!("{}.json: {e}", listed.id))),
+    };
+    if head.id != listed.id {
+        return Ok(Step::Instead(format!(
+            "{}.json holds {}",
+            listed.id, head.id
+        )));
+    }
+    let current = head
+        .modified
+        .and_then(|m| m.parse::<jiff::Timestamp>().ok())
+        .is_some_and(|m| m >= listed.modified);
+    if !current {
+        return Ok(Step::Instead(format!(
+            "{}.json is older than modified_id.csv says",
+            listed.id
+        )));
+    }
+    Ok(Step::Done((listed.id.clone(), bytes)))
 }
 
 /// Writes `vouch-db.json` into `dir` atomically.
@@ -474,20 +833,51 @@ fn remove_dir_if_exists(dir: &Path) -> Result<(), Error> {
     }
 }
 
-fn fetch_into(staging: &Path, url: &str) -> Result<DbInfo, Error> {
+fn fetch_into(
+    staging: &Path,
+    url: &str,
+    limits: &super::fetch::Limits,
+    progress: &mut dyn FnMut(super::fetch::Progress<'_>),
+) -> Result<DbInfo, Error> {
     // A local repository is cloned through file:// so that --depth applies.
     let clone_url = match fs::canonicalize(url) {
         Ok(path) if path.is_dir() => format!("file://{}", path.display()),
         _ => url.to_string(),
     };
-    git(
-        "clone",
-        url,
-        Command::new("git")
-            .args(["clone", "--quiet", "--depth", "1", "--single-branch", "--"])
-            .arg(&clone_url)
-            .arg(staging),
-    )?;
+    let started = std::time::Instant::now();
+    let deadline = started + limits.timeout;
+    let mut attempt = 1;
+    loop {
+        progress(super::fetch::Progress::Waiting {
+            attempt,
+            attempts: limits.attempts,
+        });
+        remove_dir_if_exists(staging)?;
+        let e = match clone(staging, &clone_url, url, limits, deadline) {
+            Ok(()) => break,
+            Err(e) if e.is_transient() => e,
+            Err(e) => return Err(e),
+        };
+        let pause = limits.backoff * 2u32.saturating_pow(attempt - 1);
+        if attempt >= limits.attempts || std::time::Instant::now() + pause >= deadline {
+            if attempt == 1 {
+                return Err(e);
+            }
+            return Err(Error::GitGaveUp {
+                tries: attempt,
+                seconds: started.elapsed().as_secs(),
+                last: Box::new(e),
+            });
+        }
+        progress(super::fetch::Progress::Retrying {
+            attempt,
+            attempts: limits.attempts,
+            reason: &e.to_string(),
+            pause,
+        });
+        std::thread::sleep(pause);
+        attempt += 1;
+    }
     let count = RustSecDb::open(staging)
         .and_then(|db| db.load_all())
         .map_err(|source| Error::Invalid {
@@ -537,6 +927,74 @@ fn git(action: &'static str, url: &str, command: &mut Command) -> Result<String,
         });
     }
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+/// `git clone --depth 1` of `clone_url` into `staging`, bounded: git's own low-speed
+/// limit ends a try on a server that sends nothing for `limits.stall` (over http(s)), and
+/// the process is killed at `deadline` whatever it is doing (git has no overall timeout,
+/// and a silent server otherwise keeps it waiting for good).
+fn clone(
+    staging: &Path,
+    clone_url: &str,
+    url: &str,
+    limits: &super::fetch::Limits,
+    deadline: std::time::Instant,
+) -> Result<(), Error> {
+    let stall = limits.stall.min(limits.timeout).as_secs().max(1);
+    let shown = redact_url(url);
+    let mut stderr = tempfile::tempfile().map_err(|source| Error::Io {
+        path: std::env::temp_dir(),
+        source,
+    })?;
+    let mut child = Command::new("git")
+        .args(["-c", "http.lowSpeedLimit=1", "-c"])
+        .arg(format!("http.lowSpeedTime={stall}"))
+        .args(["clone", "--quiet", "--depth", "1", "--single-branch", "--"])
+        .arg(clone_url)
+        .arg(staging)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        // curl's messages, which tell a stall from other failures, in one language.
+        .env("LC_ALL", "C")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(stderr.try_clone().map_err(|source| Error::Io {
+            path: std::env::temp_dir(),
+            source,
+        })?)
+        .spawn()
+        .map_err(Error::GitMissing)?;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if std::time::Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(Error::GitDeadline {
+                    url: shown,
+                    seconds: limits.timeout.as_secs(),
+                });
+            }
+            Ok(None) => std::thread::sleep(std::time::Duration::from_millis(50)),
+            Err(e) => return Err(Error::GitMissing(e)),
+        }
+    };
+    if status.success() {
+        return Ok(());
+    }
+    let mut text = String::new();
+    let _ = io::Seek::rewind(&mut stderr);
+    let _ = io::Read::read_to_string(&mut stderr, &mut text);
+    if text.contains("Operation too slow") {
+        return Err(Error::GitStalled {
+            url: shown,
+            seconds: stall,
+        });
+    }
+    Err(Error::Git {
+        action: "clone",
+        url: shown,
+        stderr: text.replace(url, &redact_url(url)).trim().to_string(),
+    })
 }
 
 #[cfg(test)]

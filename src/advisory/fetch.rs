@@ -1,9 +1,11 @@
-//! Downloading one file over HTTP(S) for `vouch db update`, defensively: the server is not
-//! trusted. Bodies are streamed to disk under a size cap (an endless or oversized body
-//! stops at the cap), connections and whole requests have timeouts, failures that may be
-//! transient (connection errors, timeouts, 5xx) are retried a bounded number of times with
-//! backoff, redirects are bounded and never downgrade https to http, and no URL is shown
-//! with its user-info.
+//! Downloading files over HTTP(S) for `vouch db update`, defensively: the server is not
+//! trusted. Bodies are streamed (to disk, or to memory for small ones) under a size cap
+//! (an endless or oversized body stops at the cap); every wait for the server has a limit
+//! (a silent server is a failed try) and the whole download, retries included, a
+//! deadline; failures that may be transient (connection errors, silence, 5xx) are retried
+//! a bounded number of times with backoff; redirects are bounded and never downgrade
+//! https to http, and no URL is shown with its user-info. What a download waits for is
+//! reported as [`Progress`], for the CLI to show on a terminal; nothing here prints.
 
 use std::io::{Read, Write};
 use std::time::Duration;
@@ -17,10 +19,13 @@ pub struct Limits {
     pub max_bytes: u64,
     /// Time allowed to connect.
     pub connect_timeout: Duration,
-    /// Time allowed for a whole request, body included. (reqwest's blocking `timeout`
-    /// bounds each wait, not the sum: a server trickling a byte a minute would never
-    /// end, so the read loop checks this deadline itself.)
+    /// Time allowed for the whole download, retries included. (reqwest's blocking
+    /// `timeout` bounds each wait, not the sum: a server trickling a byte a minute would
+    /// never end, so the read loop checks this deadline itself.)
     pub timeout: Duration,
+    /// Longest wait for the server to answer or to send more of the body; a wait that
+    /// long is a failed try. (At most `timeout`.)
+    pub stall: Duration,
     /// Attempts in all (1 = no retry).
     pub attempts: u32,
     /// Wait before the first retry; doubled for each next one.
@@ -28,22 +33,40 @@ pub struct Limits {
 }
 
 impl Default for Limits {
+    /// A silent server fails in about 1.5 minutes (three 30-second waits); a download
+    /// may take 5 minutes in all, which a 512 MiB export needs at 1.7 MiB/s.
     fn default() -> Self {
         Limits {
             max_bytes: 512 * 1024 * 1024,
             connect_timeout: Duration::from_secs(15),
-            timeout: Duration::from_secs(600),
-            attempts: 4,
+            timeout: Duration::from_secs(300),
+            stall: Duration::from_secs(30),
+            attempts: 3,
             backoff: Duration::from_millis(500),
         }
     }
 }
 
-/// Longest wait for the response or for any read of the body.
-const STALL_TIMEOUT: Duration = Duration::from_secs(60);
-
 /// Most redirects followed for one request.
 pub const MAX_REDIRECTS: usize = 5;
+
+/// What a download is doing, for a progress display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress<'a> {
+    /// Try `attempt` of `attempts` sent its request and waits for the answer.
+    Waiting { attempt: u32, attempts: u32 },
+    /// The answer came; the body follows, of this length when the server gave one.
+    Receiving { expected: Option<u64> },
+    /// This many more bytes of the body arrived.
+    Bytes(u64),
+    /// Try `attempt` failed (`reason`); the next one starts after `pause`.
+    Retrying {
+        attempt: u32,
+        attempts: u32,
+        reason: &'a str,
+        pause: Duration,
+    },
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -51,7 +74,9 @@ pub enum Error {
     Status { url: String, status: u16 },
     #[error("{url}: {message}")]
     Transport { url: String, message: String },
-    #[error("{url}: the download did not finish within {seconds} seconds")]
+    #[error("{url}: no answer within {}", seconds_text(*seconds))]
+    Stalled { url: String, seconds: u64 },
+    #[error("{url}: the download did not finish within {}", seconds_text(*seconds))]
     Deadline { url: String, seconds: u64 },
     #[error("{url}: refused: {message}")]
     Refused { url: String, message: String },
@@ -63,6 +88,22 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The last try's error, after `tries` tries.
+    #[error("{last}; gave up after {tries} tries in {}", seconds_text(*seconds))]
+    GaveUp {
+        tries: u32,
+        seconds: u64,
+        last: Box<Error>,
+    },
+}
+
+/// "1 second", "30 seconds".
+fn seconds_text(seconds: u64) -> String {
+    if seconds == 1 {
+        "1 second".into()
+    } else {
+        format!("{seconds} seconds")
+    }
 }
 
 impl Error {
@@ -70,12 +111,27 @@ impl Error {
     fn is_transient(&self) -> bool {
         match self {
             Error::Status { status, .. } => *status >= 500 || *status == 429,
-            Error::Transport { .. } => true,
+            Error::Transport { .. } | Error::Stalled { .. } => true,
             Error::TooLarge { .. }
             | Error::Write { .. }
             | Error::Deadline { .. }
-            | Error::Refused { .. } => false,
+            | Error::Refused { .. }
+            | Error::GaveUp { .. } => false,
         }
+    }
+
+    /// Did the download run out of time (a silent server, or the overall deadline)?
+    pub fn is_timeout(&self) -> bool {
+        match self {
+            Error::Stalled { .. } | Error::Deadline { .. } => true,
+            Error::GaveUp { last, .. } => last.is_timeout(),
+            _ => false,
+        }
+    }
+
+    /// Is this an HTTP 404 (the file is not there)?
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::Status { status: 404, .. })
     }
 }
 
@@ -118,59 +174,170 @@ fn client(limits: &Limits) -> Result<reqwest::blocking::Client, String> {
         }
     });
     reqwest::blocking::Client::builder()
-        .connect_timeout(limits.connect_timeout)
-        // Each wait (the response, every read): a silent server fails within a minute.
-        .timeout(limits.timeout.min(STALL_TIMEOUT))
+        .connect_timeout(limits.connect_timeout.min(limits.stall))
+        // Each wait (the response, every read): a silent server is a failed try.
+        .timeout(limits.stall.min(limits.timeout))
         .redirect(redirects)
         .user_agent(concat!("vouch/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| e.to_string())
 }
 
-/// Downloads `url` into `out`, retrying transient failures (each attempt starts `out`
-/// over). `progress` is told the expected length (when the server gives one) and each
-/// chunk's size. Returns the number of bytes written.
-pub fn download(
-    url: &str,
-    out: &mut std::fs::File,
-    limits: &Limits,
-    progress: &mut dyn FnMut(Option<u64>, u64),
-) -> Result<u64, Error> {
-    let shown = redact_url(url);
-    let parsed = reqwest::Url::parse(url).map_err(|e| Error::Refused {
-        url: shown.clone(),
-        message: format!("not a URL: {e}"),
-    })?;
-    check_scheme(&parsed).map_err(|message| Error::Refused {
-        url: shown.clone(),
-        message,
-    })?;
-    let client = client(limits).map_err(|message| Error::Transport {
-        url: shown.clone(),
-        message,
-    })?;
-    let mut attempt = 1;
-    loop {
-        let result = download_once(&client, url, &shown, out, limits, progress);
-        match result {
-            Err(e) if e.is_transient() && attempt < limits.attempts => {
-                std::thread::sleep(limits.backoff * 2u32.saturating_pow(attempt - 1));
-                attempt += 1;
-            }
-            other => return other,
+/// Where a download's body goes; each try starts it over.
+pub trait Sink {
+    fn restart(&mut self) -> std::io::Result<()>;
+    fn put(&mut self, bytes: &[u8]) -> std::io::Result<()>;
+    fn finish(&mut self) -> std::io::Result<()>;
+}
+
+impl Sink for std::fs::File {
+    fn restart(&mut self) -> std::io::Result<()> {
+        self.set_len(0)?;
+        std::io::Seek::rewind(self).map(|_| ())
+    }
+    fn put(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.write_all(bytes)
+    }
+    fn finish(&mut self) -> std::io::Result<()> {
+        self.flush()
+    }
+}
+
+impl Sink for Vec<u8> {
+    fn restart(&mut self) -> std::io::Result<()> {
+        self.clear();
+        Ok(())
+    }
+    fn put(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.extend_from_slice(bytes);
+        Ok(())
+    }
+    fn finish(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Downloads with one HTTP client (its connections reused) under one set of limits.
+pub struct Fetcher {
+    client: reqwest::blocking::Client,
+    limits: Limits,
+}
+
+impl Fetcher {
+    pub fn new(limits: &Limits) -> Result<Fetcher, Error> {
+        let client = client(limits).map_err(|message| Error::Transport {
+            url: "(no request yet)".into(),
+            message,
+        })?;
+        Ok(Fetcher {
+            client,
+            limits: limits.clone(),
+        })
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The same client (its connections) with a lower size cap.
+    pub fn capped(&self, max_bytes: u64) -> Fetcher {
+        Fetcher {
+            client: self.client.clone(),
+            limits: Limits {
+                max_bytes: self.limits.max_bytes.min(max_bytes),
+                ..self.limits.clone()
+            },
         }
     }
+
+    /// Downloads `url` into `out`, retrying transient failures (each try starts `out`
+    /// over) while the limits' time lasts. `progress` is told what the download waits
+    /// for and each chunk's size. Returns the number of bytes written.
+    pub fn download(
+        &self,
+        url: &str,
+        out: &mut dyn Sink,
+        progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<u64, Error> {
+        let limits = &self.limits;
+        let shown = redact_url(url);
+        let parsed = reqwest::Url::parse(url).map_err(|e| Error::Refused {
+            url: shown.clone(),
+            message: format!("not a URL: {e}"),
+        })?;
+        check_scheme(&parsed).map_err(|message| Error::Refused {
+            url: shown.clone(),
+            message,
+        })?;
+        let started = std::time::Instant::now();
+        let deadline = started + limits.timeout;
+        let mut attempt = 1;
+        loop {
+            progress(Progress::Waiting {
+                attempt,
+                attempts: limits.attempts,
+            });
+            let result = download_once(&self.client, url, &shown, out, limits, deadline, progress);
+            let e = match result {
+                Err(e) if e.is_transient() => e,
+                other => return other,
+            };
+            let pause = limits.backoff * 2u32.saturating_pow(attempt - 1);
+            if attempt >= limits.attempts || std::time::Instant::now() + pause >= deadline {
+                if attempt == 1 {
+                    return Err(e);
+                }
+                return Err(Error::GaveUp {
+                    tries: attempt,
+                    seconds: started.elapsed().as_secs(),
+                    last: Box::new(e),
+                });
+            }
+            progress(Progress::Retrying {
+                attempt,
+                attempts: limits.attempts,
+                reason: &e.to_string(),
+                pause,
+            });
+            std::thread::sleep(pause);
+            attempt += 1;
+        }
+    }
+}
+
+/// Did this error (or one of its sources) come from a wait running out?
+fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(error);
+    while let Some(e) = source {
+        if e.downcast_ref::<reqwest::Error>()
+            .is_some_and(reqwest::Error::is_timeout)
+            || e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        source = e.source();
+    }
+    false
 }
 
 fn download_once(
     client: &reqwest::blocking::Client,
     url: &str,
     shown: &str,
-    out: &mut std::fs::File,
+    out: &mut dyn Sink,
     limits: &Limits,
-    progress: &mut dyn FnMut(Option<u64>, u64),
+    deadline: std::time::Instant,
+    progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<u64, Error> {
+    let stall_seconds = limits.stall.min(limits.timeout).as_secs();
     let transport = |e: reqwest::Error| {
+        if timed_out(&e) {
+            return Error::Stalled {
+                url: shown.to_string(),
+                seconds: stall_seconds,
+            };
+        }
         // The policy's error arrives wrapped in a request error: look down the chain.
         let mut redirect = e.is_redirect();
         let mut source = std::error::Error::source(&e);
@@ -195,9 +362,11 @@ fn download_once(
         url: shown.to_string(),
         source,
     };
-    let started = std::time::Instant::now();
-    out.set_len(0).map_err(write_err)?;
-    std::io::Seek::rewind(out).map_err(write_err)?;
+    let past_deadline = || Error::Deadline {
+        url: shown.to_string(),
+        seconds: limits.timeout.as_secs(),
+    };
+    out.restart().map_err(write_err)?;
     let mut response = client.get(url).send().map_err(transport)?;
     let status = response.status();
     if !status.is_success() {
@@ -213,27 +382,35 @@ fn download_once(
             max: limits.max_bytes,
         });
     }
-    progress(expected, 0);
+    progress(Progress::Receiving { expected });
     let mut total: u64 = 0;
     let mut buf = vec![0u8; 64 * 1024];
     loop {
-        if started.elapsed() > limits.timeout {
-            return Err(Error::Deadline {
-                url: shown.to_string(),
-                seconds: limits.timeout.as_secs(),
-            });
+        if std::time::Instant::now() > deadline {
+            return Err(past_deadline());
         }
-        let n = response.read(&mut buf).map_err(|e| Error::Transport {
-            url: shown.to_string(),
-            message: redact_all(
-                &format!(
-                    "the transfer failed after {total}{} bytes: {}",
-                    expected.map(|n| format!(" of {n}")).unwrap_or_default(),
-                    chain(&e)
-                ),
-                url,
-            ),
-        })?;
+        let n = match response.read(&mut buf) {
+            Ok(n) => n,
+            Err(e) if timed_out(&e) => {
+                return Err(Error::Stalled {
+                    url: shown.to_string(),
+                    seconds: stall_seconds,
+                });
+            }
+            Err(e) => {
+                return Err(Error::Transport {
+                    url: shown.to_string(),
+                    message: redact_all(
+                        &format!(
+                            "the transfer failed after {total}{} bytes: {}",
+                            expected.map(|n| format!(" of {n}")).unwrap_or_default(),
+                            chain(&e)
+                        ),
+                        url,
+                    ),
+                });
+            }
+        };
         if n == 0 {
             break;
         }
@@ -244,8 +421,8 @@ fn download_once(
                 max: limits.max_bytes,
             });
         }
-        out.write_all(&buf[..n]).map_err(write_err)?;
-        progress(expected, n as u64);
+        out.put(&buf[..n]).map_err(write_err)?;
+        progress(Progress::Bytes(n as u64));
     }
     if expected.is_some_and(|n| n != total) {
         return Err(Error::Transport {
@@ -256,7 +433,7 @@ fn download_once(
             ),
         });
     }
-    out.flush().map_err(write_err)?;
+    out.finish().map_err(write_err)?;
     Ok(total)
 }
 

@@ -10,7 +10,10 @@ fn status_without_a_database_is_an_error() {
         .env("VOUCH_CACHE_DIR", cache.path())
         .assert()
         .code(2)
-        .stderr(predicates::str::contains("no usable advisory database"));
+        .stderr(predicates::str::contains(
+            "no advisory database in the cache yet",
+        ))
+        .stderr(predicates::str::contains("run `vouch db update`"));
 }
 
 use std::fs;

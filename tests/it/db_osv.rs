@@ -19,13 +19,28 @@ use crate::common::{advisory_findings, fixture, json, osv_db, tempdir, vouch};
 const ECOSYSTEMS: [&str; 4] = ["crates.io", "npm", "PyPI", "Go"];
 
 /// Python's http.server on a free loopback port, serving `dir`; stopped on drop.
-struct PythonServer {
+pub(crate) struct PythonServer {
     child: Child,
     port: u16,
+    /// Where its request log goes, when kept.
+    log: Option<tempfile::NamedTempFile>,
 }
 
 impl PythonServer {
-    fn start(dir: &Path) -> PythonServer {
+    pub(crate) fn start(dir: &Path) -> PythonServer {
+        PythonServer::serve(dir, None)
+    }
+
+    /// A server whose request log is kept: see [`PythonServer::requested`].
+    pub(crate) fn start_logged(dir: &Path) -> PythonServer {
+        PythonServer::serve(dir, Some(tempfile::NamedTempFile::new().unwrap()))
+    }
+
+    fn serve(dir: &Path, log: Option<tempfile::NamedTempFile>) -> PythonServer {
+        let stderr = match &log {
+            Some(file) => Stdio::from(file.reopen().unwrap()),
+            None => Stdio::null(),
+        };
         let mut child = Command::new("python3")
             .args([
                 "-u",
@@ -38,7 +53,7 @@ impl PythonServer {
             ])
             .arg(dir)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .expect("python3");
         let mut line = String::new();
@@ -52,11 +67,26 @@ impl PythonServer {
             .nth(1)
             .and_then(|p| p.parse().ok())
             .unwrap_or_else(|| panic!("no port in {line:?}"));
-        PythonServer { child, port }
+        PythonServer { child, port, log }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The paths requested so far, in order (from the log lines `"GET /npm/all.zip
+    /// HTTP/1.1" 200 -`).
+    pub(crate) fn requested(&self) -> Vec<String> {
+        let log = self.log.as_ref().expect("a logged server");
+        fs::read_to_string(log.path())
+            .unwrap()
+            .lines()
+            .filter_map(|line| {
+                let request = line.split('"').nth(1)?;
+                let mut words = request.split_whitespace();
+                (words.next()? == "GET").then(|| words.next().map(str::to_string))?
+            })
+            .collect()
     }
 }
 
@@ -68,7 +98,7 @@ impl Drop for PythonServer {
 }
 
 /// A directory laid out like the export bucket, holding copies of the real exports.
-fn mirror() -> tempfile::TempDir {
+pub(crate) fn mirror() -> tempfile::TempDir {
     let dir = tempdir();
     for eco in ECOSYSTEMS {
         fs::create_dir(dir.path().join(eco)).unwrap();
@@ -83,13 +113,15 @@ fn mirror() -> tempfile::TempDir {
 
 /// A hand-written HTTP server: `respond(request_number, path, stream)` writes the raw
 /// response for each request. Runs until the test process ends.
-struct Misbehaving {
+pub(crate) struct Misbehaving {
     port: u16,
     requests: Arc<AtomicUsize>,
 }
 
 impl Misbehaving {
-    fn start(respond: impl Fn(usize, &str, &mut TcpStream) + Send + Sync + 'static) -> Self {
+    pub(crate) fn start(
+        respond: impl Fn(usize, &str, &mut TcpStream) + Send + Sync + 'static,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let requests = Arc::new(AtomicUsize::new(0));
@@ -125,16 +157,16 @@ impl Misbehaving {
         Misbehaving { port, requests }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    fn requests(&self) -> usize {
+    pub(crate) fn requests(&self) -> usize {
         self.requests.load(Ordering::SeqCst)
     }
 }
 
-fn respond(stream: &mut TcpStream, status: &str, body: &[u8]) {
+pub(crate) fn respond(stream: &mut TcpStream, status: &str, body: &[u8]) {
     let _ = write!(
         stream,
         "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
@@ -143,7 +175,7 @@ fn respond(stream: &mut TcpStream, status: &str, body: &[u8]) {
     let _ = stream.write_all(body);
 }
 
-fn update(cache: &Path, url: &str, extra: &[&str]) -> std::process::Output {
+pub(crate) fn update(cache: &Path, url: &str, extra: &[&str]) -> std::process::Output {
     vouch()
         .env("VOUCH_CACHE_DIR", cache)
         .args(["db", "update", "--only", "osv", "--osv-url", url])
@@ -153,11 +185,11 @@ fn update(cache: &Path, url: &str, extra: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-fn stderr(out: &std::process::Output) -> String {
+pub(crate) fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-fn audit(cache: &Path, osv: Option<&Path>, target: &Path) -> std::process::Output {
+pub(crate) fn audit(cache: &Path, osv: Option<&Path>, target: &Path) -> std::process::Output {
     let mut cmd = vouch();
     cmd.env("VOUCH_CACHE_DIR", cache)
         .args(["audit", "--format", "json"]);
@@ -178,7 +210,7 @@ fn good_cache() -> (tempfile::TempDir, PathBuf) {
     (cache, zip)
 }
 
-fn temp_files(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn temp_files(dir: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
     for entry in fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
@@ -249,6 +281,9 @@ fn a_transient_server_error_is_retried_and_a_missing_export_is_not() {
     );
 
     let missing = Misbehaving::start(|_, _, stream| respond(stream, "404 Not Found", b""));
+    // A cache without a copy, so the update asks for all.zip alone (with a copy it asks
+    // for modified_id.csv first).
+    let cache = tempdir();
     let out = update(cache.path(), &missing.url(), &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("HTTP 404"), "{}", stderr(&out));
@@ -296,7 +331,7 @@ fn failed_downloads_leave_the_cached_exports_untouched() {
 }
 
 /// Builds a zip in memory from (name, contents).
-fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+pub(crate) fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
     let mut out = std::io::Cursor::new(Vec::new());
     let mut writer = zip::ZipWriter::new(&mut out);
     let options = zip::write::SimpleFileOptions::default()
@@ -514,22 +549,45 @@ fn npm_index(cache: &Path) -> PathBuf {
         .expect("db update builds the indexes")
 }
 
+/// Where the parts of a cached index file are: (key section, row section, row count).
+/// The layout (src/advisory/osv/index.rs): a 16-byte magic, the stamp (u32 length and
+/// bytes), the record and row counts (u64 each) and a CRC-32, the rows' short keys (u32
+/// each), then the rows (32 bytes each).
+fn index_sections(index: &[u8]) -> (usize, usize, usize) {
+    let stamp_len = u32::from_le_bytes(index[16..20].try_into().unwrap()) as usize;
+    let head = 20 + stamp_len;
+    let rows = u64::from_le_bytes(index[head + 8..head + 16].try_into().unwrap()) as usize;
+    let keys = head + 20;
+    (keys, keys + rows * 4, rows)
+}
+
 /// Regression: an index emptied (still valid JSON, same stamp) made every package look
 /// clean; a garbled one was silently rebuilt. Both are now errors naming the file, and
-/// `vouch db update` repairs them.
+/// `vouch db update` repairs them. Rows are read only when a run looks their package up,
+/// so a garbled row is caught by the audit that needs it.
 #[test]
 fn a_damaged_osv_index_is_an_error_naming_it_and_an_update_repairs_it() {
     let (cache, _) = good_cache();
     let index = npm_index(cache.path());
     let name = index.file_name().unwrap().to_string_lossy().into_owned();
     let good = fs::read(&index).unwrap();
-    let newline = good.iter().position(|&b| b == b'\n').unwrap();
+    let (keys, rows_at, rows) = index_sections(&good);
+    assert_eq!(good.len(), rows_at + rows * 32);
 
-    let mut emptied = good[..=newline].to_vec();
-    emptied.extend_from_slice(b"{}");
+    let mut emptied = good[..keys].to_vec();
+    emptied[keys - 12..keys - 4].copy_from_slice(&0u64.to_le_bytes());
+    let mut garbled_keys = good.clone();
+    garbled_keys[keys + 5] ^= 0x40;
+    // Every row garbled: whichever rows the audit looks up, it finds them damaged.
+    let mut garbled_rows = good.clone();
+    for byte in &mut garbled_rows[rows_at..] {
+        *byte ^= 0x01;
+    }
     let truncated = good[..good.len() / 2].to_vec();
     for (what, bytes) in [
         ("emptied", emptied),
+        ("garbled keys", garbled_keys),
+        ("garbled rows", garbled_rows),
         ("truncated", truncated),
         ("garbage", b"\x00garbage".to_vec()),
     ] {
@@ -564,7 +622,7 @@ fn update_builds_the_indexes_so_the_first_audit_reads_them() {
         assert!(
             indexes
                 .iter()
-                .any(|n| n.starts_with(prefix) && n.ends_with(".json")),
+                .any(|n| n.starts_with(prefix) && n.ends_with(".idx")),
             "{prefix}: {indexes:?}"
         );
     }
@@ -592,7 +650,15 @@ fn the_next_update_clears_what_a_killed_one_left() {
     });
     let mut child = Command::new(assert_cmd::cargo::cargo_bin("vouch"))
         .env("VOUCH_CACHE_DIR", cache.path())
-        .args(["db", "update", "--only", "osv", "--osv-url", &slow.url()])
+        .args([
+            "db",
+            "update",
+            "--only",
+            "osv",
+            "--full",
+            "--osv-url",
+            &slow.url(),
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -846,4 +912,291 @@ fn status_describes_a_cache_of_osv_exports_only_and_refuses_a_damaged_one() {
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     vouch::package::hex(&sha2::Sha256::digest(bytes))
+}
+
+// ---- a silent server, an empty export, a cache not there yet (issue 16) ---------------
+
+/// The error text with the test server's port replaced, for a snapshot.
+fn without_port(text: &str, port: u16) -> String {
+    text.replace(&format!("127.0.0.1:{port}"), "127.0.0.1:[PORT]")
+}
+
+/// Regression: a server that accepts and never answers kept `db update` silent for four
+/// minutes (a minute per try, four tries). Each try now ends after the wait limit, the
+/// tries are bounded by the overall `--timeout`, and the error says which flag changes it.
+#[test]
+fn a_silent_server_ends_in_an_error_that_names_the_timeout_flag() {
+    let silent = Misbehaving::start(|_, _, _| std::thread::sleep(Duration::from_secs(120)));
+    let cache = tempdir();
+    let started = std::time::Instant::now();
+    let out = update(
+        cache.path(),
+        &silent.url(),
+        &["--stall-timeout", "1", "--timeout", "60"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(silent.requests(), 3, "three tries, then it gives up");
+    let text = without_port(&stderr(&out), silent.port);
+    // The seconds it took vary with the machine; everything else is fixed.
+    let text = regex::Regex::new(r"tries in \d+ seconds?")
+        .unwrap()
+        .replace_all(&text, "tries in [N] seconds");
+    insta::assert_snapshot!("db_update_silent_server", text);
+}
+
+/// The overall deadline (here 2 seconds, of a server sending a byte at a time) is the
+/// error, and it names the flag.
+#[test]
+fn the_overall_deadline_error_names_the_timeout_flag() {
+    let trickle = Misbehaving::start(|_, _, s| {
+        let _ = write!(s, "HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n");
+        while s.write_all(b"P").is_ok() {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    let cache = tempdir();
+    let out = update(cache.path(), &trickle.url(), &["--timeout", "2"]);
+    assert_eq!(out.status.code(), Some(2));
+    insta::assert_snapshot!(
+        "db_update_deadline",
+        without_port(&stderr(&out), trickle.port)
+    );
+}
+
+/// On a terminal, `db update` shows what it waits for and which try it is on while a
+/// server stays silent. `script` gives the command a terminal (util-linux, on every
+/// Debian and Ubuntu system).
+#[test]
+fn on_a_terminal_the_wait_and_the_try_count_are_shown() {
+    let script = crate::common::require_tool("script");
+    let silent = Misbehaving::start(|_, _, _| std::thread::sleep(Duration::from_secs(120)));
+    let cache = tempdir();
+    let command = format!(
+        "{} db update --only osv --osv-url {} --stall-timeout 1 --timeout 60",
+        assert_cmd::cargo::cargo_bin("vouch").display(),
+        silent.url()
+    );
+    let out = Command::new(script)
+        .args(["-q", "-e", "-c", &command, "/dev/null"])
+        .env("VOUCH_CACHE_DIR", cache.path())
+        .env("TERM", "xterm")
+        .env_remove("NO_COLOR")
+        .env_remove("CI")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    let shown = without_port(&text, silent.port);
+    for expected in [
+        "OSV crates.io: waiting for 127.0.0.1:[PORT] to send all.zip (try 1 of 3)",
+        "OSV crates.io: try 1 of 3 failed (http://127.0.0.1:[PORT]/crates.io/all.zip: no answer within 1 second); trying again in 0.5s",
+        "(try 2 of 3)",
+        "(try 3 of 3)",
+        "--timeout SECONDS changes it",
+    ] {
+        assert!(shown.contains(expected), "{expected:?} in {shown}");
+    }
+}
+
+/// Without a terminal (CI logs), nothing but the error reaches stderr.
+#[test]
+fn without_a_terminal_only_the_error_is_written() {
+    let silent = Misbehaving::start(|_, _, _| std::thread::sleep(Duration::from_secs(120)));
+    let cache = tempdir();
+    let out = update(
+        cache.path(),
+        &silent.url(),
+        &["--stall-timeout", "1", "--timeout", "60"],
+    );
+    let text = stderr(&out);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(text.starts_with("error: "), "{text}");
+    assert!(!text.contains('\u{1b}'), "no escape codes: {text:?}");
+}
+
+/// `db update --only rustsec` from `url` (a git URL) with `extra` arguments.
+fn update_rustsec(cache: &Path, url: &str, extra: &[&str]) -> std::process::Output {
+    vouch()
+        .env("VOUCH_CACHE_DIR", cache)
+        .args(["db", "update", "--only", "rustsec", "--rustsec-url", url])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+/// Names in `cache` that a RustSec update stages (`.rustsec.tmp-*`, `.rustsec.old-*`).
+fn rustsec_staging(cache: &Path) -> Vec<String> {
+    fs::read_dir(cache)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(".rustsec."))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Regression: the RustSec clone had no limit at all: git against a server that accepts
+/// and never answers waited for good (git has no overall timeout and no low-speed limit
+/// by default: a plain `git clone` of such a server was still waiting when killed).
+/// Each try now ends after the wait limit (git's low-speed limit), three tries, and the
+/// error names the flag, as for the OSV downloads.
+#[test]
+fn a_silent_rustsec_server_ends_in_an_error_that_names_the_timeout_flag() {
+    let silent = Misbehaving::start(|_, _, _| std::thread::sleep(Duration::from_secs(120)));
+    let cache = tempdir();
+    let started = std::time::Instant::now();
+    let out = update_rustsec(
+        cache.path(),
+        &format!("{}/advisory-db.git", silent.url()),
+        &["--stall-timeout", "1", "--timeout", "60"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(silent.requests(), 3, "three tries, then it gives up");
+    assert!(rustsec_staging(cache.path()).is_empty());
+    assert!(!cache.path().join("rustsec").exists());
+    let text = without_port(&stderr(&out), silent.port);
+    let text = regex::Regex::new(r"tries in \d+ seconds?")
+        .unwrap()
+        .replace_all(&text, "tries in [N] seconds");
+    insta::assert_snapshot!("db_update_rustsec_silent_server", text);
+}
+
+/// A server that answers a byte at a time never trips the wait limit: the clone is
+/// killed at the overall `--timeout`, its staging removed, and the error names the flag.
+#[test]
+fn the_overall_deadline_stops_a_rustsec_clone_that_never_ends() {
+    let trickle = Misbehaving::start(|_, _, s| {
+        let _ = write!(s, "HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n");
+        while s.write_all(b"P").is_ok() {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    let cache = tempdir();
+    let started = std::time::Instant::now();
+    let out = update_rustsec(
+        cache.path(),
+        &format!("{}/advisory-db.git", trickle.url()),
+        &["--timeout", "2"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(trickle.requests(), 1, "the deadline is not retried");
+    assert!(rustsec_staging(cache.path()).is_empty());
+    insta::assert_snapshot!(
+        "db_update_rustsec_deadline",
+        without_port(&stderr(&out), trickle.port)
+    );
+}
+
+/// On a terminal, the RustSec clone shows what it waits for and the try count too.
+#[test]
+fn on_a_terminal_the_rustsec_wait_and_the_try_count_are_shown() {
+    let script = crate::common::require_tool("script");
+    let silent = Misbehaving::start(|_, _, _| std::thread::sleep(Duration::from_secs(120)));
+    let cache = tempdir();
+    let command = format!(
+        "{} db update --only rustsec --rustsec-url {}/advisory-db.git --stall-timeout 1 --timeout 60",
+        assert_cmd::cargo::cargo_bin("vouch").display(),
+        silent.url()
+    );
+    let out = Command::new(script)
+        .args(["-q", "-e", "-c", &command, "/dev/null"])
+        .env("VOUCH_CACHE_DIR", cache.path())
+        .env("TERM", "xterm")
+        .env_remove("NO_COLOR")
+        .env_remove("CI")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    let shown = without_port(&text, silent.port);
+    for expected in [
+        "RustSec: waiting for http://127.0.0.1:[PORT]/advisory-db.git to send the advisory database (git clone, try 1 of 3)",
+        "RustSec: try 1 of 3 failed (git clone of http://127.0.0.1:[PORT]/advisory-db.git: no data within 1 second); trying again in 0.5s",
+        "(git clone, try 2 of 3)",
+        "(git clone, try 3 of 3)",
+        "--timeout SECONDS changes it",
+    ] {
+        assert!(shown.contains(expected), "{expected:?} in {shown}");
+    }
+}
+
+fn status(cache: &Path) -> std::process::Output {
+    vouch()
+        .env("VOUCH_CACHE_DIR", cache)
+        .args(["db", "status"])
+        .output()
+        .unwrap()
+}
+
+/// Regression: `db status` on a cache `db update` never filled said "not a RustSec
+/// advisory database"; it now says there is nothing yet and what to run.
+#[test]
+fn status_of_a_cache_not_filled_yet_says_what_to_run() {
+    let root = tempdir();
+    let cache = root.path().join("vouch-cache");
+    let out = status(&cache);
+    assert_eq!(out.status.code(), Some(2));
+    let text = stderr(&out).replace(&root.path().display().to_string(), "[TMP]");
+    insta::assert_snapshot!("db_status_no_cache_yet", text);
+    assert!(!cache.exists(), "status creates nothing");
+
+    // A first update that failed leaves the cache's directories, and still no copy.
+    let missing = Misbehaving::start(|_, _, s| respond(s, "404 Not Found", b""));
+    let out = update(&cache, &missing.url(), &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let out = status(&cache);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no advisory database in the cache yet"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Regression: an export with no advisory at all was accepted by `db update` and then
+/// read as "no advisories" for every package. It is refused, and the cached copy stays.
+#[test]
+fn an_export_without_a_single_advisory_is_refused_by_db_update() {
+    let (cache, zip) = good_cache();
+    let before = fs::read(&zip).unwrap();
+    let readme = zip_of(&[("README.txt", b"nothing here")]);
+    for (what, body) in [("no entries", zip_of(&[])), ("no .json entry", readme)] {
+        let body = Arc::new(body);
+        let server = Misbehaving::start(move |_, path, s| {
+            if path.ends_with("/all.zip") {
+                respond(s, "200 OK", &body);
+            } else {
+                respond(s, "404 Not Found", b"");
+            }
+        });
+        let out = update(cache.path(), &server.url(), &[]);
+        assert_eq!(out.status.code(), Some(2), "{what}: {}", stderr(&out));
+        let text = stderr(&out);
+        assert!(
+            text.contains("the OSV export holds no advisories"),
+            "{what}: {text}"
+        );
+        assert!(text.contains("crates.io/all.zip"), "{what}: {text}");
+        assert_eq!(fs::read(&zip).unwrap(), before, "{what}");
+        assert!(temp_files(cache.path()).is_empty(), "{what}");
+    }
 }

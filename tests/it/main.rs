@@ -17,6 +17,7 @@ mod cli;
 mod conformance;
 mod db;
 mod db_osv;
+mod db_osv_delta;
 mod docs;
 mod fuzz_regressions;
 mod go;

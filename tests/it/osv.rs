@@ -321,3 +321,47 @@ fn an_export_changed_under_its_cached_index_is_an_error_not_a_different_answer()
         "{stderr}"
     );
 }
+
+/// Regression (issue 16): an OSV export with no advisory at all, a zip without entries or
+/// an ecosystem directory without files, audited every package against nothing and
+/// passed. It is an error naming the export, as a missing one is.
+#[test]
+fn an_export_without_a_single_advisory_is_an_error_not_a_pass() {
+    let empty_zip = {
+        let mut out = std::io::Cursor::new(Vec::new());
+        zip::ZipWriter::new(&mut out).finish().unwrap();
+        out.into_inner()
+    };
+    let zip_export = tempdir();
+    fs::create_dir(zip_export.path().join("npm")).unwrap();
+    fs::write(zip_export.path().join("npm/all.zip"), &empty_zip).unwrap();
+    let dir_export = tempdir();
+    fs::create_dir(dir_export.path().join("npm")).unwrap();
+    fs::write(
+        dir_export.path().join("npm/README.txt"),
+        "no advisories here",
+    )
+    .unwrap();
+    for (export, named) in [
+        (zip_export.path(), "npm/all.zip"),
+        (dir_export.path(), "npm"),
+    ] {
+        let cache = tempdir();
+        let out = vouch()
+            .env("VOUCH_CACHE_DIR", cache.path())
+            .args(["audit", "--osv"])
+            .arg(export)
+            .arg(fixture("npm/lock-v3"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{named}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "{}: the OSV export holds no advisories",
+                export.join(named).display()
+            )),
+            "{named}: {stderr}"
+        );
+    }
+}

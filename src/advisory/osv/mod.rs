@@ -7,14 +7,16 @@
 //! advisories of the packages it has: ~8,600 advisories are never all parsed per run.
 //!
 //! The rooms: [`export`] reads a zip (or directory) under its limits, [`index`] builds,
-//! caches and validates the name index, [`record`] is the OSV schema and its conversion
-//! to an [`Advisory`] with the range semantics; this module ties them into [`OsvDb`].
+//! caches and validates the name index (the same pass validates a download), [`record`]
+//! is the OSV schema and its conversion to an [`Advisory`] with the range semantics,
+//! [`delta`] plans and builds an incremental update from `modified_id.csv`; this module
+//! ties them into [`OsvDb`].
 
+pub mod delta;
 mod export;
 mod index;
 mod record;
 
-use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -22,10 +24,9 @@ use std::sync::OnceLock;
 
 use super::Advisory;
 use crate::package::{Ecosystem, Package, normalize_pypi_name};
-pub use export::validate_export;
 use export::{MAX_ENTRIES, MAX_TOTAL_BYTES, read_capped, read_zip_entry};
-pub use index::index_file;
-use index::{EntryRef, probe};
+use index::{DirIndex, ZipIndex, name_key, probe};
+pub use index::{ExportScan, index_file, scan_export};
 pub use record::{Event, OsvAffectedVersions};
 use record::{OsvRecord, convert};
 
@@ -54,18 +55,16 @@ pub enum Error {
         "{path}: no OSV data for {ecosystem} (expected {ecosystem}/all.zip or {ecosystem}/*.json); run `vouch db update` or pass --osv"
     )]
     Missing { path: PathBuf, ecosystem: Ecosystem },
+    #[error(
+        "{path}: the OSV export holds no advisories (an empty export would pass every package); run `vouch db update` or pass --osv with a full export"
+    )]
+    Empty { path: PathBuf },
 }
 
-/// Where one ecosystem's advisories are.
-enum Store {
-    Zip(PathBuf),
-    Dir(PathBuf),
-}
-
-struct EcosystemData {
-    store: Store,
-    /// Normalised package name → entries.
-    index: HashMap<String, Vec<EntryRef>>,
+/// Where one ecosystem's advisories are, and the index of their package names.
+enum EcosystemData {
+    Zip { path: PathBuf, index: ZipIndex },
+    Dir { path: PathBuf, index: DirIndex },
 }
 
 /// An OSV database directory with lazily opened ecosystems.
@@ -73,6 +72,8 @@ pub struct OsvDb {
     root: PathBuf,
     index_cache: Option<PathBuf>,
     ecosystems: [OnceLock<Result<EcosystemData, String>>; 4],
+    /// `has`, asked once per ecosystem (an audit asks it for every package name).
+    present: [OnceLock<bool>; 4],
 }
 
 fn slot(ecosystem: Ecosystem) -> usize {
@@ -105,6 +106,7 @@ impl OsvDb {
             root: root.to_path_buf(),
             index_cache: index_cache.map(Path::to_path_buf),
             ecosystems: Default::default(),
+            present: Default::default(),
         })
     }
 
@@ -114,8 +116,10 @@ impl OsvDb {
 
     /// Does the database hold data for `ecosystem`?
     pub fn has(&self, ecosystem: Ecosystem) -> bool {
-        let dir = self.root.join(ecosystem.osv_name());
-        dir.join("all.zip").is_file() || dir.is_dir()
+        *self.present[slot(ecosystem)].get_or_init(|| {
+            let dir = self.root.join(ecosystem.osv_name());
+            dir.join("all.zip").is_file() || dir.is_dir()
+        })
     }
 
     /// Opens `ecosystem` now (building and caching its index), instead of at first use.
@@ -137,13 +141,10 @@ impl OsvDb {
         let zip = dir.join("all.zip");
         if zip.is_file() {
             let index = self.zip_index(ecosystem, &zip)?;
-            return Ok(EcosystemData {
-                store: Store::Zip(zip),
-                index,
-            });
+            return Ok(EcosystemData::Zip { path: zip, index });
         }
         if dir.is_dir() {
-            let mut index: HashMap<String, Vec<EntryRef>> = HashMap::new();
+            let mut index = DirIndex::new();
             let entries = fs::read_dir(&dir).map_err(|source| Error::Io {
                 path: dir.clone(),
                 source,
@@ -180,22 +181,20 @@ impl OsvDb {
                         format!("advisory files larger than {MAX_TOTAL_BYTES} bytes together"),
                     ));
                 }
-                for package in probe(&bytes, &entry.path())? {
+                let probed = probe(&bytes).map_err(|e| invalid(&entry.path(), e))?;
+                for package in probed.packages {
                     if package.ecosystem == ecosystem.osv_name() {
                         index
                             .entry(normalize(ecosystem, &package.name))
                             .or_default()
-                            .push(EntryRef {
-                                name: name.clone(),
-                                zip: None,
-                            });
+                            .push(name.clone());
                     }
                 }
             }
-            return Ok(EcosystemData {
-                store: Store::Dir(dir),
-                index,
-            });
+            if count == 0 {
+                return Err(Error::Empty { path: dir });
+            }
+            return Ok(EcosystemData::Dir { path: dir, index });
         }
         Err(Error::Missing {
             path: self.root.clone(),
@@ -208,48 +207,45 @@ impl OsvDb {
     pub fn advisories_for(&self, ecosystem: Ecosystem, name: &str) -> Result<Vec<Advisory>, Error> {
         let data = self.data(ecosystem)?;
         let wanted = normalize(ecosystem, name);
-        let Some(entries) = data.index.get(&wanted) else {
-            return Ok(Vec::new());
-        };
         let mut advisories = Vec::new();
-        let mut zip_file = match &data.store {
-            Store::Zip(path) => Some(fs::File::open(path).map_err(|source| Error::Io {
-                path: path.clone(),
-                source,
-            })?),
-            Store::Dir(_) => None,
+        let mut add = |entry: &str, bytes: &[u8]| -> Result<(), Error> {
+            let record: OsvRecord = serde_json::from_slice(bytes).map_err(|e| Error::Invalid {
+                path: PathBuf::from(entry),
+                message: format!("line {}, column {}: {e}", e.line(), e.column()),
+            })?;
+            // The record's own names decide: an index key shared by two names only costs
+            // this read.
+            if let Some(advisory) = convert(&record, ecosystem, &wanted) {
+                advisories.push(advisory);
+            }
+            Ok(())
         };
-        for entry in entries {
-            let bytes = match (&mut zip_file, &data.store, entry.zip) {
-                (Some(file), Store::Zip(path), Some(span)) => {
-                    read_zip_entry(file, path, &entry.name, span)?
+        match data {
+            EcosystemData::Zip { path, index } => {
+                let spans = index.entries(name_key(&wanted))?;
+                if !spans.is_empty() {
+                    let mut file = fs::File::open(path).map_err(|source| Error::Io {
+                        path: path.clone(),
+                        source,
+                    })?;
+                    for span in spans {
+                        let (entry, bytes) = read_zip_entry(&mut file, path, span)?;
+                        add(&entry, &bytes)?;
+                    }
                 }
-                (None, Store::Dir(dir), _) => {
-                    let path = dir.join(&entry.name);
-                    read_capped(
+            }
+            EcosystemData::Dir { path: dir, index } => {
+                for entry in index.get(&wanted).into_iter().flatten() {
+                    let path = dir.join(entry);
+                    let bytes = read_capped(
                         &mut fs::File::open(&path).map_err(|source| Error::Io {
                             path: path.clone(),
                             source,
                         })?,
                         &path,
-                    )?
+                    )?;
+                    add(entry, &bytes)?;
                 }
-                (_, store, _) => {
-                    let path = match store {
-                        Store::Zip(p) | Store::Dir(p) => p,
-                    };
-                    return Err(invalid(
-                        path,
-                        format!("{}: index has no location", entry.name),
-                    ));
-                }
-            };
-            let record: OsvRecord = serde_json::from_slice(&bytes).map_err(|e| Error::Invalid {
-                path: PathBuf::from(&entry.name),
-                message: format!("line {}, column {}: {e}", e.line(), e.column()),
-            })?;
-            if let Some(advisory) = convert(&record, ecosystem, &wanted) {
-                advisories.push(advisory);
             }
         }
         advisories.sort_by(|a, b| a.id.cmp(&b.id));
@@ -278,7 +274,7 @@ pub fn parse_record(
     version: &str,
 ) -> Result<Vec<(Advisory, bool)>, Error> {
     let path = Path::new("record.json");
-    let names = probe(bytes, path)?;
+    let names = probe(bytes).map_err(|e| invalid(path, e))?.packages;
     let record: OsvRecord = serde_json::from_slice(bytes).map_err(|e| invalid(path, e))?;
     let mut out = Vec::new();
     for package in names {
