@@ -650,7 +650,10 @@ mod tests {
             let ranked = |range: &[(Kind, Option<usize>)]| -> Vec<(Kind, Option<usize>)> {
                 range
                     .iter()
-                    .map(|(k, i)| (*k, i.map(|i| at(i).0)))
+                    // A table version written "0" is OSV's "from the beginning", exactly as
+                    // the "0" the generator writes for None (PyPI's table has one; the
+                    // model ranked it as a version, above 0.dev0).
+                    .map(|(k, i)| (*k, i.filter(|&i| at(i).1 != "0").map(|i| at(i).0)))
                     .collect()
             };
             let versions: Vec<String> = listed.iter().map(|&i| at(i).1.to_string()).collect();
