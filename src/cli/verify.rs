@@ -72,7 +72,20 @@ pub struct Args {
     #[arg(long, short = 'o', visible_alias = "output", value_enum, default_value_t = VerifyFormat::Human)]
     pub format: VerifyFormat,
 
-    /// The exact identity (SAN: URI, email or username) the Fulcio certificate must name.
+    #[command(flatten)]
+    pub keyless: KeylessArgs,
+
+    /// Sigstore's trusted_root.json (Fulcio CAs, Rekor logs, CT logs, timestamp
+    /// authorities) to verify keyless signatures and Sigstore bundles against, instead of
+    /// the embedded public-good root. Offline: nothing is fetched.
+    #[arg(long, value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
+}
+
+/// The keyless identity options, the same on `verify` and `verify-blob`.
+#[derive(Debug, clap::Args)]
+pub struct KeylessArgs {
+    /// The exact identity (SAN: URI or email) the Fulcio certificate must name.
     #[arg(long, value_name = "IDENTITY", help_heading = "Keyless")]
     pub certificate_identity: Option<String>,
 
@@ -88,33 +101,23 @@ pub struct Args {
     /// A regular expression the whole OIDC issuer must match (anchored at both ends).
     #[arg(long, value_name = "REGEX", help_heading = "Keyless")]
     pub certificate_oidc_issuer_regexp: Option<String>,
-
-    /// Sigstore's trusted_root.json (Fulcio CAs, Rekor logs, CT logs, timestamp
-    /// authorities) to verify keyless signatures and Sigstore bundles against, instead of
-    /// the embedded public-good root. Offline: nothing is fetched.
-    #[arg(long, value_name = "FILE")]
-    pub trusted_root: Option<PathBuf>,
 }
 
-impl Args {
-    fn keyless(&self) -> Option<KeylessPolicy> {
+impl KeylessArgs {
+    /// The keyless policy, if any of the options was given.
+    pub(super) fn policy(&self) -> Option<KeylessPolicy> {
         let policy = KeylessPolicy {
             identity: self.certificate_identity.clone(),
             identity_regexp: self.certificate_identity_regexp.clone(),
             oidc_issuer: self.certificate_oidc_issuer.clone(),
             oidc_issuer_regexp: self.certificate_oidc_issuer_regexp.clone(),
         };
-        keyless_policy(policy)
+        let any = policy.identity.is_some()
+            || policy.identity_regexp.is_some()
+            || policy.oidc_issuer.is_some()
+            || policy.oidc_issuer_regexp.is_some();
+        any.then_some(policy)
     }
-}
-
-/// The keyless options, if any was given.
-pub(super) fn keyless_policy(policy: KeylessPolicy) -> Option<KeylessPolicy> {
-    let any = policy.identity.is_some()
-        || policy.identity_regexp.is_some()
-        || policy.oidc_issuer.is_some()
-        || policy.oidc_issuer_regexp.is_some();
-    any.then_some(policy)
 }
 
 /// Reads the `--key` files.
@@ -132,7 +135,7 @@ pub(super) fn read_keys(paths: &[PathBuf]) -> anyhow::Result<Vec<PublicKey>> {
 
 /// Turns the arguments into a request: reads the keys, maps the attestation types.
 pub fn request(args: &Args) -> anyhow::Result<VerifyRequest> {
-    let policy = match (args.keyless(), args.keys.is_empty()) {
+    let policy = match (args.keyless.policy(), args.keys.is_empty()) {
         (Some(_), false) => {
             bail!("give either --key or the keyless --certificate-* options, not both")
         }

@@ -6,11 +6,11 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 
-use super::verify::{keyless_policy, read_keys};
+use super::verify::{KeylessArgs, read_keys};
 use crate::report::Verdict;
 use crate::report::verify::{self as report, VerifyFormat};
+use crate::verify::Policy;
 use crate::verify::blob::{self, BlobArtifact, BlobRequest};
-use crate::verify::{KeylessPolicy, Policy};
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -48,31 +48,12 @@ pub struct Args {
     #[arg(long, short = 'o', visible_alias = "output", value_enum, default_value_t = VerifyFormat::Human)]
     pub format: VerifyFormat,
 
-    /// The exact identity (SAN: URI or email) the Fulcio certificate must name.
-    #[arg(long, value_name = "IDENTITY", help_heading = "Keyless")]
-    pub certificate_identity: Option<String>,
-
-    /// A regular expression the whole certificate identity must match (anchored at both
-    /// ends, unlike cosign's).
-    #[arg(long, value_name = "REGEX", help_heading = "Keyless")]
-    pub certificate_identity_regexp: Option<String>,
-
-    /// The exact OIDC issuer the certificate must name.
-    #[arg(long, value_name = "URL", help_heading = "Keyless")]
-    pub certificate_oidc_issuer: Option<String>,
-
-    /// A regular expression the whole OIDC issuer must match (anchored at both ends).
-    #[arg(long, value_name = "REGEX", help_heading = "Keyless")]
-    pub certificate_oidc_issuer_regexp: Option<String>,
+    #[command(flatten)]
+    pub keyless: KeylessArgs,
 }
 
 pub fn request(args: &Args) -> anyhow::Result<BlobRequest> {
-    let keyless = keyless_policy(KeylessPolicy {
-        identity: args.certificate_identity.clone(),
-        identity_regexp: args.certificate_identity_regexp.clone(),
-        oidc_issuer: args.certificate_oidc_issuer.clone(),
-        oidc_issuer_regexp: args.certificate_oidc_issuer_regexp.clone(),
-    });
+    let keyless = args.keyless.policy();
     let policy = match (keyless, &args.key) {
         (Some(_), Some(_)) => {
             bail!("give either --key or the keyless --certificate-* options, not both")

@@ -8,10 +8,12 @@ use anstyle::{AnsiColor, Style};
 use serde::Serialize;
 
 use super::Verdict;
+use crate::finding::{Finding, Level};
 use crate::verify::VerifyOutcome;
 use crate::verify::blob::BlobOutcome;
 
 const RED: Style = AnsiColor::Red.on_default().bold();
+const YELLOW: Style = AnsiColor::Yellow.on_default().bold();
 const GREEN: Style = AnsiColor::Green.on_default().bold();
 const DIM: Style = Style::new().dimmed();
 
@@ -91,23 +93,37 @@ fn write_human(outcome: &VerifyOutcome, out: &mut dyn Write) -> io::Result<()> {
             if att.verified_by.len() == 1 { "" } else { "s" }
         )?;
     }
-    for f in &outcome.findings {
+    write_findings_and_verdict(&outcome.findings, &outcome.image, out)
+}
+
+/// The end of both human reports: one line per finding (errors red, warnings yellow), then
+/// the verdict on what was asked for.
+fn write_findings_and_verdict(
+    findings: &[Finding],
+    subject: &dyn std::fmt::Display,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    for f in findings {
+        let style = match f.level {
+            Level::Error => RED,
+            Level::Warning => YELLOW,
+            Level::Info => DIM,
+        };
         writeln!(
             out,
-            "{RED}{}{RED:#} {}: {}",
+            "{style}{}{style:#} {}: {}",
             f.level.as_str(),
             f.code.as_str(),
             f.message
         )?;
     }
-    match Verdict::from_findings(&outcome.findings) {
-        Verdict::Pass => writeln!(out, "{GREEN}verified{GREEN:#} {}", outcome.image),
+    match Verdict::from_findings(findings) {
+        Verdict::Pass => writeln!(out, "{GREEN}verified{GREEN:#} {subject}"),
         _ => writeln!(
             out,
-            "{RED}FAILED{RED:#} {}: {} finding{}",
-            outcome.image,
-            outcome.findings.len(),
-            if outcome.findings.len() == 1 { "" } else { "s" }
+            "{RED}FAILED{RED:#} {subject}: {} finding{}",
+            findings.len(),
+            if findings.len() == 1 { "" } else { "s" }
         ),
     }
 }
@@ -275,25 +291,7 @@ fn write_blob_human(outcome: &BlobOutcome, out: &mut dyn Write) -> io::Result<()
     for signer in &outcome.signature.verified_by {
         writeln!(out, "{DIM}  signed   {signer}{DIM:#}")?;
     }
-    for f in &outcome.findings {
-        writeln!(
-            out,
-            "{RED}{}{RED:#} {}: {}",
-            f.level.as_str(),
-            f.code.as_str(),
-            f.message
-        )?;
-    }
-    match Verdict::from_findings(&outcome.findings) {
-        Verdict::Pass => writeln!(out, "{GREEN}verified{GREEN:#} {}", outcome.requested),
-        _ => writeln!(
-            out,
-            "{RED}FAILED{RED:#} {}: {} finding{}",
-            outcome.requested,
-            outcome.findings.len(),
-            if outcome.findings.len() == 1 { "" } else { "s" }
-        ),
-    }
+    write_findings_and_verdict(&outcome.findings, &outcome.requested, out)
 }
 
 #[derive(Serialize)]
