@@ -162,7 +162,7 @@ fn repository(reference: &str) -> &str {
     }
 }
 
-/// The images to verify: each `--image` with the policy entry for its repository, or,
+/// The images to verify: each `--image` with every policy entry for its repository, or,
 /// without `--image`, every entry with its own reference. An `--image` the policy has no
 /// entry for is an error: there is nothing to verify it against.
 fn images_to_verify<'p>(
@@ -176,22 +176,26 @@ fn images_to_verify<'p>(
             .map(|i| (i.reference.clone(), i))
             .collect());
     }
-    given
-        .iter()
-        .map(|reference| {
+    let mut images = Vec::new();
+    for reference in given {
+        // Every entry for the repository, not only the first: two entries (say a keyless
+        // signature and a keyed attestation) are two requirements, and both must hold.
+        let before = images.len();
+        images.extend(
             policy
                 .images
                 .iter()
-                .find(|i| repository(&i.reference) == repository(reference))
-                .map(|i| (reference.clone(), i))
-                .with_context(|| {
-                    format!(
-                        "--image {reference}: the policy has no [[image]] for {}, so there is no key or identity to verify it with",
-                        repository(reference)
-                    )
-                })
-        })
-        .collect()
+                .filter(|i| repository(&i.reference) == repository(reference))
+                .map(|i| (reference.clone(), i)),
+        );
+        if images.len() == before {
+            bail!(
+                "--image {reference}: the policy has no [[image]] for {}, so there is no key or identity to verify it with",
+                repository(reference)
+            );
+        }
+    }
+    Ok(images)
 }
 
 /// The `[[image]]` entries that no `--image` names (none without `--image`: then every

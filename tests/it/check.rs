@@ -176,6 +176,34 @@ fn an_unsigned_image_fails_the_gate_and_a_signed_one_passes() {
     assert_eq!(report["checks"][1]["name"], format!("verify {signed}"));
     assert_eq!(report["checks"][1]["status"], "pass");
 
+    // Two entries for the repository are two requirements: --image is verified against
+    // both. Regression: only the first entry was used, and the second, counted as named,
+    // was silently never verified (here: a second key that never signed).
+    let other_key = crate::registry::Key::generate();
+    fs::copy(&other_key.public, dir.path().join("keys/other.pub")).unwrap();
+    let policy = fs::read_to_string(dir.path().join("vouch.toml")).unwrap();
+    let second = format!(
+        "\n[[image]]\nreference = \"{}:latest\"\nkey = [\"keys/other.pub\"]\nignore-tlog = true\n",
+        reg.repo("app")
+    );
+    fs::write(dir.path().join("vouch.toml"), policy + &second).unwrap();
+    let out = check(dir.path(), &["--format", "json", "--image", &signed]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let report = json(&out);
+    let verifies: Vec<_> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["name"] == format!("verify {signed}"))
+        .map(|c| c["status"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(verifies, ["pass", "fail"], "{report}");
+
     // An --image the policy has no entry for cannot be verified against anything.
     let other = format!("{}@{}", reg.repo("other"), reg.push_image("other", "v1"));
     let out = check(dir.path(), &["--format", "json", "--image", &other]);
