@@ -24,7 +24,9 @@ fn main() -> ExitCode {
             };
         }
     };
-    let mut stdout = anstream::stdout().lock();
+    // Reports are written in many small pieces; stdout is line-buffered. One buffer for
+    // all of it (flushed below, where a failed write is still an error).
+    let mut stdout = std::io::BufWriter::with_capacity(64 * 1024, anstream::stdout().lock());
     let mut stderr = anstream::stderr();
     let result = cli::run(cli, &mut stdout, &mut stderr);
     let flushed = stdout.flush();

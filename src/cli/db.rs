@@ -173,6 +173,8 @@ fn update_rustsec(
     })?;
     writeln!(out, "updated {}", db::rustsec_dir(cache).display())?;
     describe(&info, out)?;
+    // stdout is buffered: show this before the OSV downloads start.
+    out.flush()?;
     Ok(())
 }
 
