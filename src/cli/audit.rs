@@ -239,13 +239,22 @@ pub(crate) fn build_report(plan: &Plan) -> anyhow::Result<AuditReport> {
     // RustSec: --db, else the cache's copy when there is one. OSV: --osv, else the cache's.
     // Which ecosystems then lack a source is decided per package, by the audit.
     let cache = crate::advisory::db::cache_dir().ok();
+    let rustsec_index = cache
+        .as_ref()
+        .map(|c| crate::advisory::db::rustsec_index_dir(c));
     let rustsec = match &plan.db {
-        Some(dir) => Some(RustSecDb::open(dir).context("cannot open the advisory database")?),
+        Some(dir) => Some(
+            RustSecDb::open(dir, rustsec_index.as_deref())
+                .context("cannot open the advisory database")?,
+        ),
         None => match &cache {
             Some(cache) if crate::advisory::db::rustsec_dir(cache).exists() => {
                 let dir = crate::advisory::db::rustsec_dir(cache);
                 crate::advisory::db::check_cached(&dir, true)?;
-                Some(RustSecDb::open(&dir).context("cannot open the cached advisory database")?)
+                Some(
+                    RustSecDb::open(&dir, rustsec_index.as_deref())
+                        .context("cannot open the cached advisory database")?,
+                )
             }
             _ => None,
         },
