@@ -313,6 +313,22 @@ pub fn run(
                     });
                 }
             }
+            if settings.exclude_dev
+                && let Some(why) = &lockfile.dev_unknown
+            {
+                findings.push(Finding {
+                    code: Code::DevPackagesUnknown,
+                    level: Level::Warning,
+                    message: format!(
+                        "{}: --exclude-dev excludes nothing here: {why}",
+                        lockfile.path.display()
+                    ),
+                    advisory: None,
+                    package: None,
+                    waiver: None,
+                    waived_by: None,
+                });
+            }
         }
         for package in &lockfile.packages {
             if settings.exclude_dev && package.dev {
