@@ -21,7 +21,7 @@ use super::{LineIndex, ParseError, Parsed};
 use crate::package::{Checksum, Ecosystem, HashAlgorithm, Package, Source};
 
 /// The header `[[package]]` cargo writes: the file is parsed in pieces that start at it.
-const PACKAGE_HEADER: &str = "[[package]]";
+pub(super) const PACKAGE_HEADER: &str = "[[package]]";
 
 /// One piece of the file as TOML: the part before the first package, or a package with
 /// whatever follows it up to the next one (`[metadata]`, `[[patch.unused]]`).
@@ -50,23 +50,78 @@ struct RawPackage<'a> {
 }
 
 /// A string from the file and the byte offset where its value starts.
-type At<'a> = (Cow<'a, str>, usize);
+pub(super) type At<'a> = (Cow<'a, str>, usize);
 
 /// A `[[package]]` with offsets into the whole file.
-struct Entry<'a> {
-    name: Cow<'a, str>,
-    version: At<'a>,
-    source: Option<At<'a>>,
-    checksum: Option<At<'a>>,
-    dependencies: Vec<At<'a>>,
-    line: u32,
+#[derive(Debug, PartialEq)]
+pub(super) struct Entry<'a> {
+    pub name: Cow<'a, str>,
+    pub version: At<'a>,
+    pub source: Option<At<'a>>,
+    pub checksum: Option<At<'a>>,
+    pub dependencies: Deps<'a>,
+    /// The line of its `[[package]]` header.
+    pub line: u32,
 }
 
-/// One `dependencies` entry.
+/// A package's `dependencies` entries.
+#[derive(Debug)]
+pub(super) enum Deps<'a> {
+    /// As toml read them.
+    Listed(Vec<At<'a>>),
+    /// Lines ` "entry",` as cargo writes them, already checked by the canonical reader,
+    /// and the offset of the first in the file.
+    Lines { text: &'a str, offset: usize },
+}
+
+impl Deps<'_> {
+    /// Each entry and the offset of its opening quote.
+    pub(super) fn iter(&self) -> DepsIter<'_> {
+        match self {
+            Deps::Listed(list) => DepsIter::Listed(list.iter()),
+            Deps::Lines { text, offset } => DepsIter::Lines {
+                lines: text.split_terminator('\n'),
+                at: *offset,
+            },
+        }
+    }
+}
+
+pub(super) enum DepsIter<'a> {
+    Listed(std::slice::Iter<'a, At<'a>>),
+    Lines {
+        lines: std::str::SplitTerminator<'a, char>,
+        at: usize,
+    },
+}
+
+impl<'a> Iterator for DepsIter<'a> {
+    type Item = (&'a str, usize);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            DepsIter::Listed(list) => list.next().map(|(s, at)| (s.as_ref(), *at)),
+            DepsIter::Lines { lines, at } => {
+                let line = lines.next()?;
+                let item = (line.get(2..line.len().saturating_sub(2)).unwrap_or(""), *at + 1);
+                *at += line.len() + 1;
+                Some(item)
+            }
+        }
+    }
+}
+
+impl PartialEq for Deps<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+/// One `dependencies` entry (its source by [`SourceCache`] number).
 struct DependencyRef<'a> {
     name: &'a str,
     version: Option<semver::Version>,
-    source: Option<SourceId>,
+    source: Option<usize>,
 }
 
 /// Byte offsets where the file's pieces start: the top, then every line that is exactly
@@ -75,17 +130,62 @@ struct DependencyRef<'a> {
 /// unterminated, an error; a table defined in two pieces (a second `[metadata]`) is
 /// refused by [`parse`]. Parsing pieces keeps toml's working memory to one package
 /// instead of the whole file's tokens (45 MB for 10,000 packages).
-fn pieces(text: &str) -> Vec<usize> {
-    let mut starts = vec![0];
-    for (at, _) in text.match_indices(PACKAGE_HEADER) {
-        let after = &text[at + PACKAGE_HEADER.len()..];
-        let line_start = at == 0 || text.as_bytes()[at - 1] == b'\n';
-        let line_end = after.is_empty() || after.starts_with('\n') || after.starts_with("\r\n");
-        if at > 0 && line_start && line_end {
-            starts.push(at);
+pub(super) fn pieces(text: &str, newlines: &[usize]) -> Vec<PieceAt> {
+    let mut starts = vec![PieceAt {
+        start: 0,
+        line: 1,
+        first_newline: 0,
+    }];
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    for (k, &end) in newlines.iter().chain(std::iter::once(&bytes.len())).enumerate() {
+        let line = &bytes[at..end];
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if at > 0 && line == PACKAGE_HEADER.as_bytes() {
+            starts.push(PieceAt {
+                start: at,
+                line: k as u32 + 1,
+                first_newline: k,
+            });
         }
+        at = end + 1;
     }
     starts
+}
+
+/// Where a piece starts: byte offset, line, and the index of its first `\n` in the file's
+/// list of them.
+#[derive(Clone, Copy)]
+pub(super) struct PieceAt {
+    pub start: usize,
+    pub line: u32,
+    pub first_newline: usize,
+}
+
+/// Byte offsets of every `\n` in `text`, 16 bytes at a time (the comparison becomes vector
+/// code): one pass over the file instead of a search per line.
+pub(super) fn newlines(text: &str) -> Vec<usize> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len() / 32);
+    let mut blocks = bytes.chunks_exact(16);
+    let mut base = 0;
+    for block in &mut blocks {
+        let mut mask: u16 = 0;
+        for (i, &b) in block.iter().enumerate() {
+            mask |= u16::from(b == b'\n') << i;
+        }
+        while mask != 0 {
+            out.push(base + mask.trailing_zeros() as usize);
+            mask &= mask - 1;
+        }
+        base += 16;
+    }
+    for (i, &b) in blocks.remainder().iter().enumerate() {
+        if b == b'\n' {
+            out.push(base + i);
+        }
+    }
+    out
 }
 
 pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
@@ -96,43 +196,27 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
     let mut format_version = None;
     let mut metadata = None;
     let mut entries: Vec<Entry<'_>> = Vec::new();
-    let starts = pieces(text);
-    let mut line = 1;
-    for (k, &start) in starts.iter().enumerate() {
-        let end = starts.get(k + 1).copied().unwrap_or(text.len());
-        let piece = &text[start..end];
-        let raw: RawPiece<'_> = toml::from_str(piece).map_err(|e| {
-            let mut err = super::python::toml_error(piece, &e, "Cargo.lock");
-            err.line += line - 1;
-            err
-        })?;
-        let lines = LineIndex::new(piece);
-        if let Some(v) = raw.version {
-            format_version = Some((*v.get_ref(), start + v.span().start));
+    let newlines = newlines(text);
+    let starts = pieces(text, &newlines);
+    for (k, p) in starts.iter().enumerate() {
+        let next = starts.get(k + 1);
+        let end = next.map_or(text.len(), |n| n.start);
+        let piece = &text[p.start..end];
+        let piece_newlines = &newlines[p.first_newline..next.map_or(newlines.len(), |n| n.first_newline)];
+        let read = match super::cargo_canonical::read(piece, p.start, p.line, piece_newlines) {
+            Some(read) => read,
+            None => read_with_toml(piece, p.start, p.line as usize)?,
+        };
+        if let Some(v) = read.version {
+            format_version = Some(v);
         }
-        if let Some(m) = raw.metadata {
+        if let Some(m) = read.metadata {
             if metadata.is_some() {
-                return Err(at(start, "a second [metadata] table".into()));
+                return Err(at(p.start, "a second [metadata] table".into()));
             }
-            metadata = Some((m, start));
+            metadata = Some((m, p.start));
         }
-        for spanned in raw.package {
-            let header = super::python::poetry::header_line(piece, &lines, spanned.span().start);
-            let raw = spanned.into_inner();
-            entries.push(Entry {
-                name: raw.name,
-                version: global(start, raw.version),
-                source: raw.source.map(|s| global(start, s)),
-                checksum: raw.checksum.map(|s| global(start, s)),
-                dependencies: raw
-                    .dependencies
-                    .into_iter()
-                    .map(|s| global(start, s))
-                    .collect(),
-                line: line as u32 - 1 + header,
-            });
-        }
-        line += piece.bytes().filter(|&b| b == b'\n').count();
+        entries.extend(read.entries);
     }
     if let Some((version, offset)) = format_version
         && !(1..=4).contains(&version)
@@ -185,7 +269,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
         };
         // semver reads versions strictly: the text is what it displays.
         let mut pkg = Package::new(Ecosystem::Cargo, entry.name.as_ref(), raw_version.as_ref());
-        pkg.source = match &source {
+        pkg.source = match source.map(|k| &sources.ids[k]) {
             None => Source::Path(String::new()),
             Some(s) if s.is_default_registry() => Source::Registry,
             Some(s) if s.is_git() => Source::Git(s.url().to_string()),
@@ -214,21 +298,37 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
         source_ids.push(source);
     }
 
-    let mut by_name: HashMap<&str, Vec<usize>> = HashMap::with_capacity(entries.len());
+    // Packages by name, in file order: the first and last of each name, and after each
+    // package the next one of its name (a chain instead of a list per name).
+    let mut by_name: HashMap<&str, (usize, usize)> = HashMap::with_capacity(entries.len());
+    let mut next_of_name = vec![usize::MAX; entries.len()];
     for (i, e) in entries.iter().enumerate() {
-        by_name.entry(e.name.as_ref()).or_default().push(i);
+        match by_name.entry(e.name.as_ref()) {
+            std::collections::hash_map::Entry::Occupied(mut found) => {
+                next_of_name[found.get().1] = i;
+                found.get_mut().1 = i;
+            }
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert((i, i));
+            }
+        }
     }
+    let of_name = |name: &str| {
+        let first = by_name.get(name).map_or(usize::MAX, |&(first, _)| first);
+        std::iter::successors((first != usize::MAX).then_some(first), |&j| {
+            Some(next_of_name[j]).filter(|&n| n != usize::MAX)
+        })
+    };
     for (i, entry) in entries.iter().enumerate() {
-        let mut deps = Vec::with_capacity(entry.dependencies.len());
-        for (text, offset) in &entry.dependencies {
-            let dep = dependency(text, &mut |s| sources.get(s)).map_err(|m| at(*offset, m))?;
-            let candidates = by_name.get(dep.name).map(Vec::as_slice).unwrap_or(&[]);
-            let target = candidates.iter().copied().find(|&j| {
+        let mut deps = Vec::new();
+        for (text, offset) in entry.dependencies.iter() {
+            let dep = dependency(text, &mut |s| sources.get(s)).map_err(|m| at(offset, m))?;
+            let target = of_name(dep.name).find(|&j| {
                 dep.version.as_ref().is_none_or(|v| *v == versions[j])
                     && dep
                         .source
                         .as_ref()
-                        .is_none_or(|s| source_ids[j].as_ref() == Some(s))
+                        .is_none_or(|&s| source_ids[j].is_some_and(|k| sources.same(k, s)))
             });
             let Some(j) = target else {
                 return Err(ParseError::new(
@@ -252,35 +352,118 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
     })
 }
 
+/// What one piece holds, offsets and lines made global.
+#[derive(Debug)]
+pub(super) struct Piece<'a> {
+    /// The format version and the offset of its value.
+    pub version: Option<(i64, usize)>,
+    pub metadata: Option<HashMap<Cow<'a, str>, Spanned<Cow<'a, str>>>>,
+    pub entries: Vec<Entry<'a>>,
+}
+
+/// Reads a piece starting at byte `start` and on line `line` of the file with toml.
+pub(super) fn read_with_toml(
+    piece: &str,
+    start: usize,
+    line: usize,
+) -> Result<Piece<'_>, ParseError> {
+    let raw: RawPiece<'_> = toml::from_str(piece).map_err(|e| {
+        let mut err = super::python::toml_error(piece, &e, "Cargo.lock");
+        err.line += line - 1;
+        err
+    })?;
+    let lines = LineIndex::new(piece);
+    let entries = raw
+        .package
+        .into_iter()
+        .map(|spanned| {
+            let header = super::python::poetry::header_line(piece, &lines, spanned.span().start);
+            let raw = spanned.into_inner();
+            Entry {
+                name: raw.name,
+                version: global(start, raw.version),
+                source: raw.source.map(|s| global(start, s)),
+                checksum: raw.checksum.map(|s| global(start, s)),
+                dependencies: Deps::Listed(
+                    raw.dependencies
+                        .into_iter()
+                        .map(|s| global(start, s))
+                        .collect(),
+                ),
+                line: line as u32 - 1 + header,
+            }
+        })
+        .collect();
+    Ok(Piece {
+        version: raw
+            .version
+            .map(|v| (*v.get_ref(), start + v.span().start)),
+        metadata: raw.metadata,
+        entries,
+    })
+}
+
 /// A piece's string with its offset in the whole file.
 fn global(piece_start: usize, s: Spanned<Cow<'_, str>>) -> At<'_> {
     let offset = piece_start + s.span().start;
     (s.into_inner(), offset)
 }
 
-/// Parsed sources, one per distinct string (a lockfile has a handful).
+/// Parsed sources, one per distinct string (a lockfile has a handful), by number.
 #[derive(Default)]
 struct SourceCache {
-    parsed: HashMap<String, SourceId>,
+    ids: Vec<SourceId>,
+    by_text: HashMap<String, usize>,
+    /// The last string asked for: most packages share the one before theirs.
+    last: Option<(String, usize)>,
 }
 
 impl SourceCache {
-    fn get(&mut self, text: &str) -> Result<SourceId, String> {
-        if let Some(id) = self.parsed.get(text) {
-            return Ok(id.clone());
+    fn get(&mut self, text: &str) -> Result<usize, String> {
+        if let Some((last, k)) = &self.last
+            && last == text
+        {
+            return Ok(*k);
         }
-        let id = SourceId::from_str(text).map_err(|e| format!("source `{text}`: {e}"))?;
-        self.parsed.insert(text.to_string(), id.clone());
-        Ok(id)
+        let k = match self.by_text.get(text) {
+            Some(&k) => k,
+            None => {
+                let id = SourceId::from_str(text).map_err(|e| format!("source `{text}`: {e}"))?;
+                self.ids.push(id);
+                self.by_text.insert(text.to_string(), self.ids.len() - 1);
+                self.ids.len() - 1
+            }
+        };
+        self.last = Some((text.to_string(), k));
+        Ok(k)
+    }
+
+    /// Are sources `a` and `b` the same, as cargo-lock compares them (a git source with
+    /// and without its commit, for one)?
+    fn same(&self, a: usize, b: usize) -> bool {
+        a == b || self.ids[a] == self.ids[b]
     }
 }
 
 /// `name`, `name version` or `name version (source)`.
 fn dependency<'a>(
     text: &'a str,
-    sources: &mut dyn FnMut(&str) -> Result<SourceId, String>,
+    sources: &mut dyn FnMut(&str) -> Result<usize, String>,
 ) -> Result<DependencyRef<'a>, String> {
-    let mut words = text.split_whitespace();
+    // cargo-lock splits on Unicode white space; for ASCII text (vertical tab aside) that
+    // is ASCII white space, which is much cheaper to find.
+    if text.bytes().all(|b| b.is_ascii() && b != 0x0b) {
+        dependency_words(text, text.split_ascii_whitespace(), sources)
+    } else {
+        dependency_words(text, text.split_whitespace(), sources)
+    }
+}
+
+fn dependency_words<'a>(
+    text: &'a str,
+    mut words: impl Iterator<Item = &'a str>,
+    sources: &mut dyn FnMut(&str) -> Result<usize, String>,
+) -> Result<DependencyRef<'a>, String> {
     let name = words
         .next()
         .ok_or_else(|| "an empty dependency entry".to_string())?;
@@ -314,7 +497,15 @@ fn dependency<'a>(
 
 /// A SHA-256 written as 64 hex digits, lower-cased.
 fn sha256_hex(text: &str) -> Option<String> {
-    (text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()))
+    if text.len() != 64 {
+        return None;
+    }
+    // Cargo writes lower case: then the text is the answer as it is.
+    if text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return Some(text.to_string());
+    }
+    text.bytes()
+        .all(|b| b.is_ascii_hexdigit())
         .then(|| text.to_ascii_lowercase())
 }
 

@@ -8,6 +8,7 @@
 
 mod bun;
 mod cargo;
+mod cargo_canonical;
 mod cargo_workspace;
 mod go;
 mod npm;
