@@ -1,5 +1,9 @@
 //! Index files kept in the cache between runs: one header line saying what the index was
-//! built for (a stamp) with a SHA-256 of the rest, then the index itself as JSON.
+//! built for (a stamp) with a CRC-32 of the rest, then the index itself as one line of
+//! JSON, then any bytes it points into (a blob, read only where the index says). The
+//! checksum is there to catch damage (a file cut short, garbled, emptied), not tampering:
+//! whoever can write the cache can write a matching checksum too, so the cheapest one
+//! that catches damage is the right one (it is read on every audit).
 //!
 //! An index built for another version of its database (another stamp) reads as absent
 //! and is rebuilt by the caller. One whose content does not match its checksum (cut
@@ -30,12 +34,15 @@ pub enum Error {
 #[serde(deny_unknown_fields)]
 struct Header {
     stamp: String,
-    digest: String,
+    crc32: u32,
 }
 
-/// The index at `path` when it was built for `stamp`; `None` when there is none or it
-/// was built for something else.
-pub fn load<T: DeserializeOwned>(path: &Path, stamp: &str) -> Result<Option<T>, Error> {
+/// The index at `path` when it was built for `stamp`, with the file's bytes and where
+/// its blob starts in them; `None` when there is none or it was built for something else.
+pub fn load<T: DeserializeOwned>(
+    path: &Path,
+    stamp: &str,
+) -> Result<Option<(T, Vec<u8>, usize)>, Error> {
     let bytes = match fs::read(path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -50,30 +57,38 @@ pub fn load<T: DeserializeOwned>(path: &Path, stamp: &str) -> Result<Option<T>, 
         path: path.to_path_buf(),
         problem,
     };
-    let newline = bytes
-        .iter()
-        .position(|&b| b == b'\n')
-        .ok_or_else(|| damaged("no header line".into()))?;
-    let (head, body) = (&bytes[..newline], &bytes[newline + 1..]);
-    let header: Header =
-        serde_json::from_slice(head).map_err(|e| damaged(format!("bad header: {e}")))?;
+    let line_end = |bytes: &[u8], from: usize| {
+        bytes[from..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map(|i| from + i)
+    };
+    let head_end = line_end(&bytes, 0).ok_or_else(|| damaged("no header line".into()))?;
+    let header: Header = serde_json::from_slice(&bytes[..head_end])
+        .map_err(|e| damaged(format!("bad header: {e}")))?;
     if header.stamp != stamp {
         return Ok(None);
     }
-    if header.digest != sha256_hex(body) {
+    if header.crc32 != crc32fast::hash(&bytes[head_end + 1..]) {
         return Err(damaged("its content does not match its checksum".into()));
     }
-    serde_json::from_slice(body)
-        .map(Some)
-        .map_err(|e| damaged(e.to_string()))
+    let index_end =
+        line_end(&bytes, head_end + 1).ok_or_else(|| damaged("no index line".into()))?;
+    let index = serde_json::from_slice(&bytes[head_end + 1..index_end])
+        .map_err(|e| damaged(e.to_string()))?;
+    Ok(Some((index, bytes, index_end + 1)))
 }
 
-/// Writes `index` for `stamp` to `path` (creating its directory), all or nothing.
-pub fn store<T: Serialize>(path: &Path, stamp: &str, index: &T) -> io::Result<()> {
-    let body = serde_json::to_vec(index).map_err(io::Error::other)?;
+/// Writes `index` and `blob` for `stamp` to `path` (creating its directory), all or
+/// nothing.
+pub fn store<T: Serialize>(path: &Path, stamp: &str, index: &T, blob: &[u8]) -> io::Result<()> {
+    // Compact JSON has no raw newline: strings escape theirs.
+    let mut body = serde_json::to_vec(index).map_err(io::Error::other)?;
+    body.push(b'\n');
+    body.extend_from_slice(blob);
     let header = Header {
         stamp: stamp.to_string(),
-        digest: sha256_hex(&body),
+        crc32: crc32fast::hash(&body),
     };
     let mut bytes = serde_json::to_vec(&header).map_err(io::Error::other)?;
     bytes.push(b'\n');
@@ -86,11 +101,6 @@ pub fn store<T: Serialize>(path: &Path, stamp: &str, index: &T) -> io::Result<()
     Ok(())
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    crate::package::hex(&sha2::Sha256::digest(bytes))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,20 +109,28 @@ mod tests {
     fn an_index_is_reused_ignored_when_stale_and_refused_when_damaged() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/index.json");
-        assert_eq!(load::<Vec<u32>>(&path, "a").unwrap(), None, "none yet");
-        store(&path, "a", &vec![1u32, 2]).unwrap();
-        assert_eq!(load::<Vec<u32>>(&path, "a").unwrap(), Some(vec![1, 2]));
-        assert_eq!(load::<Vec<u32>>(&path, "b").unwrap(), None, "another stamp");
+        let load = |stamp| {
+            load::<Vec<u32>>(&path, stamp)
+                .map(|found| found.map(|(index, bytes, blob)| (index, bytes[blob..].to_vec())))
+        };
+        assert_eq!(load("a").unwrap(), None, "none yet");
+        store(&path, "a", &vec![1u32, 2], b"blob\nwith lines").unwrap();
+        assert_eq!(
+            load("a").unwrap(),
+            Some((vec![1, 2], b"blob\nwith lines".to_vec()))
+        );
+        assert_eq!(load("b").unwrap(), None, "another stamp");
         let good = fs::read(&path).unwrap();
         let damaged = [
             good[..good.len() - 1].to_vec(),
-            [&good[..good.len() - 2], b"9]".as_slice()].concat(),
+            [&good[..good.len() - 2], b"9s".as_slice()].concat(),
+            good.iter().map(|&b| if b == b'2' { b'3' } else { b }).collect(),
             b"garbage".to_vec(),
             b"{\"stamp\":\"a\"}\n[]".to_vec(),
         ];
         for bytes in damaged {
             fs::write(&path, &bytes).unwrap();
-            let err = load::<Vec<u32>>(&path, "a").expect_err("damaged");
+            let err = load("a").expect_err("damaged");
             assert!(matches!(err, Error::Damaged { .. }), "{err}");
             assert!(err.to_string().contains("index.json"), "{err}");
         }

@@ -14,7 +14,6 @@
 //! change) is indexed again; one whose files changed in place under an unchanged listing
 //! is an error, as for an OSV export that changed under its index.
 
-use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -63,7 +62,7 @@ pub struct RustSecDb {
 }
 
 /// Bumped whenever the index's shape changes, so an old one is rebuilt.
-const INDEX_FORMAT: &str = "rustsec-v1";
+const INDEX_FORMAT: &str = "rustsec-v3";
 
 /// A directory changed less than this long before the index was built may still change
 /// within the same timestamp tick: its listing is compared on every load instead.
@@ -74,7 +73,22 @@ const RACY: std::time::Duration = std::time::Duration::from_secs(2);
 struct Index {
     /// `crates/` changed within [`RACY`] of the build: compare its listing when loading.
     racy: bool,
-    crates: HashMap<String, CrateEntry>,
+    /// Advisory files in all.
+    files: usize,
+    /// Crate name → where its [`CrateEntry`] (JSON) sits in `entries`, sorted by name, so
+    /// a run reads only the entries of the crates it has.
+    crates: Vec<(String, usize, usize)>,
+    /// The entries, one after another, from `entries_start` on (the index file's blob).
+    #[serde(skip)]
+    entries: Vec<u8>,
+    #[serde(skip)]
+    entries_start: usize,
+}
+
+impl Index {
+    fn entries(&self) -> &[u8] {
+        self.entries.get(self.entries_start..).unwrap_or_default()
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -126,19 +140,10 @@ impl RustSecDb {
     /// Opens `root`, checking that it has the RustSec layout. `index_dir` is where its
     /// index may be kept between runs (the cache's); without one it is built per run.
     pub fn open(root: &Path, index_dir: Option<&Path>) -> Result<Self, Error> {
-        let crates = root.join("crates");
-        if !crates.is_dir() {
+        // Whether it holds any advisory is known once it is indexed (an empty database is
+        // never indexed): listing crates/ here would cost as much as the index saves.
+        if !root.join("crates").is_dir() {
             return Err(Error::NotADatabase(root.to_path_buf()));
-        }
-        let empty = fs::read_dir(&crates)
-            .map_err(|source| Error::Io {
-                path: crates.clone(),
-                source,
-            })?
-            .next()
-            .is_none();
-        if empty {
-            return Err(Error::Empty(root.to_path_buf()));
         }
         Ok(RustSecDb {
             root: root.to_path_buf(),
@@ -159,18 +164,18 @@ impl RustSecDb {
     /// The advisories filed against crate `name`, withdrawn ones excluded.
     pub fn advisories_for(&self, name: &str) -> Result<Vec<Advisory>, Error> {
         let index = self.index()?;
-        let Some(entry) = index.crates.get(name) else {
+        let Some(entry) = self.entry(&index, name)? else {
             return Ok(Vec::new());
         };
-        match self.check(name, entry)? {
+        match self.check(name, &entry)? {
             Some(advisories) => Ok(advisories),
             // The database was updated since the index was built: build it again.
             None => {
                 let index = self.rebuild()?;
-                let Some(entry) = index.crates.get(name) else {
+                let Some(entry) = self.entry(&index, name)? else {
                     return Ok(Vec::new());
                 };
-                self.check(name, entry)?.ok_or_else(|| Error::Changed {
+                self.check(name, &entry)?.ok_or_else(|| Error::Changed {
                     path: self.root.join("crates").join(name),
                     index: self.index_path(),
                 })
@@ -181,8 +186,25 @@ impl RustSecDb {
     /// Parses every advisory in the database (and indexes it): for `db update` and `db
     /// status`, so a database that cargo-audit would reject is rejected here too.
     pub fn load_all(&self) -> Result<usize, Error> {
-        let index = self.rebuild()?;
-        Ok(index.crates.values().map(|c| c.files.len()).sum())
+        Ok(self.rebuild()?.files)
+    }
+
+    /// The index's entry for crate `name`, when it has one.
+    fn entry(&self, index: &Index, name: &str) -> Result<Option<CrateEntry>, Error> {
+        let Ok(at) = index.crates.binary_search_by(|(n, _, _)| n.as_str().cmp(name)) else {
+            return Ok(None);
+        };
+        let (_, start, len) = index.crates[at];
+        let raw = start
+            .checked_add(len)
+            .and_then(|end| index.entries().get(start..end))
+            .unwrap_or_default();
+        serde_json::from_slice(raw).map(Some).map_err(|e| {
+            Error::Index(super::index_file::Error::Damaged {
+                path: self.index_path(),
+                problem: format!("the entry of `{name}`: {e}"),
+            })
+        })
     }
 
     fn index_path(&self) -> PathBuf {
@@ -198,15 +220,17 @@ impl RustSecDb {
         }
         let (stamp, mtime) = self.stamp()?;
         if let Some(path) = &self.index_file
-            && let Some(mut index) = super::index_file::load::<Index>(path, &stamp)?
+            && let Some((mut index, bytes, blob)) = super::index_file::load::<Index>(path, &stamp)?
+            && index.crates.is_sorted_by(|a, b| a.0 < b.0)
         {
+            (index.entries, index.entries_start) = (bytes, blob);
             let current = !index.racy
                 || self.listing(&self.root.join("crates"))?.iter().eq(sorted_keys(&index));
             if current {
                 if index.racy && !racy(mtime) {
                     // Old enough now: the stamp alone will tell from here on.
                     index.racy = false;
-                    let _ = super::index_file::store(path, &stamp, &index);
+                    let _ = super::index_file::store(path, &stamp, &index, index.entries());
                 }
                 let index = Arc::new(index);
                 *slot = Some(Arc::clone(&index));
@@ -221,7 +245,9 @@ impl RustSecDb {
     fn rebuild(&self) -> Result<Arc<Index>, Error> {
         let (stamp, mtime) = self.stamp()?;
         let crates_dir = self.root.join("crates");
-        let mut crates = HashMap::new();
+        let mut crates = Vec::new();
+        let mut entries = Vec::new();
+        let mut total = 0;
         for name in self.listing(&crates_dir)? {
             let dir = crates_dir.join(&name);
             let mut files = Vec::new();
@@ -240,18 +266,29 @@ impl RustSecDb {
                 });
             }
             let mtime = modified_nanos(&fs::metadata(&dir).map_err(io_error(&dir))?);
-            crates.insert(name, CrateEntry { mtime, files });
+            total += files.len();
+            let start = entries.len();
+            serde_json::to_writer(&mut entries, &CrateEntry { mtime, files }).map_err(|e| {
+                Error::Invalid {
+                    path: dir.clone(),
+                    message: e.to_string(),
+                }
+            })?;
+            crates.push((name, start, entries.len() - start));
         }
-        if crates.values().all(|c| c.files.is_empty()) {
+        if total == 0 {
             return Err(Error::Empty(self.root.clone()));
         }
         let index = Arc::new(Index {
             racy: racy(mtime),
+            files: total,
             crates,
+            entries,
+            entries_start: 0,
         });
         if let Some(path) = &self.index_file {
             // Best effort: an unwritable cache only costs speed, never correctness.
-            let _ = super::index_file::store(path, &stamp, &*index);
+            let _ = super::index_file::store(path, &stamp, &*index, index.entries());
         }
         *self.index.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&index));
         Ok(index)
@@ -356,10 +393,8 @@ impl RustSecDb {
     }
 }
 
-fn sorted_keys(index: &Index) -> Vec<&String> {
-    let mut names: Vec<&String> = index.crates.keys().collect();
-    names.sort();
-    names
+fn sorted_keys(index: &Index) -> impl Iterator<Item = &String> {
+    index.crates.iter().map(|(name, _, _)| name)
 }
 
 /// Was a directory modified at `mtime` (ns) too recently to trust its timestamp alone?

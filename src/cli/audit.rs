@@ -250,7 +250,8 @@ pub(crate) fn build_report(plan: &Plan) -> anyhow::Result<AuditReport> {
         None => match &cache {
             Some(cache) if crate::advisory::db::rustsec_dir(cache).exists() => {
                 let dir = crate::advisory::db::rustsec_dir(cache);
-                crate::advisory::db::check_cached(&dir, true)?;
+                // Its metadata; an emptied crates/ is refused when it is indexed.
+                crate::advisory::db::check_cached(&dir, false)?;
                 Some(
                     RustSecDb::open(&dir, rustsec_index.as_deref())
                         .context("cannot open the cached advisory database")?,
