@@ -382,14 +382,18 @@ impl RustSecDb {
     /// index (withdrawn advisories are not in it, as they are not matched).
     pub fn knows(&self, id: &str) -> Result<bool, Error> {
         let index = self.index()?;
-        Ok(index
-            .crates
-            .values()
-            .flat_map(|c| &c.files)
-            .filter_map(|f| f.advisory.as_ref())
-            .any(|a| {
+        for (name, _, _) in &index.crates {
+            let Some(entry) = self.entry(&index, name)? else {
+                continue;
+            };
+            let known = entry.files.iter().filter_map(|f| f.advisory.as_ref()).any(|a| {
                 a.id.eq_ignore_ascii_case(id) || a.aliases.iter().any(|x| x.eq_ignore_ascii_case(id))
-            }))
+            });
+            if known {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 }
 

@@ -294,7 +294,7 @@ pub(crate) fn build_report(plan: &Plan) -> anyhow::Result<AuditReport> {
     let waivers = plan.waivers.load()?;
 
     let now = Timestamp::now();
-    let mut settings = Settings::new(now.to_zoned(jiff::tz::TimeZone::system()).date());
+    let mut settings = Settings::new(local_date(now));
     settings.fail_on = plan.fail_on;
     settings.allow_unscored = plan.allow_unscored;
     settings.deny = plan.deny.iter().cloned().collect::<BTreeSet<_>>();
@@ -471,6 +471,21 @@ fn sources_read(
         }
     }
     Ok(sources)
+}
+
+/// The date at `now` in the local time zone, which waivers expire by. jiff's
+/// `TimeZone::system()` first indexes every zone name (a walk of /usr/share/zoneinfo: half
+/// of a small audit's work) to name the zone; a date needs only its rules, which
+/// /etc/localtime holds. With `TZ` set, or without that file, jiff decides.
+pub(crate) fn local_date(now: Timestamp) -> jiff::civil::Date {
+    #[cfg(unix)]
+    if std::env::var_os("TZ").is_none()
+        && let Ok(bytes) = std::fs::read("/etc/localtime")
+        && let Ok(zone) = jiff::tz::TimeZone::tzif("localtime", &bytes)
+    {
+        return now.to_zoned(zone).date();
+    }
+    now.to_zoned(jiff::tz::TimeZone::system()).date()
 }
 
 /// "3 days", "5 hours", "42 minutes".

@@ -108,7 +108,7 @@ pub enum Command {
 }
 
 fn today() -> Date {
-    jiff::Zoned::now().date()
+    super::audit::local_date(jiff::Timestamp::now())
 }
 
 /// The plan (waiver file and settings) for a subcommand's flags, by the shared rule.
