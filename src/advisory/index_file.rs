@@ -26,7 +26,9 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
-    #[error("{path}: the cached index is damaged ({problem}); delete the file or run `vouch db update`")]
+    #[error(
+        "{path}: the cached index is damaged ({problem}); delete the file or run `vouch db update`"
+    )]
     Damaged { path: PathBuf, problem: String },
 }
 
@@ -124,7 +126,9 @@ mod tests {
         let damaged = [
             good[..good.len() - 1].to_vec(),
             [&good[..good.len() - 2], b"9s".as_slice()].concat(),
-            good.iter().map(|&b| if b == b'2' { b'3' } else { b }).collect(),
+            good.iter()
+                .map(|&b| if b == b'2' { b'3' } else { b })
+                .collect(),
             b"garbage".to_vec(),
             b"{\"stamp\":\"a\"}\n[]".to_vec(),
         ];

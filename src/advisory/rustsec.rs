@@ -191,7 +191,10 @@ impl RustSecDb {
 
     /// The index's entry for crate `name`, when it has one.
     fn entry(&self, index: &Index, name: &str) -> Result<Option<CrateEntry>, Error> {
-        let Ok(at) = index.crates.binary_search_by(|(n, _, _)| n.as_str().cmp(name)) else {
+        let Ok(at) = index
+            .crates
+            .binary_search_by(|(n, _, _)| n.as_str().cmp(name))
+        else {
             return Ok(None);
         };
         let (_, start, len) = index.crates[at];
@@ -225,7 +228,10 @@ impl RustSecDb {
         {
             (index.entries, index.entries_start) = (bytes, blob);
             let current = !index.racy
-                || self.listing(&self.root.join("crates"))?.iter().eq(sorted_keys(&index));
+                || self
+                    .listing(&self.root.join("crates"))?
+                    .iter()
+                    .eq(sorted_keys(&index));
             if current {
                 if index.racy && !racy(mtime) {
                     // Old enough now: the stamp alone will tell from here on.
@@ -357,7 +363,9 @@ impl RustSecDb {
         for file in &entry.files {
             let path = dir.join(&file.name);
             let intact = match fs::read(&path) {
-                Ok(bytes) => bytes.len() as u64 == file.len && crc32fast::hash(&bytes) == file.crc32,
+                Ok(bytes) => {
+                    bytes.len() as u64 == file.len && crc32fast::hash(&bytes) == file.crc32
+                }
                 Err(e) if e.kind() == io::ErrorKind::NotFound => false,
                 Err(source) => return Err(Error::Io { path, source }),
             };
@@ -386,9 +394,14 @@ impl RustSecDb {
             let Some(entry) = self.entry(&index, name)? else {
                 continue;
             };
-            let known = entry.files.iter().filter_map(|f| f.advisory.as_ref()).any(|a| {
-                a.id.eq_ignore_ascii_case(id) || a.aliases.iter().any(|x| x.eq_ignore_ascii_case(id))
-            });
+            let known = entry
+                .files
+                .iter()
+                .filter_map(|f| f.advisory.as_ref())
+                .any(|a| {
+                    a.id.eq_ignore_ascii_case(id)
+                        || a.aliases.iter().any(|x| x.eq_ignore_ascii_case(id))
+                });
             if known {
                 return Ok(true);
             }
@@ -405,7 +418,9 @@ fn sorted_keys(index: &Index) -> impl Iterator<Item = &String> {
 fn racy(mtime: u64) -> bool {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(true, |now| now.as_nanos() < u128::from(mtime) + RACY.as_nanos())
+        .map_or(true, |now| {
+            now.as_nanos() < u128::from(mtime) + RACY.as_nanos()
+        })
 }
 
 /// Where the index of the database at `root` is kept inside `dir`.

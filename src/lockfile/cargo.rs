@@ -103,7 +103,10 @@ impl<'a> Iterator for DepsIter<'a> {
             DepsIter::Listed(list) => list.next().map(|(s, at)| (s.as_ref(), *at)),
             DepsIter::Lines { lines, at } => {
                 let line = lines.next()?;
-                let item = (line.get(2..line.len().saturating_sub(2)).unwrap_or(""), *at + 1);
+                let item = (
+                    line.get(2..line.len().saturating_sub(2)).unwrap_or(""),
+                    *at + 1,
+                );
                 *at += line.len() + 1;
                 Some(item)
             }
@@ -138,7 +141,11 @@ pub(super) fn pieces(text: &str, newlines: &[usize]) -> Vec<PieceAt> {
     }];
     let bytes = text.as_bytes();
     let mut at = 0;
-    for (k, &end) in newlines.iter().chain(std::iter::once(&bytes.len())).enumerate() {
+    for (k, &end) in newlines
+        .iter()
+        .chain(std::iter::once(&bytes.len()))
+        .enumerate()
+    {
         let line = &bytes[at..end];
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if at > 0 && line == PACKAGE_HEADER.as_bytes() {
@@ -202,7 +209,8 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
         let next = starts.get(k + 1);
         let end = next.map_or(text.len(), |n| n.start);
         let piece = &text[p.start..end];
-        let piece_newlines = &newlines[p.first_newline..next.map_or(newlines.len(), |n| n.first_newline)];
+        let piece_newlines =
+            &newlines[p.first_newline..next.map_or(newlines.len(), |n| n.first_newline)];
         let read = match super::cargo_canonical::read(piece, p.start, p.line, piece_newlines) {
             Some(read) => read,
             None => read_with_toml(piece, p.start, p.line as usize)?,
@@ -238,9 +246,12 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
             };
             let mut words = rest.split_whitespace();
             if let (Some(name), Some(version)) = (words.next(), words.next()) {
-                v1_checksums
-                    .entry((name, version))
-                    .or_insert_with(|| (Cow::Borrowed(value.get_ref().as_ref()), start + value.span().start));
+                v1_checksums.entry((name, version)).or_insert_with(|| {
+                    (
+                        Cow::Borrowed(value.get_ref().as_ref()),
+                        start + value.span().start,
+                    )
+                });
             }
         }
     }
@@ -276,9 +287,10 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
             Some(s) if s.is_path() => Source::Path(s.url().to_string()),
             Some(s) => Source::AlternateRegistry(s.url().to_string()),
         };
-        let checksum = entry.checksum.as_ref().or_else(|| {
-            v1_checksums.get(&(entry.name.as_ref(), raw_version.as_ref()))
-        });
+        let checksum = entry
+            .checksum
+            .as_ref()
+            .or_else(|| v1_checksums.get(&(entry.name.as_ref(), raw_version.as_ref())));
         match checksum {
             // v1 writes `<none>` for packages without one (git, path).
             Some((value, offset)) if value != "<none>" => {
@@ -395,9 +407,7 @@ pub(super) fn read_with_toml(
         })
         .collect();
     Ok(Piece {
-        version: raw
-            .version
-            .map(|v| (*v.get_ref(), start + v.span().start)),
+        version: raw.version.map(|v| (*v.get_ref(), start + v.span().start)),
         metadata: raw.metadata,
         entries,
     })
@@ -470,7 +480,8 @@ fn dependency_words<'a>(
     let version = words
         .next()
         .map(|v| {
-            semver::Version::parse(v).map_err(|e| format!("dependency `{text}`: version `{v}`: {e}"))
+            semver::Version::parse(v)
+                .map_err(|e| format!("dependency `{text}`: version `{v}`: {e}"))
         })
         .transpose()?;
     let source = match words.next() {
@@ -559,11 +570,7 @@ checksum = "c4488ae950c49d403731982257768f48fada354a5203fe81f9bb6f43ca9002be"
                     Some(s) if s.is_path() => Source::Path(s.url().to_string()),
                     Some(s) => Source::AlternateRegistry(s.url().to_string()),
                 };
-                let checksums = p
-                    .checksum
-                    .iter()
-                    .map(|c| c.to_string())
-                    .collect::<Vec<_>>();
+                let checksums = p.checksum.iter().map(|c| c.to_string()).collect::<Vec<_>>();
                 let mut deps: Vec<usize> = p
                     .dependencies
                     .iter()
@@ -580,7 +587,13 @@ checksum = "c4488ae950c49d403731982257768f48fada354a5203fe81f9bb6f43ca9002be"
                     .collect();
                 deps.sort_unstable();
                 deps.dedup();
-                (p.name.to_string(), p.version.to_string(), source, checksums, deps)
+                (
+                    p.name.to_string(),
+                    p.version.to_string(),
+                    source,
+                    checksums,
+                    deps,
+                )
             })
             .collect()
     }
@@ -658,7 +671,9 @@ source = "git+https://example.invalid/dup?branch=main#0123456789abcdef0123456789
 "#;
         let packages = parse(text).unwrap().packages;
         assert_eq!(packages[0].dependencies, vec![1, 2, 3]);
-        assert!(matches!(&packages[3].source, Source::Git(url) if url == "https://example.invalid/dup"));
+        assert!(
+            matches!(&packages[3].source, Source::Git(url) if url == "https://example.invalid/dup")
+        );
         assert_eq!(with_vouch(text), with_cargo_lock(text));
         let unknown = text.replace("\"dup 1.0.0\"", "\"dup 3.0.0\"");
         let err = parse(&unknown).unwrap_err();
@@ -669,7 +684,8 @@ source = "git+https://example.invalid/dup?branch=main#0123456789abcdef0123456789
     /// string must not be taken for a table.
     #[test]
     fn a_package_header_inside_a_string_is_not_a_package() {
-        let text = "version = 3\nx = \"\"\"\n[[package]]\nname = \"evil\"\nversion = \"1.0.0\"\n\"\"\"\n";
+        let text =
+            "version = 3\nx = \"\"\"\n[[package]]\nname = \"evil\"\nversion = \"1.0.0\"\n\"\"\"\n";
         assert!(text.parse::<toml::Table>().is_ok(), "valid TOML");
         assert!(parse(text).is_err(), "refused, never read as a package");
         let crlf = LOCK.replace('\n', "\r\n");
@@ -680,7 +696,10 @@ source = "git+https://example.invalid/dup?branch=main#0123456789abcdef0123456789
     fn bad_versions_sources_and_entries_are_located() {
         let cases = [
             ("version = \"x\"", "version `x`"),
-            ("source = \"weird+https://x\"", "unsupported source protocol"),
+            (
+                "source = \"weird+https://x\"",
+                "unsupported source protocol",
+            ),
             (
                 "dependencies = [\"a 1.0.0 (registry+https://x) d\"]",
                 "expected `name [version [(source)]]`",
@@ -718,7 +737,8 @@ source = "git+https://example.invalid/dup?branch=main#0123456789abcdef0123456789
         let err = parse(text).unwrap_err();
         assert_eq!(err.line, 3, "{err:?}");
         assert!(
-            err.message.contains("`a 1.0.0` depends on `b`, which is not"),
+            err.message
+                .contains("`a 1.0.0` depends on `b`, which is not"),
             "{err:?}"
         );
     }

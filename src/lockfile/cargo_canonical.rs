@@ -197,7 +197,10 @@ mod tests {
             return Ok(false);
         };
         let toml = read_with_toml(piece, start, line as usize);
-        prop_assert!(toml.is_ok(), "accepted what toml refuses: {piece:?}: {toml:?}");
+        prop_assert!(
+            toml.is_ok(),
+            "accepted what toml refuses: {piece:?}: {toml:?}"
+        );
         let toml = toml.unwrap();
         prop_assert_eq!(&ours.entries, &toml.entries, "{:?}", piece);
         prop_assert_eq!(ours.version, toml.version, "{:?}", piece);

@@ -169,8 +169,9 @@ fn members(root: &Path) -> Result<Vec<Member>, String> {
             let paths = glob::glob(&full)
                 .map_err(|e| format!("{}: workspace member `{pattern}`: {e}", root.display()))?;
             for path in paths {
-                let path =
-                    path.map_err(|e| format!("{}: workspace member `{pattern}`: {e}", root.display()))?;
+                let path = path.map_err(|e| {
+                    format!("{}: workspace member `{pattern}`: {e}", root.display())
+                })?;
                 // Cargo skips matches that hold no manifest only for globs.
                 if path.join("Cargo.toml").is_file() || !pattern.contains(['*', '?', '[']) {
                     dirs.push(normalize(&path));
@@ -265,7 +266,12 @@ fn declared(
     let mut out = Vec::new();
     for (table, dev) in tables {
         for (key, spec) in table {
-            let bad = || format!("{}: dependency `{key}`: unexpected shape", manifest_path.display());
+            let bad = || {
+                format!(
+                    "{}: dependency `{key}`: unexpected shape",
+                    manifest_path.display()
+                )
+            };
             let (spec, base) = match spec {
                 Value::Table(t) if t.get("workspace").and_then(Value::as_bool) == Some(true) => {
                     let from_root = inherited.and_then(|w| w.get(key)).ok_or_else(|| {
@@ -312,7 +318,13 @@ fn read_manifest(path: &Path) -> Result<Table, String> {
     let text = super::read_limited(path, MAX_MANIFEST_BYTES).map_err(|e| e.to_string())?;
     toml::from_str(&text).map_err(|e| {
         let err = super::python::toml_error(&text, &e, "Cargo.toml");
-        format!("{}:{}:{}: {}", path.display(), err.line, err.column, err.message)
+        format!(
+            "{}:{}:{}: {}",
+            path.display(),
+            err.line,
+            err.column,
+            err.message
+        )
     })
 }
 
@@ -403,7 +415,9 @@ mod tests {
     #[test]
     fn without_usable_manifests_nothing_is_marked() {
         let cases: [(&str, fn(&Path)); 4] = [
-            ("Cargo.toml", |d| fs::remove_file(d.join("Cargo.toml")).unwrap()),
+            ("Cargo.toml", |d| {
+                fs::remove_file(d.join("Cargo.toml")).unwrap()
+            }),
             ("is not in the lockfile", |d| {
                 let path = d.join("crates/lib/Cargo.toml");
                 let text = fs::read_to_string(&path).unwrap();

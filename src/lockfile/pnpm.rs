@@ -32,7 +32,9 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
         "9" => true,
         _ => {
             return Err(ParseError::new(
-                yaml::KeyLines::new(text).get("lockfileVersion").unwrap_or(1) as usize,
+                yaml::KeyLines::new(text)
+                    .get("lockfileVersion")
+                    .unwrap_or(1) as usize,
                 1,
                 format!("unsupported pnpm lockfileVersion {version} (expected 6.0 or 9.0)"),
             ));

@@ -577,7 +577,10 @@ fn exclude_dev_skips_the_crates_only_dev_dependencies_reach() {
     let all = audit_workspace(&[]);
     let dev_only = ["smallvec", "atty", "time"];
     let flagged = |report: &serde_json::Value| -> Vec<String> {
-        findings(report).into_iter().map(|(_, name, _)| name).collect()
+        findings(report)
+            .into_iter()
+            .map(|(_, name, _)| name)
+            .collect()
     };
     for name in dev_only {
         assert!(flagged(&all).contains(&name.to_string()), "{name}: {all:#}");

@@ -93,7 +93,10 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
     // quadratic.
     let mut by_name: HashMap<String, Vec<usize>> = HashMap::with_capacity(entries.len());
     for (i, e) in entries.iter().enumerate() {
-        by_name.entry(normalize_pypi_name(&e.name)).or_default().push(i);
+        by_name
+            .entry(normalize_pypi_name(&e.name))
+            .or_default()
+            .push(i);
     }
     let resolve = |from: usize, deps: &[Dep]| -> Result<Vec<Edge>, ParseError> {
         deps.iter()
@@ -104,10 +107,9 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
                     .unwrap_or(&[]);
                 let target = candidates.iter().copied().find(|&t| {
                     let e = entries[t];
-                    dep
-                            .version
-                            .as_ref()
-                            .is_none_or(|v| e.version.as_ref() == Some(v))
+                    dep.version
+                        .as_ref()
+                        .is_none_or(|v| e.version.as_ref() == Some(v))
                         && dep.source.as_ref().is_none_or(|s| &e.source == s)
                 });
                 target.map(|t| (t, dep.extra.clone())).ok_or_else(|| {
