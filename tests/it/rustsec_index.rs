@@ -71,10 +71,23 @@ fn the_index_gives_exactly_the_parsed_advisories_for_every_crate() {
     assert!(names.len() > 500, "{}", names.len());
     for name in &names {
         let want = parsed(db, name);
-        assert_eq!(format!("{:?}", built.advisories_for(name).unwrap()), want, "{name}");
-        assert_eq!(format!("{:?}", loaded.advisories_for(name).unwrap()), want, "{name}");
+        assert_eq!(
+            format!("{:?}", built.advisories_for(name).unwrap()),
+            want,
+            "{name}"
+        );
+        assert_eq!(
+            format!("{:?}", loaded.advisories_for(name).unwrap()),
+            want,
+            "{name}"
+        );
     }
-    assert!(loaded.advisories_for("no-such-crate-here").unwrap().is_empty());
+    assert!(
+        loaded
+            .advisories_for("no-such-crate-here")
+            .unwrap()
+            .is_empty()
+    );
     assert!(loaded.advisories_for("../../etc").unwrap().is_empty());
 }
 
@@ -98,7 +111,11 @@ fn an_updated_database_is_reindexed_and_one_changed_under_its_index_is_an_error(
     let file = db.path().join("crates/atty/RUSTSEC-2021-0145.md");
     let text = fs::read_to_string(&file).unwrap();
     fs::remove_file(&file).unwrap();
-    fs::write(&file, text.replace("Potential unaligned read", "Replaced title")).unwrap();
+    fs::write(
+        &file,
+        text.replace("Potential unaligned read", "Replaced title"),
+    )
+    .unwrap();
     let titles: Vec<String> = open()
         .advisories_for("atty")
         .unwrap()
@@ -112,7 +129,11 @@ fn an_updated_database_is_reindexed_and_one_changed_under_its_index_is_an_error(
     fs::create_dir(db.path().join("crates/time")).unwrap();
     for entry in fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
-        fs::copy(entry.path(), db.path().join("crates/time").join(entry.file_name())).unwrap();
+        fs::copy(
+            entry.path(),
+            db.path().join("crates/time").join(entry.file_name()),
+        )
+        .unwrap();
     }
     assert!(!ids(&open(), "time").is_empty(), "the new crate is seen");
 
@@ -121,7 +142,11 @@ fn an_updated_database_is_reindexed_and_one_changed_under_its_index_is_an_error(
     assert_eq!(ids(&current, "smallvec").len(), 5);
     let file = db.path().join("crates/smallvec/RUSTSEC-2021-0003.md");
     let text = fs::read_to_string(&file).unwrap();
-    fs::write(&file, text.replace("patched = [", "patched = [\">= 9.9.9\", ")).unwrap();
+    fs::write(
+        &file,
+        text.replace("patched = [", "patched = [\">= 9.9.9\", "),
+    )
+    .unwrap();
     let err = open().advisories_for("smallvec").unwrap_err();
     assert!(matches!(err, Error::Changed { .. }), "{err}");
     assert!(err.to_string().contains("RUSTSEC-2021-0003.md"), "{err}");
@@ -142,7 +167,10 @@ fn a_damaged_index_is_an_error_naming_it() {
         .unwrap()
         .advisories_for("atty")
         .unwrap_err();
-    assert!(err.to_string().contains(&index.display().to_string()), "{err}");
+    assert!(
+        err.to_string().contains(&index.display().to_string()),
+        "{err}"
+    );
     assert!(err.to_string().contains("damaged"), "{err}");
 }
 
@@ -181,11 +209,17 @@ fn a_database_without_advisories_is_an_error() {
             .arg(&lock)
             .output()
             .unwrap();
-        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     };
     let (code, stderr) = run(db.path());
     assert_eq!(code, Some(2), "{stderr}");
-    assert!(stderr.contains(&db.path().display().to_string()), "{stderr}");
+    assert!(
+        stderr.contains(&db.path().display().to_string()),
+        "{stderr}"
+    );
     assert!(stderr.contains("holds no advisories"), "{stderr}");
     // Crate directories without a single advisory file are no better.
     fs::create_dir(db.path().join("crates/empty")).unwrap();
@@ -193,4 +227,43 @@ fn a_database_without_advisories_is_an_error() {
     let (code, stderr) = run(db.path());
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("holds no advisories"), "{stderr}");
+}
+
+/// Every path under `root` with its length and modification time.
+fn tree(root: &Path) -> Vec<(PathBuf, u64, std::time::SystemTime)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = fs::metadata(&path).unwrap();
+            if meta.is_dir() {
+                stack.push(path.clone());
+            }
+            out.push((path, meta.len(), meta.modified().unwrap()));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A `--db` directory may be read-only (a mounted or shared copy): the index an audit
+/// builds goes into the cache directory, and the database is left exactly as it was.
+/// Compared file by file rather than with a read-only mount, which root (CI) ignores.
+#[test]
+fn an_audit_indexes_a_db_directory_into_the_cache_and_never_writes_the_database() {
+    let db = small_db(&["smallvec", "time", "atty"]);
+    let cache = tempdir();
+    let before = tree(db.path());
+    for _ in 0..2 {
+        vouch()
+            .env("VOUCH_CACHE_DIR", cache.path())
+            .args(["audit", "--db"])
+            .arg(db.path())
+            .arg(fixture("cargo/vulnerable/Cargo.lock"))
+            .assert()
+            .code(1);
+    }
+    assert_eq!(tree(db.path()), before);
+    assert_eq!(index_files(&cache.path().join("rustsec-index")).len(), 1);
 }
