@@ -310,38 +310,55 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
         source_ids.push(source);
     }
 
-    // Packages by name, in file order: the first and last of each name, and after each
-    // package the next one of its name (a chain instead of a list per name).
-    let mut by_name: HashMap<&str, (usize, usize)> = HashMap::with_capacity(entries.len());
-    let mut next_of_name = vec![usize::MAX; entries.len()];
-    for (i, e) in entries.iter().enumerate() {
-        match by_name.entry(e.name.as_ref()) {
-            std::collections::hash_map::Entry::Occupied(mut found) => {
-                next_of_name[found.get().1] = i;
-                found.get_mut().1 = i;
-            }
-            std::collections::hash_map::Entry::Vacant(slot) => {
-                slot.insert((i, i));
+    // Packages in file order by name, and by name and version (a dependency names the
+    // version whenever the lockfile holds more than one of its name): the first and last
+    // of each key, and after each package the next one of its key (a chain instead of a
+    // list per key). By name alone, "name version" would walk every version of a name.
+    fn chains<K: std::hash::Hash + Eq>(
+        keys: impl ExactSizeIterator<Item = K>,
+    ) -> (HashMap<K, (usize, usize)>, Vec<usize>) {
+        let mut first_last: HashMap<K, (usize, usize)> = HashMap::with_capacity(keys.len());
+        let mut next = vec![usize::MAX; keys.len()];
+        for (i, key) in keys.enumerate() {
+            match first_last.entry(key) {
+                std::collections::hash_map::Entry::Occupied(mut found) => {
+                    next[found.get().1] = i;
+                    found.get_mut().1 = i;
+                }
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert((i, i));
+                }
             }
         }
+        (first_last, next)
     }
-    let of_name = |name: &str| {
-        let first = by_name.get(name).map_or(usize::MAX, |&(first, _)| first);
-        std::iter::successors((first != usize::MAX).then_some(first), |&j| {
-            Some(next_of_name[j]).filter(|&n| n != usize::MAX)
-        })
-    };
+    fn walk<'m, K: std::hash::Hash + Eq>(
+        (first_last, next): &'m (HashMap<K, (usize, usize)>, Vec<usize>),
+        key: &K,
+    ) -> impl Iterator<Item = usize> + 'm {
+        let first = first_last.get(key).map(|&(first, _)| first);
+        std::iter::successors(first, |&j| Some(next[j]).filter(|&n| n != usize::MAX))
+    }
+    let by_name = chains(entries.iter().map(|e| e.name.as_ref()));
+    let by_name_version = chains(
+        entries
+            .iter()
+            .zip(&versions)
+            .map(|(e, v)| (e.name.as_ref(), v)),
+    );
     for (i, entry) in entries.iter().enumerate() {
         let mut deps = Vec::new();
         for (text, offset) in entry.dependencies.iter() {
             let dep = dependency(text, &mut |s| sources.get(s)).map_err(|m| at(offset, m))?;
-            let target = of_name(dep.name).find(|&j| {
-                dep.version.as_ref().is_none_or(|v| *v == versions[j])
-                    && dep
-                        .source
-                        .as_ref()
-                        .is_none_or(|&s| source_ids[j].is_some_and(|k| sources.same(k, s)))
-            });
+            let from_source = |j: &usize| {
+                dep.source
+                    .as_ref()
+                    .is_none_or(|&s| source_ids[*j].is_some_and(|k| sources.same(k, s)))
+            };
+            let target = match &dep.version {
+                Some(v) => walk(&by_name_version, &(dep.name, v)).find(from_source),
+                None => walk(&by_name, &dep.name).find(from_source),
+            };
             let Some(j) = target else {
                 return Err(ParseError::new(
                     entry.line as usize,
