@@ -572,8 +572,12 @@ checksum = "c4488ae950c49d403731982257768f48fada354a5203fe81f9bb6f43ca9002be"
         assert!(smallvec.checksums[0].hex.starts_with("c4488ae9"));
     }
 
+    /// One package as both readers are compared: name, version, source, checksums and
+    /// dependencies (indices).
+    type Summary = (String, String, Source, Vec<String>, Vec<usize>);
+
     /// What cargo-lock (cargo-audit's reader) makes of a lockfile, as vouch's packages.
-    fn with_cargo_lock(text: &str) -> Vec<(String, String, Source, Vec<String>, Vec<usize>)> {
+    fn with_cargo_lock(text: &str) -> Vec<Summary> {
         use rustsec::cargo_lock;
         let lockfile: cargo_lock::Lockfile = text.parse().unwrap();
         let packages = &lockfile.packages;
@@ -615,7 +619,7 @@ checksum = "c4488ae950c49d403731982257768f48fada354a5203fe81f9bb6f43ca9002be"
             .collect()
     }
 
-    fn with_vouch(text: &str) -> Vec<(String, String, Source, Vec<String>, Vec<usize>)> {
+    fn with_vouch(text: &str) -> Vec<Summary> {
         parse(text)
             .unwrap()
             .packages

@@ -95,9 +95,9 @@ pub(super) fn read<'a>(
 }
 
 /// The part before the first package: blank lines, comments, `version = N`.
-fn header<'a>(mut lines: Lines<'a, '_>, start: usize) -> Option<Piece<'a>> {
+fn header<'a>(lines: Lines<'a, '_>, start: usize) -> Option<Piece<'a>> {
     let mut version = None;
-    while let Some((offset, text)) = lines.next() {
+    for (offset, text) in lines {
         if text.is_empty() || (text.starts_with('#') && !text.bytes().any(is_control)) {
             continue;
         }

@@ -414,7 +414,9 @@ mod tests {
     /// Whenever the manifests cannot say, nothing is marked and the reason is given.
     #[test]
     fn without_usable_manifests_nothing_is_marked() {
-        let cases: [(&str, fn(&Path)); 4] = [
+        // What the reason names, and how the workspace copy is spoiled.
+        type Case = (&'static str, fn(&Path));
+        let cases: [Case; 4] = [
             ("Cargo.toml", |d| {
                 fs::remove_file(d.join("Cargo.toml")).unwrap()
             }),
