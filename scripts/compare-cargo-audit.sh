@@ -6,27 +6,41 @@
 #
 # usage: scripts/compare-cargo-audit.sh [RUSTSEC_DB_DIR] [Cargo.lock ...]
 #   default DB: ../shared/advisories/rustsec-advisory-db.tar.gz unpacked to a temp dir
-#   default lockfiles: every Cargo.lock under fixtures/
+#   default lockfiles: every Cargo.lock under fixtures/, the project's own two, and a
+#     synthetic 10,752-package one (scripts/bench/synthetic-cargo-lock.py), so the
+#     reader is compared at scale too
+#   VOUCH=path: the vouch binary to compare (default: a release build; scripts/test.sh
+#     passes the debug binary its tests built)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-command -v cargo-audit >/dev/null || { echo "cargo-audit is not installed (cargo install --locked cargo-audit)" >&2; exit 2; }
+command -v cargo-audit >/dev/null || { echo "cargo-audit is not installed (scripts/ci/install-audit-tools.sh)" >&2; exit 2; }
 echo "cargo-audit: $(cargo audit --version)"
 
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
 db=${1:-}
 shift || true
 if [[ -z "$db" ]]; then
-  db=$(mktemp -d)
-  trap 'rm -rf "$db"' EXIT
+  db=$work/db
+  mkdir -p "$db"
   tar -xzf ../shared/advisories/rustsec-advisory-db.tar.gz -C "$db"
 fi
 lockfiles=("$@")
 if [[ ${#lockfiles[@]} -eq 0 ]]; then
   mapfile -t lockfiles < <(find fixtures -name Cargo.lock -not -path '*/target/*' | sort)
+  mkdir -p "$work/synthetic"
+  python3 scripts/bench/synthetic-cargo-lock.py 8 <fixtures/bench/large/Cargo.lock >"$work/synthetic/Cargo.lock"
+  lockfiles+=(Cargo.lock fuzz/Cargo.lock "$work/synthetic/Cargo.lock")
 fi
+# vouch keeps its RustSec index in its cache: a scratch one here.
+export VOUCH_CACHE_DIR=$work/cache
 
-cargo build --release --quiet
-vouch=target/release/vouch
+vouch=${VOUCH:-}
+if [[ -z $vouch ]]; then
+  cargo build --release --quiet
+  vouch=target/release/vouch
+fi
 fail=0
 for lock in "${lockfiles[@]}"; do
   peer=$(mktemp); ours=$(mktemp)

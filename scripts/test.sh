@@ -21,6 +21,7 @@ declare -A installer=(
   [/opt/vouch-ci/cyclonedx/bom-1.6.SNAPSHOT.schema.json]=install-sbom-tools.sh
   [/opt/vouch-ci/sarif-2.1.0.json]=install-report-tools.sh
   [/opt/vouch-ci/junit/junit-10.xsd]=install-report-tools.sh
+  [cargo-audit]=install-audit-tools.sh
 )
 missing=()
 for tool in "${!installer[@]}"; do
@@ -53,6 +54,15 @@ cargo build --locked --manifest-path fuzz/Cargo.toml
 
 # vouch on vouch: our own dependencies against the shared RustSec snapshot.
 db=$(mktemp -d)
-trap 'rm -rf "$db"' EXIT
+# vouch indexes the database in its cache: a scratch one, not the user's.
+export VOUCH_CACHE_DIR
+VOUCH_CACHE_DIR=$(mktemp -d)
+trap 'rm -rf "$db" "$VOUCH_CACHE_DIR"' EXIT
 tar -xzf ../shared/advisories/rustsec-advisory-db.tar.gz -C "$db"
 cargo run --locked --quiet -- audit --db "$db" Cargo.lock fuzz/Cargo.lock
+
+# The same RustSec findings as cargo-audit, exactly, on every Cargo.lock we have and on
+# a synthetic 10,752-package one (with the debug binary the lines above built).
+if command -v cargo-audit >/dev/null; then
+  VOUCH=target/debug/vouch scripts/compare-cargo-audit.sh "$db"
+fi

@@ -140,34 +140,51 @@ pub enum Error {
 struct AdvisoryIndex<'a> {
     sources: Sources<'a>,
     by_name: HashMap<(Ecosystem, String), Vec<Arc<Advisory>>>,
+    /// Whether the OSV database has each ecosystem, once asked.
+    osv_has: Vec<(Ecosystem, bool)>,
 }
 
 impl AdvisoryIndex<'_> {
     fn for_package(&mut self, package: &Package) -> Result<&[Arc<Advisory>], Error> {
-        let key = (package.ecosystem, package.name.clone());
-        if !self.by_name.contains_key(&key) {
-            let mut advisories = Vec::new();
-            let mut covered = false;
-            if package.ecosystem == Ecosystem::Cargo
-                && let Some(db) = self.sources.rustsec
-            {
-                advisories.extend(db.advisories_for(&package.name)?);
-                covered = true;
-            }
-            if let Some(db) = self.sources.osv {
-                // crates.io: OSV adds to RustSec when present; elsewhere OSV is required.
-                if db.has(package.ecosystem) || !covered {
-                    advisories.extend(db.advisories_for(package.ecosystem, &package.name)?);
+        let AdvisoryIndex {
+            sources,
+            by_name,
+            osv_has,
+        } = self;
+        let slot = match by_name.entry((package.ecosystem, package.name.clone())) {
+            std::collections::hash_map::Entry::Occupied(found) => found.into_mut(),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                let mut advisories = Vec::new();
+                let mut covered = false;
+                if package.ecosystem == Ecosystem::Cargo
+                    && let Some(db) = sources.rustsec
+                {
+                    advisories.extend(db.advisories_for(&package.name)?);
                     covered = true;
                 }
+                if let Some(db) = sources.osv {
+                    // Asked once per ecosystem, not per package (it looks at the disk).
+                    let has = match osv_has.iter().find(|(e, _)| *e == package.ecosystem) {
+                        Some(&(_, has)) => has,
+                        None => {
+                            let has = db.has(package.ecosystem);
+                            osv_has.push((package.ecosystem, has));
+                            has
+                        }
+                    };
+                    // crates.io: OSV adds to RustSec when present; elsewhere OSV is required.
+                    if has || !covered {
+                        advisories.extend(db.advisories_for(package.ecosystem, &package.name)?);
+                        covered = true;
+                    }
+                }
+                if !covered {
+                    return Err(Error::NoSource(package.ecosystem));
+                }
+                slot.insert(advisories.into_iter().map(Arc::new).collect())
             }
-            if !covered {
-                return Err(Error::NoSource(package.ecosystem));
-            }
-            self.by_name
-                .insert(key.clone(), advisories.into_iter().map(Arc::new).collect());
-        }
-        Ok(self.by_name.get(&key).map(Vec::as_slice).unwrap_or(&[]))
+        };
+        Ok(slot.as_slice())
     }
 }
 
@@ -267,7 +284,8 @@ pub fn run(
 ) -> Result<Outcome, Error> {
     let mut index = AdvisoryIndex {
         sources,
-        by_name: HashMap::new(),
+        by_name: HashMap::with_capacity(lockfiles.iter().map(|l| l.packages.len()).sum()),
+        osv_has: Vec::new(),
     };
     let all_waivers = waivers.map(|f| f.waivers.as_slice()).unwrap_or(&[]);
     let mut used = vec![false; all_waivers.len()];
@@ -312,6 +330,22 @@ pub fn run(
                         waived_by: None,
                     });
                 }
+            }
+            if settings.exclude_dev
+                && let Some(why) = &lockfile.dev_unknown
+            {
+                findings.push(Finding {
+                    code: Code::DevPackagesUnknown,
+                    level: Level::Warning,
+                    message: format!(
+                        "{}: --exclude-dev excludes nothing here: {why}",
+                        lockfile.path.display()
+                    ),
+                    advisory: None,
+                    package: None,
+                    waiver: None,
+                    waived_by: None,
+                });
             }
         }
         for package in &lockfile.packages {

@@ -34,6 +34,9 @@ pub enum Code {
     /// A lockfile entry that names no exact released version (an unpinned requirement,
     /// an editable or VCS dependency): it cannot be matched against advisories.
     PackageNotAudited,
+    /// `--exclude-dev` asked for, but a lockfile cannot tell which of its packages are only
+    /// for development: none of them is excluded.
+    DevPackagesUnknown,
     /// The image has no signature at all.
     ImageNotSigned,
     /// Signatures exist, but none (or too few) verify under the policy for this digest.
@@ -69,6 +72,7 @@ impl Code {
         Code::LicenseNotAllowed,
         Code::LicenseUnknown,
         Code::PackageNotAudited,
+        Code::DevPackagesUnknown,
         Code::ImageNotSigned,
         Code::SignatureInvalid,
         Code::IdentityMismatch,
@@ -95,6 +99,7 @@ impl Code {
             Code::LicenseNotAllowed => "license-not-allowed",
             Code::LicenseUnknown => "license-unknown",
             Code::PackageNotAudited => "package-not-audited",
+            Code::DevPackagesUnknown => "dev-packages-unknown",
             Code::ImageNotSigned => "image-not-signed",
             Code::SignatureInvalid => "signature-invalid",
             Code::IdentityMismatch => "identity-mismatch",

@@ -24,7 +24,17 @@ fn main() -> ExitCode {
             };
         }
     };
-    let mut stdout = anstream::stdout().lock();
+    // Reports are written in many small pieces; stdout is line-buffered. One buffer for
+    // all of it (flushed below, where a failed write is still an error), beneath the
+    // colour handling: stripping colour off a report (not a terminal) writes each piece
+    // between escape codes on its own, which would reach the line-buffered stdout one
+    // line at a time. The colour choice is still stdout's own.
+    let choice = anstream::AutoStream::choice(&std::io::stdout());
+    let buffered: Box<dyn Write> = Box::new(std::io::BufWriter::with_capacity(
+        64 * 1024,
+        std::io::stdout().lock(),
+    ));
+    let mut stdout = anstream::AutoStream::new(buffered, choice);
     let mut stderr = anstream::stderr();
     let result = cli::run(cli, &mut stdout, &mut stderr);
     let flushed = stdout.flush();

@@ -252,6 +252,11 @@ pub fn update_rustsec(
     }
     fs::rename(&staging, &target).map_err(io_error(&staging))?;
     let _ = fs::remove_dir_all(&retired);
+    // Index it now, so the first audit does not pay for it. Best effort: an audit builds
+    // a missing index, and every advisory was validated above.
+    if let Ok(db) = RustSecDb::open(&target, Some(&rustsec_index_dir(cache))) {
+        let _ = db.prepare();
+    }
     drop(lock);
     Ok(info)
 }
@@ -358,6 +363,12 @@ fn clear_staging(cache: &Path) {
             }
         }
     }
+}
+
+/// The directory of the RustSec indexes audits keep between runs (a `--db` directory may
+/// be read-only, so they are never kept inside the database).
+pub fn rustsec_index_dir(cache: &Path) -> PathBuf {
+    cache.join("rustsec-index")
 }
 
 /// The directory of the OSV name indexes audits keep between runs.
@@ -878,7 +889,7 @@ fn fetch_into(
         std::thread::sleep(pause);
         attempt += 1;
     }
-    let count = RustSecDb::open(staging)
+    let count = RustSecDb::open(staging, None)
         .and_then(|db| db.load_all())
         .map_err(|source| Error::Invalid {
             url: redact_url(url),

@@ -7,6 +7,7 @@
 
 pub mod db;
 pub mod fetch;
+pub mod index_file;
 pub mod osv;
 pub mod rustsec;
 pub mod version;

@@ -239,13 +239,23 @@ pub(crate) fn build_report(plan: &Plan) -> anyhow::Result<AuditReport> {
     // RustSec: --db, else the cache's copy when there is one. OSV: --osv, else the cache's.
     // Which ecosystems then lack a source is decided per package, by the audit.
     let cache = crate::advisory::db::cache_dir().ok();
+    let rustsec_index = cache
+        .as_ref()
+        .map(|c| crate::advisory::db::rustsec_index_dir(c));
     let rustsec = match &plan.db {
-        Some(dir) => Some(RustSecDb::open(dir).context("cannot open the advisory database")?),
+        Some(dir) => Some(
+            RustSecDb::open(dir, rustsec_index.as_deref())
+                .context("cannot open the advisory database")?,
+        ),
         None => match &cache {
             Some(cache) if crate::advisory::db::rustsec_dir(cache).exists() => {
                 let dir = crate::advisory::db::rustsec_dir(cache);
-                crate::advisory::db::check_cached(&dir, true)?;
-                Some(RustSecDb::open(&dir).context("cannot open the cached advisory database")?)
+                // Its metadata; an emptied crates/ is refused when it is indexed.
+                crate::advisory::db::check_cached(&dir, false)?;
+                Some(
+                    RustSecDb::open(&dir, rustsec_index.as_deref())
+                        .context("cannot open the cached advisory database")?,
+                )
             }
             _ => None,
         },
@@ -284,7 +294,7 @@ pub(crate) fn build_report(plan: &Plan) -> anyhow::Result<AuditReport> {
     let waivers = plan.waivers.load()?;
 
     let now = Timestamp::now();
-    let mut settings = Settings::new(now.to_zoned(jiff::tz::TimeZone::system()).date());
+    let mut settings = Settings::new(local_date(now));
     settings.fail_on = plan.fail_on;
     settings.allow_unscored = plan.allow_unscored;
     settings.deny = plan.deny.iter().cloned().collect::<BTreeSet<_>>();
@@ -461,6 +471,21 @@ fn sources_read(
         }
     }
     Ok(sources)
+}
+
+/// The date at `now` in the local time zone, which waivers expire by. jiff's
+/// `TimeZone::system()` first indexes every zone name (a walk of /usr/share/zoneinfo: half
+/// of a small audit's work) to name the zone; a date needs only its rules, which
+/// /etc/localtime holds. With `TZ` set, or without that file, jiff decides.
+pub(crate) fn local_date(now: Timestamp) -> jiff::civil::Date {
+    #[cfg(unix)]
+    if std::env::var_os("TZ").is_none()
+        && let Ok(bytes) = std::fs::read("/etc/localtime")
+        && let Ok(zone) = jiff::tz::TimeZone::tzif("localtime", &bytes)
+    {
+        return now.to_zoned(zone).date();
+    }
+    now.to_zoned(jiff::tz::TimeZone::system()).date()
 }
 
 /// "3 days", "5 hours", "42 minutes".

@@ -370,7 +370,7 @@ fn license_check(policy: &Policy, licenses: &policy::LicensePolicy) -> CheckResu
             .map(PathBuf::from)
             .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
         let resolver = crate::sbom::Resolver::new(cargo_home.as_deref(), &project_dir(policy));
-        let today = jiff::Zoned::now().date();
+        let today = super::audit::local_date(jiff::Timestamp::now());
         let findings =
             crate::licenses::check(&lockfiles, &resolver, licenses, waivers.as_ref(), today);
         let packages: usize = lockfiles.iter().map(|l| l.packages.len()).sum();

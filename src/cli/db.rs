@@ -110,7 +110,9 @@ pub fn run(command: Command, out: &mut dyn Write) -> anyhow::Result<Verdict> {
             // A cache may hold only the OSV exports (`db update --only osv`).
             let show_rustsec = explicit || dir.exists();
             if show_rustsec {
-                let rustsec = RustSecDb::open(&dir).context("no usable advisory database")?;
+                let index = db::cache_dir().ok().map(|c| db::rustsec_index_dir(&c));
+                let rustsec = RustSecDb::open(&dir, index.as_deref())
+                    .context("no usable advisory database")?;
                 let mut info = if explicit {
                     DbInfo::read(&dir)
                 } else {
@@ -173,6 +175,8 @@ fn update_rustsec(
     })?;
     writeln!(out, "updated {}", db::rustsec_dir(cache).display())?;
     describe(&info, out)?;
+    // stdout is buffered: show this before the OSV downloads start.
+    out.flush()?;
     Ok(())
 }
 

@@ -108,7 +108,7 @@ pub enum Command {
 }
 
 fn today() -> Date {
-    jiff::Zoned::now().date()
+    super::audit::local_date(jiff::Timestamp::now())
 }
 
 /// The plan (waiver file and settings) for a subcommand's flags, by the shared rule.
@@ -450,7 +450,10 @@ fn unknown_id_note(plan: &Plan, id: &str) -> Option<String> {
     });
     let mut asked = Vec::new();
     if let Some(dir) = &rustsec {
-        match RustSecDb::open(dir).and_then(|db| db.knows(id)) {
+        let index = cache
+            .as_ref()
+            .map(|c| crate::advisory::db::rustsec_index_dir(c));
+        match RustSecDb::open(dir, index.as_deref()).and_then(|db| db.knows(id)) {
             Ok(true) => return None,
             Ok(false) => asked.push(dir.display().to_string()),
             Err(e) => return Some(format!("could not look {id} up in {}: {e}", dir.display())),

@@ -229,11 +229,19 @@ impl ModFile {
 
     /// The required modules as packages, with replacements applied and go.sum checksums.
     fn packages(&self, sums: Option<&SumMap>) -> Vec<Package> {
+        // The first `replace` for each (path, version or any version): a search of every
+        // replace per require was quadratic.
+        let mut replace_of: ReplaceMap = HashMap::new();
+        for r in &self.replaces {
+            replace_of
+                .entry((r.old_path.as_str(), r.old_version.as_deref()))
+                .or_insert(r);
+        }
         let packages = self
             .requires
             .iter()
             .map(|req| {
-                let mut pkg = resolve(req, &self.replaces);
+                let mut pkg = resolve(req, &replace_of);
                 if let Some(hex) =
                     sums.and_then(|s| s.get(&(pkg.name.clone(), pkg.version.clone())))
                 {
@@ -255,17 +263,16 @@ impl ModFile {
     }
 }
 
+/// The first `replace` of each (old path, old version or any version).
+type ReplaceMap<'a> = HashMap<(&'a str, Option<&'a str>), &'a Replace>;
+
 /// One requirement after `replace`: the replacement module, or the module itself from a
 /// local directory, or the module as required.
-fn resolve(req: &Require, replaces: &[Replace]) -> Package {
-    let replacement = replaces
-        .iter()
-        .find(|r| r.old_path == req.path && r.old_version.as_deref() == Some(&req.version))
-        .or_else(|| {
-            replaces
-                .iter()
-                .find(|r| r.old_path == req.path && r.old_version.is_none())
-        });
+fn resolve(req: &Require, replace_of: &ReplaceMap) -> Package {
+    let replacement = replace_of
+        .get(&(req.path.as_str(), Some(req.version.as_str())))
+        .or_else(|| replace_of.get(&(req.path.as_str(), None)))
+        .copied();
     match replacement {
         Some(Replace {
             new: Target::Dir(dir),

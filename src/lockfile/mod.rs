@@ -8,6 +8,8 @@
 
 mod bun;
 mod cargo;
+mod cargo_canonical;
+mod cargo_workspace;
 mod go;
 mod npm;
 mod pnpm;
@@ -187,6 +189,9 @@ pub struct Lockfile {
     pub packages: Vec<Package>,
     /// Things the parser skipped or could not pin, for the report (never silently dropped).
     pub notes: Vec<Note>,
+    /// Why this lockfile cannot tell which packages are only for development, when it
+    /// cannot (none is marked `dev` then, so `--exclude-dev` excludes none).
+    pub dev_unknown: Option<String>,
 }
 
 /// Something a parser wants the user to know about a lockfile, e.g. an unpinned
@@ -524,11 +529,24 @@ pub fn load_within(path: &Path, format: Format, root: &Path) -> Result<Lockfile,
         column: e.column,
         message: e.message,
     })?;
+    let mut packages = parsed.packages;
+    let dev_unknown = match format {
+        Format::CargoLock => cargo_workspace::mark_dev(path, &mut packages).err(),
+        Format::YarnLock
+        | Format::RequirementsTxt
+        | Format::GoMod
+        | Format::GoWork
+        | Format::PylockToml => Some(format!(
+            "{format} does not record which packages are only for development"
+        )),
+        _ => None,
+    };
     Ok(Lockfile {
         path: path.to_path_buf(),
         format,
-        packages: parsed.packages,
+        packages,
         notes: parsed.notes,
+        dev_unknown,
     })
 }
 

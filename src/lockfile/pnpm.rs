@@ -32,12 +32,15 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
         "9" => true,
         _ => {
             return Err(ParseError::new(
-                yaml::key_line(text, "lockfileVersion").unwrap_or(1) as usize,
+                yaml::KeyLines::new(text)
+                    .get("lockfileVersion")
+                    .unwrap_or(1) as usize,
                 1,
                 format!("unsupported pnpm lockfileVersion {version} (expected 6.0 or 9.0)"),
             ));
         }
     };
+    let key_lines = yaml::KeyLines::new(text);
     let packages = doc["packages"].as_hash();
     let mut parsed = Parsed::default();
     let mut index_of: HashMap<String, usize> = HashMap::new();
@@ -48,7 +51,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
         let Some(key) = key.as_str() else { continue };
         let Some((name, version)) = split_key(key) else {
             return Err(ParseError::new(
-                yaml::key_line(text, key).unwrap_or(1) as usize,
+                key_lines.get(key).unwrap_or(1) as usize,
                 1,
                 format!("package key `{key}` is not name@version"),
             ));
@@ -73,7 +76,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
         };
         package.dev = !v9 && entry["dev"].as_bool() == Some(true);
         package.optional = entry["optional"].as_bool() == Some(true);
-        package.line = yaml::key_line(text, key);
+        package.line = key_lines.get(key);
         index_of.insert(format!("{name}@{version}"), parsed.packages.len());
         parsed.packages.push(package);
     }
@@ -115,7 +118,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
     for (key, _) in doc["importers"].as_hash().into_iter().flatten() {
         if let Some(key) = key.as_str().filter(|k| *k != ".") {
             parsed.notes.push(Note::local(
-                yaml::key_line(text, key).map(|l| l as usize),
+                key_lines.get(key).map(|l| l as usize),
                 key,
                 LocalKind::WorkspaceMember,
             ));

@@ -2,6 +2,8 @@
 //! is where YAML's exponential "billion laughs" expansion hides, so a document with any
 //! alias is refused before it is built; nesting depth is capped by the parser.
 
+use std::collections::HashMap;
+
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::Marker;
 use yaml_rust2::{Yaml, YamlLoader};
@@ -48,17 +50,44 @@ pub(crate) fn load(text: &str, what: &str) -> Result<Yaml, ParseError> {
     }
 }
 
-/// The 1-based line where `key:` first starts a line (after indentation), for locations.
-pub(crate) fn key_line(text: &str, key: &str) -> Option<u32> {
-    let quoted = format!("'{key}':");
-    let double = format!("\"{key}\":");
-    let plain = format!("{key}:");
-    text.lines()
-        .position(|line| {
+/// The 1-based line where each mapping key first starts a line (after indentation), for
+/// locations: built in one pass, because looking each package up with a search from the
+/// top was quadratic. A quoted key is kept as written between its quotes (undecoded).
+pub(crate) struct KeyLines<'a> {
+    first: HashMap<&'a str, u32>,
+}
+
+impl<'a> KeyLines<'a> {
+    pub(crate) fn new(text: &'a str) -> Self {
+        let mut first = HashMap::new();
+        for (i, line) in text.lines().enumerate() {
             let t = line.trim_start();
-            t.starts_with(&plain) || t.starts_with(&quoted) || t.starts_with(&double)
-        })
-        .map(|i| i as u32 + 1)
+            let key = match t.as_bytes().first() {
+                Some(&q @ (b'\'' | b'"')) => {
+                    let close = [q as char, ':'];
+                    let close: String = close.iter().collect();
+                    t[1..].find(&close).map(|end| &t[1..1 + end])
+                }
+                _ => plain_key(t),
+            };
+            if let Some(key) = key {
+                first.entry(key).or_insert(i as u32 + 1);
+            }
+        }
+        KeyLines { first }
+    }
+
+    pub(crate) fn get(&self, key: &str) -> Option<u32> {
+        self.first.get(key).copied()
+    }
+}
+
+/// A plain key ends at the first `:` followed by a space or the end of the line.
+fn plain_key(line: &str) -> Option<&str> {
+    let bytes = line.as_bytes();
+    (0..bytes.len())
+        .find(|&i| bytes[i] == b':' && bytes.get(i + 1).is_none_or(|b| b.is_ascii_whitespace()))
+        .map(|i| &line[..i])
 }
 
 #[cfg(test)]
@@ -71,6 +100,20 @@ mod tests {
         let err = load(bomb, "pnpm-lock.yaml").unwrap_err();
         assert!(err.message.contains("aliases"), "{err:?}");
         assert_eq!(err.line, 2);
+    }
+
+    #[test]
+    fn key_lines_find_the_first_line_each_key_starts() {
+        let text = "a:\n  b: 1\n  'c@1': x\n  \"d:e\":\n  /f@1(g@2):\nb: 2\nu:v: 3\n";
+        let lines = KeyLines::new(text);
+        assert_eq!(lines.get("a"), Some(1));
+        assert_eq!(lines.get("b"), Some(2), "the first occurrence");
+        assert_eq!(lines.get("c@1"), Some(3));
+        assert_eq!(lines.get("d:e"), Some(4));
+        assert_eq!(lines.get("/f@1(g@2)"), Some(5));
+        assert_eq!(lines.get("u:v"), Some(7), "a colon inside a plain key");
+        assert_eq!(lines.get("u"), None);
+        assert_eq!(lines.get("zz"), None);
     }
 
     #[test]

@@ -175,7 +175,8 @@ fn parse_berry(text: &str) -> Result<Parsed, ParseError> {
             "invalid yarn.lock: expected a mapping",
         ));
     };
-    let metadata_line = yaml::key_line(text, "__metadata").unwrap_or(1) as usize;
+    let key_lines = yaml::KeyLines::new(text);
+    let metadata_line = key_lines.get("__metadata").unwrap_or(1) as usize;
     let version = match &doc["__metadata"]["version"] {
         Yaml::Integer(v) => Some(*v),
         Yaml::String(s) => s.trim().parse().ok(),
@@ -210,7 +211,7 @@ fn parse_berry(text: &str) -> Result<Parsed, ParseError> {
         if key == "__metadata" {
             continue;
         }
-        let line = yaml::key_line(text, key);
+        let line = key_lines.get(key);
         let Some(resolution) = entry["resolution"].as_str() else {
             return Err(ParseError::new(
                 line.unwrap_or(1) as usize,

@@ -552,3 +552,84 @@ fn human_report_of_the_bundled_example() {
     assert_eq!(out.status.code(), Some(1));
     insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
 }
+
+fn audit_workspace(extra: &[&str]) -> serde_json::Value {
+    let out = vouch()
+        .args(["audit", "--format", "json", "--db"])
+        .arg(rustsec_db())
+        .args(extra)
+        .arg(fixture("cargo/workspace-dev"))
+        .output()
+        .unwrap();
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    json(&out)
+}
+
+/// Regression (issue 16 item 7): `--exclude-dev` on a Cargo.lock was a silent no-op. The
+/// workspace made with cargo (fixtures/cargo/workspace-dev/README.md) dev-depends on
+/// smallvec 0.6.10, atty and time, all with advisories; its runtime crates have none.
+#[test]
+fn exclude_dev_skips_the_crates_only_dev_dependencies_reach() {
+    let all = audit_workspace(&[]);
+    let dev_only = ["smallvec", "atty", "time"];
+    let flagged = |report: &serde_json::Value| -> Vec<String> {
+        findings(report)
+            .into_iter()
+            .map(|(_, name, _)| name)
+            .collect()
+    };
+    for name in dev_only {
+        assert!(flagged(&all).contains(&name.to_string()), "{name}: {all:#}");
+    }
+    // The three workspace members are the project's own code: counted as local.
+    assert_eq!(all["summary"]["packages"], 12);
+    assert_eq!(all["summary"]["local_packages"], 3);
+
+    let runtime = audit_workspace(&["--exclude-dev"]);
+    assert_eq!(runtime["summary"]["packages"], 5, "{runtime:#}");
+    assert!(flagged(&runtime).is_empty(), "{runtime:#}");
+    assert!(
+        runtime["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["code"] != "dev-packages-unknown"),
+        "{runtime:#}"
+    );
+}
+
+/// A Cargo.lock without the workspace's manifests cannot tell dev-only crates: with
+/// `--exclude-dev` every package is still audited and the report says why.
+#[test]
+fn exclude_dev_without_manifests_audits_everything_and_says_so() {
+    let dir = tempdir();
+    fs::copy(
+        fixture("cargo/workspace-dev/Cargo.lock"),
+        dir.path().join("Cargo.lock"),
+    )
+    .unwrap();
+    let out = vouch()
+        .args(["audit", "--format", "json", "--exclude-dev", "--db"])
+        .arg(rustsec_db())
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let report = json(&out);
+    assert_eq!(report["summary"]["packages"], 12);
+    let notes: Vec<&serde_json::Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "dev-packages-unknown")
+        .collect();
+    assert_eq!(notes.len(), 1, "{report:#}");
+    assert_eq!(notes[0]["level"], "warning");
+    let message = notes[0]["message"].as_str().unwrap();
+    assert!(message.contains("Cargo.toml"), "{message}");
+    assert!(message.contains("Cargo.lock"), "{message}");
+}

@@ -77,6 +77,9 @@ fn update_fetches_validates_and_audit_then_runs_offline_from_the_cache() {
         .code(0)
         .stdout(predicates::str::contains(head(repo.path())));
     assert!(cache.path().join("rustsec/vouch-db.json").is_file());
+    // The update indexed the copy, so no audit has to parse it.
+    let indexes = std::fs::read_dir(cache.path().join("rustsec-index")).unwrap();
+    assert_eq!(indexes.count(), 1);
 
     let out = vouch()
         .env("VOUCH_CACHE_DIR", cache.path())

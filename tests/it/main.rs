@@ -29,6 +29,7 @@ mod project;
 mod python;
 mod registry;
 mod reports;
+mod rustsec_index;
 mod sbom;
 mod sbom_input;
 mod secrets;

@@ -7,7 +7,7 @@
 //! serde_json keeps no spans, so lines are found by a textual pass over the pretty-printed
 //! file (pipenv writes one key per line).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Deserialize;
 
@@ -44,14 +44,16 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
         )
     })?;
     let mut packages: Vec<Package> = Vec::new();
+    let mut index_of: HashMap<(String, String), usize> = HashMap::new();
     let mut notes = Vec::new();
     for (section, entries, dev) in [
         ("default", &lock.default, false),
         ("develop", &lock.develop, true),
     ] {
         let section_start = text.find(&format!("\"{section}\"")).unwrap_or(0);
+        let lines = EntryLines::new(text, section_start);
         for (raw_name, entry) in entries {
-            let line = entry_line(text, section_start, raw_name);
+            let line = lines.get(raw_name);
             let name = normalize_pypi_name(raw_name);
             let version = entry
                 .version
@@ -92,14 +94,12 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
                 });
                 continue;
             };
-            if let Some(existing) = packages
-                .iter_mut()
-                .find(|p| p.name == name && p.version == version)
-            {
+            if let Some(&existing) = index_of.get(&(name.clone(), version.to_string())) {
                 // In both sections: needed at run time, so not dev-only.
-                existing.dev &= dev;
+                packages[existing].dev &= dev;
                 continue;
             }
+            index_of.insert((name.clone(), version.to_string()), packages.len());
             let mut pkg = Package::new(Ecosystem::PyPI, &name, version);
             pkg.source = Source::Registry;
             pkg.dev = dev;
@@ -120,20 +120,36 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
     Ok(Parsed { packages, notes })
 }
 
-/// The line of `"name": {` after the section's key.
-fn entry_line(text: &str, section_start: usize, name: &str) -> Option<usize> {
-    let key = serde_json::to_string(name).ok()?;
-    let rest = &text[section_start..];
-    let mut from = 0;
-    while let Some(found) = rest[from..].find(&key) {
-        let at = from + found;
-        let after = rest[at + key.len()..].trim_start();
-        if after.starts_with(':') && after[1..].trim_start().starts_with('{') {
-            return Some(crate::lockfile::offset_to_line_column(text, section_start + at).0);
+/// The line of each `"name": {` at or after a section's key, found in one pass (a search
+/// per entry was quadratic). Keys are kept as written (JSON escapes undecoded).
+struct EntryLines<'a> {
+    first: HashMap<&'a str, usize>,
+}
+
+impl<'a> EntryLines<'a> {
+    fn new(text: &'a str, section_start: usize) -> Self {
+        let mut first = HashMap::new();
+        let start_line = text[..section_start].matches('\n').count() + 1;
+        let line_start = text[..section_start].rfind('\n').map_or(0, |i| i + 1);
+        for (i, line) in text[line_start..].lines().enumerate() {
+            let Some(rest) = line.trim_start().strip_prefix('"') else {
+                continue;
+            };
+            let Some(end) = rest.find('"') else { continue };
+            let after = rest[end + 1..].trim_start();
+            if let Some(value) = after.strip_prefix(':')
+                && value.trim_start().starts_with('{')
+            {
+                first.entry(&rest[..end]).or_insert(start_line + i);
+            }
         }
-        from = at + key.len();
+        EntryLines { first }
     }
-    None
+
+    fn get(&self, name: &str) -> Option<usize> {
+        let key = serde_json::to_string(name).ok()?;
+        self.first.get(&key[1..key.len() - 1]).copied()
+    }
 }
 
 #[cfg(test)]

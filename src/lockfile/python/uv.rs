@@ -9,7 +9,7 @@
 //! member without a version (dynamic) is not a package but still a root. sdist and wheel
 //! hashes become checksums.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Deserialize;
 use toml::Spanned;
@@ -89,16 +89,27 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
         .map(|p| header_line(text, &line_index, p.span().start))
         .collect();
 
+    // Entries by normalised name, in file order: a search of every entry per edge was
+    // quadratic.
+    let mut by_name: HashMap<String, Vec<usize>> = HashMap::with_capacity(entries.len());
+    for (i, e) in entries.iter().enumerate() {
+        by_name
+            .entry(normalize_pypi_name(&e.name))
+            .or_default()
+            .push(i);
+    }
     let resolve = |from: usize, deps: &[Dep]| -> Result<Vec<Edge>, ParseError> {
         deps.iter()
             .map(|dep| {
-                let name = normalize_pypi_name(&dep.name);
-                let target = entries.iter().position(|e| {
-                    normalize_pypi_name(&e.name) == name
-                        && dep
-                            .version
-                            .as_ref()
-                            .is_none_or(|v| e.version.as_ref() == Some(v))
+                let candidates = by_name
+                    .get(&normalize_pypi_name(&dep.name))
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]);
+                let target = candidates.iter().copied().find(|&t| {
+                    let e = entries[t];
+                    dep.version
+                        .as_ref()
+                        .is_none_or(|v| e.version.as_ref() == Some(v))
                         && dep.source.as_ref().is_none_or(|s| &e.source == s)
                 });
                 target.map(|t| (t, dep.extra.clone())).ok_or_else(|| {
