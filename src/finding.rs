@@ -50,6 +50,10 @@ pub enum Code {
     /// An `[[image]]` entry of the policy that `vouch check --image` did not verify (no
     /// `--image` names its repository): a warning, an error when the entry is `required`.
     ImageNotVerified,
+    /// A verified SLSA provenance attestation of the image says another builder, build
+    /// type, source repository or source ref than the `[[image]]` entry's `provenance`
+    /// (or does not say it at all).
+    ProvenanceMismatch,
     /// A check ran with a safeguard turned off on request (`--insecure-ignore-tlog`,
     /// `ignore-tlog = true`): a warning, so that every report shows it.
     VerificationWeakened,
@@ -79,6 +83,7 @@ impl Code {
         Code::AttestationMissing,
         Code::AttestationInvalid,
         Code::ImageNotVerified,
+        Code::ProvenanceMismatch,
         Code::VerificationWeakened,
     ];
 
@@ -106,6 +111,7 @@ impl Code {
             Code::AttestationMissing => "attestation-missing",
             Code::AttestationInvalid => "attestation-invalid",
             Code::ImageNotVerified => "image-not-verified",
+            Code::ProvenanceMismatch => "provenance-mismatch",
             Code::VerificationWeakened => "verification-weakened",
         }
     }

@@ -131,6 +131,9 @@ pub struct ImagePolicy {
     /// Keyed signatures count without a verified transparency-log entry (cosign's
     /// `--insecure-ignore-tlog`); every report shows the check as weakened.
     pub ignore_tlog: bool,
+    /// `provenance = { builder-id = ..., ... }`: what a verified SLSA provenance
+    /// attestation of the image must say.
+    pub provenance: Option<crate::verify::provenance::Requirements>,
 }
 
 /// A `[[blob]]`: a release file and the Sigstore bundle that must sign it, checked as
@@ -230,6 +233,16 @@ struct RawImage {
     required: bool,
     #[serde(default)]
     ignore_tlog: bool,
+    provenance: Option<Spanned<RawProvenance>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawProvenance {
+    builder_id: Option<Spanned<String>>,
+    source_repository: Option<Spanned<String>>,
+    source_ref: Option<Spanned<String>>,
+    build_type: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -477,6 +490,39 @@ impl Policy {
                 Some(t) if *t.get_ref() >= 1 => *t.get_ref() as usize,
                 Some(t) => return Err(at(t.span().start, "`threshold` must be at least 1".into())),
             };
+            let provenance = match i.provenance {
+                None => None,
+                Some(p) => {
+                    let start = p.span().start;
+                    let p = p.into_inner();
+                    let fields = [
+                        ("builder-id", &p.builder_id),
+                        ("source-repository", &p.source_repository),
+                        ("source-ref", &p.source_ref),
+                        ("build-type", &p.build_type),
+                    ];
+                    if fields.iter().all(|(_, v)| v.is_none()) {
+                        return Err(at(
+                            start,
+                            "`provenance` needs at least one of builder-id, source-repository, source-ref, build-type".into(),
+                        ));
+                    }
+                    for (key, value) in fields {
+                        if let Some(v) = value
+                            && v.get_ref().trim().is_empty()
+                        {
+                            return Err(at(v.span().start, format!("`{key}` is empty")));
+                        }
+                    }
+                    let value = |v: Option<Spanned<String>>| v.map(Spanned::into_inner);
+                    Some(crate::verify::provenance::Requirements {
+                        builder_id: value(p.builder_id),
+                        source_repository: value(p.source_repository),
+                        source_ref: value(p.source_ref),
+                        build_type: value(p.build_type),
+                    })
+                }
+            };
             images.push(ImagePolicy {
                 reference: i.reference.into_inner(),
                 keys: i.key.iter().map(|k| resolve(k)).collect(),
@@ -490,6 +536,7 @@ impl Policy {
                 require_digest: i.require_digest,
                 required: i.required,
                 ignore_tlog: i.ignore_tlog,
+                provenance,
             });
         }
 
@@ -750,6 +797,26 @@ threshold = 1
                 (2, 8),
                 "`ignore-tlog` applies to a [[blob]] with a `key` only",
             ),
+            (
+                "[[image]]\nreference = \"r\"\nkey = [\"k\"]\nprovenance = { builder-id = \"b\", source-tag = \"v1\" }\n",
+                (4, 34),
+                "unknown field `source-tag`",
+            ),
+            (
+                "[[image]]\nreference = \"r\"\nkey = [\"k\"]\nprovenance = {}\n",
+                (4, 14),
+                "`provenance` needs at least one of",
+            ),
+            (
+                "[[image]]\nreference = \"r\"\nkey = [\"k\"]\nprovenance = { source-ref = \" \" }\n",
+                (4, 29),
+                "`source-ref` is empty",
+            ),
+            (
+                "[[image]]\nreference = \"r\"\nkey = [\"k\"]\nprovenance = { builder-id = 1 }\n",
+                (4, 29),
+                "expected a string",
+            ),
         ];
         for (text, pos, want) in cases {
             let (line, column, msg) = err(text);
@@ -808,5 +875,9 @@ mod shipped {
         let gate = Policy::load(&dir.join("release-gate.toml")).unwrap();
         assert!(gate.images[0].require_digest && gate.sbom.is_some());
         assert!(gate.images[0].trusted_root.is_none() && gate.blobs.len() == 1);
+        let provenance = gate.images[0].provenance.as_ref().unwrap();
+        assert_eq!(provenance.source_ref.as_deref(), Some("refs/tags/v*"));
+        assert!(provenance.builder_id.is_some() && provenance.build_type.is_some());
+        assert!(gate.images[1].provenance.is_none());
     }
 }

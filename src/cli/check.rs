@@ -292,6 +292,7 @@ fn image_check(image: &policy::ImagePolicy, reference: &str, args: &Args) -> Che
             // Already resolved against the policy's directory when it was loaded.
             trusted_root: image.trusted_root.clone(),
             ignore_tlog: image.ignore_tlog,
+            provenance: image.provenance.clone(),
             registry: verify::registry::RegistryOptions {
                 ca_file: args.ca_file.clone(),
                 insecure_hosts: args.insecure_registries.clone(),

@@ -158,6 +158,7 @@ pub fn request(args: &Args) -> anyhow::Result<VerifyRequest> {
         require_digest: args.require_digest,
         trusted_root: args.trusted_root.clone(),
         ignore_tlog: args.insecure_ignore_tlog,
+        provenance: None,
         registry: RegistryOptions {
             ca_file: args.ca_file.clone(),
             insecure_hosts: args.insecure_registries.clone(),

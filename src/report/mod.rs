@@ -234,6 +234,9 @@ impl CheckResult {
         for att in &outcome.attestations {
             summary.push_str(&format!("; {} {}", att.predicate_type, att.status.as_str()));
         }
+        if let Some(p) = &outcome.provenance {
+            summary.push_str(&format!("; provenance {}", p.status()));
+        }
         CheckResult {
             name: format!("verify {}", outcome.requested),
             status,

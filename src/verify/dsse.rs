@@ -85,7 +85,7 @@ impl Envelope {
         if self.payload_type != IN_TOTO_PAYLOAD_TYPE {
             return Err(DsseError::PayloadType(self.payload_type.clone()));
         }
-        Statement::parse(&self.payload)
+        Statement::parse_verified(&self.payload)
     }
 }
 
@@ -112,6 +112,9 @@ struct WireStatement {
     #[serde(default)]
     subject: Vec<WireSubject>,
     predicate_type: String,
+    /// Kept only by [`Statement::parse_verified`].
+    #[serde(default)]
+    predicate: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -122,17 +125,32 @@ struct WireSubject {
     digest: std::collections::BTreeMap<String, String>,
 }
 
-/// An in-toto statement's header (the predicate itself is not interpreted).
+/// An in-toto statement's header, and for a verified statement its predicate (which is
+/// interpreted elsewhere, e.g. [`super::provenance`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Statement {
     pub statement_type: String,
     pub predicate_type: String,
     /// `(name, sha256 hex)` of every subject that names a sha256 digest.
     pub subjects: Vec<(String, String)>,
+    /// The predicate, only when the statement was read from a payload whose signature
+    /// verified ([`Statement::parse_verified`]); `None` from [`Statement::parse`], so an
+    /// unverified predicate can never be mistaken for a verified one. `Some(Null)` when
+    /// a verified statement has no predicate.
+    pub predicate: Option<serde_json::Value>,
 }
 
 impl Statement {
+    /// The header of a statement, verified or not; the predicate is dropped.
     pub fn parse(bytes: &[u8]) -> Result<Statement, DsseError> {
+        let mut statement = Statement::parse_verified(bytes)?;
+        statement.predicate = None;
+        Ok(statement)
+    }
+
+    /// A statement read from a payload whose signature verified: the header and the
+    /// predicate. Call it only after the signature check.
+    pub fn parse_verified(bytes: &[u8]) -> Result<Statement, DsseError> {
         let wire: WireStatement =
             serde_json::from_slice(bytes).map_err(|e| DsseError::Statement(e.to_string()))?;
         if !wire.kind.starts_with("https://in-toto.io/Statement/") {
@@ -141,6 +159,7 @@ impl Statement {
         Ok(Statement {
             statement_type: wire.kind,
             predicate_type: wire.predicate_type,
+            predicate: Some(wire.predicate.unwrap_or(serde_json::Value::Null)),
             subjects: wire
                 .subject
                 .into_iter()
@@ -189,6 +208,12 @@ mod tests {
         assert_eq!(st.predicate_type, "https://slsa.dev/provenance/v0.2");
         assert!(st.names_digest("abcd"));
         assert!(!st.names_digest("abce"));
+        // The verified path keeps the predicate; the header-only parse never does.
+        assert_eq!(st.predicate, Some(serde_json::json!({})));
+        assert_eq!(
+            Statement::parse(statement.as_bytes()).unwrap().predicate,
+            None
+        );
     }
 
     #[test]

@@ -257,7 +257,8 @@ fn bundle(
         return Ok(());
     };
     let statement = if payload_type == dsse::IN_TOTO_PAYLOAD_TYPE {
-        dsse::Statement::parse(&payload).map_err(|e| e.to_string())
+        // sigstore-verify verified the bundle's signature over this payload.
+        dsse::Statement::parse_verified(&payload).map_err(|e| e.to_string())
     } else {
         Err(dsse::DsseError::PayloadType(payload_type).to_string())
     };

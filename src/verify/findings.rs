@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 use super::evidence::{AttestationEvidence, short_layer};
 use super::material::Material;
 use super::{
-    AttestationCheck, AttestationStatus, PredicateType, SignatureCheck, VerifyOutcome, finding,
+    AttestationCheck, AttestationStatus, PredicateType, ProvenanceCheck, SignatureCheck,
+    VerifyOutcome, finding, provenance,
 };
 use crate::finding::Code;
 
@@ -168,4 +169,89 @@ pub(super) fn attestation_findings(
             problems,
         });
     }
+}
+
+/// The `provenance = { ... }` check: every verified SLSA provenance statement (v0.2 or
+/// v1) of this digest must say what the policy says; none at all fails the check.
+/// Only statements whose signature verified under the policy are read: the predicate is
+/// kept on verified statements only ([`super::dsse::Statement::predicate`]).
+pub(super) fn provenance_findings(
+    material: &Material,
+    layers: &[AttestationEvidence],
+    want: &provenance::Requirements,
+    outcome: &mut VerifyOutcome,
+) {
+    let digest = outcome.digest.clone();
+    let mut check = ProvenanceCheck {
+        required: want.describe(),
+        statements: 0,
+        mismatches: 0,
+    };
+    let mut unverified = Vec::new();
+    for layer in layers {
+        let at = short_layer(&layer.source);
+        let verified = match &layer.statement {
+            Some(Ok(st)) if layer.problem.is_none() && !layer.signed_by.is_empty() => Some(st),
+            _ => None,
+        };
+        let Some(st) = verified else {
+            if layer.claims.iter().any(|c| provenance::is_provenance(c)) {
+                unverified.push(match (&layer.problem, &layer.statement) {
+                    (Some(problem), _) => format!("{at}: {problem}"),
+                    (None, Some(Err(e))) => format!("{at}: {e}"),
+                    _ => format!("{at}: not verified"),
+                });
+            }
+            continue;
+        };
+        if !provenance::is_provenance(&st.predicate_type) {
+            continue;
+        }
+        if !st.names_digest(digest.hex()) {
+            unverified.push(format!("{at}: the statement's subject is not {digest}"));
+            continue;
+        }
+        // A verified statement always keeps its predicate; were it ever absent, Null has
+        // none of the fields, so every one is a mismatch (closed).
+        let null = serde_json::Value::Null;
+        let predicate = st.predicate.as_ref().unwrap_or(&null);
+        check.statements += 1;
+        for mismatch in provenance::check(want, &st.predicate_type, predicate) {
+            check.mismatches += 1;
+            outcome.findings.push(finding(
+                Code::ProvenanceMismatch,
+                format!(
+                    "the {} provenance of {} does not match the policy: {mismatch}",
+                    st.predicate_type, outcome.image
+                ),
+            ));
+        }
+    }
+    if check.statements == 0 {
+        let why = if !unverified.is_empty() {
+            format!(": {}", unverified.join("; "))
+        } else if !material.any_attestation_material() {
+            format!(
+                " (no sha256-{}.att and no attestation referrer in the registry)",
+                digest.hex()
+            )
+        } else {
+            String::new()
+        };
+        outcome.findings.push(finding(
+            if unverified.is_empty() {
+                Code::AttestationMissing
+            } else {
+                Code::AttestationInvalid
+            },
+            format!(
+                "{} has no verified SLSA provenance attestation ({} or {}), so provenance = {{ {} }} could not be checked{why}",
+                outcome.image,
+                provenance::SLSA_V02,
+                provenance::SLSA_V1,
+                check.required
+            ),
+        ));
+    }
+    outcome.provenance = Some(check);
 }

@@ -37,6 +37,7 @@ pub mod identity;
 pub mod keys;
 mod material;
 pub mod oci;
+pub mod provenance;
 pub mod registry;
 pub mod sigstore;
 pub mod simple_signing;
@@ -127,6 +128,9 @@ pub struct VerifyRequest {
     pub trusted_root: Option<PathBuf>,
     /// `--insecure-ignore-tlog`: keyed signatures count without a verified log entry.
     pub ignore_tlog: bool,
+    /// What a verified SLSA provenance attestation of the image must say (`provenance =
+    /// { ... }` of an `[[image]]` entry); `None` checks no provenance.
+    pub provenance: Option<provenance::Requirements>,
     pub registry: RegistryOptions,
 }
 
@@ -222,7 +226,31 @@ pub struct VerifyOutcome {
     pub threshold: usize,
     pub signatures: Vec<SignatureCheck>,
     pub attestations: Vec<AttestationCheck>,
+    /// How the provenance check ended, when the request had one.
+    pub provenance: Option<ProvenanceCheck>,
     pub findings: Vec<Finding>,
+}
+
+/// The provenance check of one image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProvenanceCheck {
+    /// The requirements, as [`provenance::Requirements::describe`] shows them.
+    pub required: String,
+    /// Verified provenance statements for this digest that were checked.
+    pub statements: usize,
+    /// Fields that did not match, over all of them.
+    pub mismatches: usize,
+}
+
+impl ProvenanceCheck {
+    /// `matched`, `mismatch` or `missing` (no verified provenance statement).
+    pub fn status(&self) -> &'static str {
+        match (self.statements, self.mismatches) {
+            (0, _) => "missing",
+            (_, 0) => "matched",
+            _ => "mismatch",
+        }
+    }
 }
 
 impl VerifyOutcome {
@@ -309,10 +337,12 @@ pub fn verify(req: &VerifyRequest) -> Result<VerifyOutcome, Error> {
         threshold: req.threshold,
         signatures: Vec::new(),
         attestations: Vec::new(),
+        provenance: None,
         findings: Vec::new(),
     };
 
-    let material = Material::fetch(&client, &digest, !req.attestations.is_empty())?;
+    let wants_attestations = !req.attestations.is_empty() || req.provenance.is_some();
+    let material = Material::fetch(&client, &digest, wants_attestations)?;
     let evidence = evidence::judge(&client, &digest, &trust, &material)?;
     findings::signature_findings(&material, evidence.signatures, &mut outcome);
     if !req.attestations.is_empty() {
@@ -322,6 +352,9 @@ pub fn verify(req: &VerifyRequest) -> Result<VerifyOutcome, Error> {
             &req.attestations,
             &mut outcome,
         );
+    }
+    if let Some(want) = &req.provenance {
+        findings::provenance_findings(&material, &evidence.attestations, want, &mut outcome);
     }
     if trust.tlog == sigstore::Tlog::Ignored {
         outcome.findings.push(tlog_ignored_finding());
@@ -376,6 +409,7 @@ mod tests {
             require_digest: false,
             trusted_root: root.map(PathBuf::from),
             ignore_tlog: false,
+            provenance: None,
             registry: RegistryOptions::default(),
         };
         let full = KeylessPolicy {
