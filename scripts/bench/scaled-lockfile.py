@@ -57,7 +57,7 @@ elif fmt == "npm":
     for i in range(n):
         packages[f"node_modules/pkg-{i}"] = {
             "version": "1.0.0",
-            "resolved": f"https://registry.npmjs.org/pkg-{i}/-/pkg-{i}-1.0.0.tgz",
+            "resolved": f"https://registry.example/pkg-{i}/-/pkg-{i}-1.0.0.tgz",
             "integrity": sri(i),
             "dependencies": {f"pkg-{j}": "^1.0.0" for j in deps(i)},
         }
@@ -126,7 +126,7 @@ elif fmt == "uv":
     for i in range(n):
         d = "".join(f'    {{ name = "pkg-{j}" }},\n' for j in sorted(deps(i), key=lambda j: f"pkg-{j}"))
         parts.append(f'[[package]]\nname = "pkg-{i}"\nversion = "1.0.0"\n'
-                     f'source = {{ registry = "https://pypi.org/simple" }}\ndependencies = [\n{d}]\n'
+                     f'source = {{ registry = "https://registry.example/simple" }}\ndependencies = [\n{d}]\n'
                      f'sdist = {{ url = "https://files.example/pkg_{i}-1.0.0.tar.gz", hash = "sha256:{sha256(i)}", size = 1000 }}\n')
     write("uv.lock", "\n".join(parts))
 elif fmt == "pipfile":
