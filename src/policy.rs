@@ -134,6 +134,9 @@ pub struct ImagePolicy {
     /// `provenance = { builder-id = ..., ... }`: what a verified SLSA provenance
     /// attestation of the image must say.
     pub provenance: Option<crate::verify::provenance::Requirements>,
+    /// `audit-sbom = true`: the SBOM of the image's verified SBOM attestation is audited
+    /// under `[audit]`'s settings and waivers; no verified SBOM attestation fails.
+    pub audit_sbom: bool,
 }
 
 /// A `[[blob]]`: a release file and the Sigstore bundle that must sign it, checked as
@@ -234,6 +237,8 @@ struct RawImage {
     #[serde(default)]
     ignore_tlog: bool,
     provenance: Option<Spanned<RawProvenance>>,
+    #[serde(default)]
+    audit_sbom: bool,
 }
 
 #[derive(Deserialize)]
@@ -537,6 +542,7 @@ impl Policy {
                 required: i.required,
                 ignore_tlog: i.ignore_tlog,
                 provenance,
+                audit_sbom: i.audit_sbom,
             });
         }
 
@@ -668,6 +674,7 @@ reference = "127.0.0.1:5000/app@sha256:00"
 key = ["cosign.pub"]
 attestations = ["slsaprovenance"]
 threshold = 1
+audit-sbom = true
 "#,
         )
         .unwrap();
@@ -683,6 +690,7 @@ threshold = 1
         assert_eq!(p.licenses.unwrap().unknown, Action::Deny);
         assert_eq!(p.sbom.unwrap().output, PathBuf::from("dir/sbom.spdx"));
         assert_eq!(p.images[0].keys, [PathBuf::from("dir/cosign.pub")]);
+        assert!(p.images[0].audit_sbom);
     }
 
     #[test]
@@ -816,6 +824,11 @@ threshold = 1
                 "[[image]]\nreference = \"r\"\nkey = [\"k\"]\nprovenance = { builder-id = 1 }\n",
                 (4, 29),
                 "expected a string",
+            ),
+            (
+                "[[image]]\nreference = \"r\"\nkey = [\"k\"]\naudit-sbom = \"yes\"\n",
+                (4, 14),
+                "expected a boolean",
             ),
         ];
         for (text, pos, want) in cases {

@@ -234,6 +234,25 @@ impl Plan {
 
 /// Runs the audit `plan` describes and returns its report (no output).
 pub(crate) fn build_report(plan: &Plan) -> anyhow::Result<AuditReport> {
+    audit_report(plan, |paths| {
+        let found = lockfile::discover(paths)?;
+        Ok(lockfile::load_all(paths, &found)?)
+    })
+}
+
+/// The audit `plan` describes, of `lockfiles` in place of its paths (the SBOMs of an
+/// image's verified attestations): the same databases, settings, waivers and report.
+pub(crate) fn build_report_of(
+    plan: &Plan,
+    lockfiles: Vec<lockfile::Lockfile>,
+) -> anyhow::Result<AuditReport> {
+    audit_report(plan, |_| Ok(lockfiles))
+}
+
+fn audit_report(
+    plan: &Plan,
+    load: impl FnOnce(&[PathBuf]) -> anyhow::Result<Vec<lockfile::Lockfile>>,
+) -> anyhow::Result<AuditReport> {
     let paths = &plan.paths;
 
     // RustSec: --db, else the cache's copy when there is one. OSV: --osv, else the cache's.
@@ -288,8 +307,7 @@ pub(crate) fn build_report(plan: &Plan) -> anyhow::Result<AuditReport> {
         );
     }
 
-    let found = lockfile::discover(paths)?;
-    let lockfiles = lockfile::load_all(paths, &found)?;
+    let lockfiles = load(paths)?;
 
     let waivers = plan.waivers.load()?;
 

@@ -123,7 +123,7 @@ fn run_checks(policy: &Policy, args: &Args) -> CheckReport {
     match images_to_verify(policy, &args.images) {
         Ok(images) => {
             for (reference, image) in images {
-                checks.push(image_check(image, &reference, args));
+                checks.push(image_check(policy, image, &reference, args));
             }
             for image in images_not_named(policy, &args.images) {
                 checks.push(image_not_verified(image));
@@ -255,7 +255,12 @@ fn image_not_verified(image: &policy::ImagePolicy) -> CheckResult {
 
 /// Verifies one image by its policy entry (key and trusted-root paths were resolved
 /// against the policy file's directory when it was loaded).
-fn image_check(image: &policy::ImagePolicy, reference: &str, args: &Args) -> CheckResult {
+fn image_check(
+    policy: &Policy,
+    image: &policy::ImagePolicy,
+    reference: &str,
+    args: &Args,
+) -> CheckResult {
     let name = format!("verify {reference}");
     let request = || -> anyhow::Result<verify::VerifyRequest> {
         let verify_policy = if image.keys.is_empty() {
@@ -293,6 +298,7 @@ fn image_check(image: &policy::ImagePolicy, reference: &str, args: &Args) -> Che
             trusted_root: image.trusted_root.clone(),
             ignore_tlog: image.ignore_tlog,
             provenance: image.provenance.clone(),
+            sbom: image.audit_sbom,
             registry: verify::registry::RegistryOptions {
                 ca_file: args.ca_file.clone(),
                 insecure_hosts: args.insecure_registries.clone(),
@@ -303,9 +309,67 @@ fn image_check(image: &policy::ImagePolicy, reference: &str, args: &Args) -> Che
     match request()
         .and_then(|req| verify::verify(&req).with_context(|| format!("cannot verify {reference}")))
     {
-        Ok(outcome) => CheckResult::from_verify(&outcome),
+        Ok(outcome) => {
+            let mut check = CheckResult::from_verify(&outcome);
+            if let Some(sbom) = &outcome.sbom
+                && !sbom.sboms.is_empty()
+            {
+                let audited = audit_attested_sboms(policy, args, &outcome.image, &sbom.sboms)
+                    .with_context(|| {
+                        format!("cannot audit the attested SBOM of {}", outcome.image)
+                    });
+                match audited {
+                    Ok(report) => add_sbom_audit(&mut check, &report),
+                    Err(e) => return CheckResult::error(&name, &e),
+                }
+            }
+            check
+        }
         Err(e) => CheckResult::error(&name, &e),
     }
+}
+
+/// `audit-sbom = true`: the SBOMs of the image's verified attestations, audited as the
+/// `[audit]` check audits lockfiles (the same plan: databases, settings, waivers). No
+/// advisory database is an error, as for any audit: never a pass.
+fn audit_attested_sboms(
+    policy: &Policy,
+    args: &Args,
+    image: &str,
+    sboms: &[verify::sbom::AttestedSbom],
+) -> anyhow::Result<crate::report::AuditReport> {
+    let mut lockfiles = Vec::new();
+    for sbom in sboms {
+        let label = PathBuf::from(format!(
+            "{image} ({} attestation {})",
+            sbom.predicate_type, sbom.source
+        ));
+        lockfiles.push(crate::lockfile::from_sbom_text(&label, &sbom.text)?);
+    }
+    let flags = super::audit::Args {
+        db: args.db.clone(),
+        osv: args.osv.clone(),
+        ..super::audit::Args::default()
+    };
+    let plan = super::audit::Plan::new(&flags, Some(policy));
+    super::audit::build_report_of(&plan, lockfiles)
+}
+
+/// The SBOM audit's findings join the image's check, which fails when the audit does.
+fn add_sbom_audit(check: &mut CheckResult, report: &crate::report::AuditReport) {
+    use crate::finding::Level;
+    let audit = CheckResult::from_audit(report);
+    if audit.status == CheckStatus::Fail {
+        check.status = CheckStatus::Fail;
+    }
+    check.summary.push_str(&format!(
+        "; attested SBOM: {} packages: {} failing, {} warnings, {} waived",
+        report.outcome.packages_scanned(),
+        report.count(Level::Error),
+        report.count(Level::Warning),
+        report.count(Level::Info),
+    ));
+    check.findings.extend(audit.findings);
 }
 
 /// Verifies one `[[blob]]` as `vouch verify-blob` does (its paths are resolved against

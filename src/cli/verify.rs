@@ -159,6 +159,7 @@ pub fn request(args: &Args) -> anyhow::Result<VerifyRequest> {
         trusted_root: args.trusted_root.clone(),
         ignore_tlog: args.insecure_ignore_tlog,
         provenance: None,
+        sbom: false,
         registry: RegistryOptions {
             ca_file: args.ca_file.clone(),
             insecure_hosts: args.insecure_registries.clone(),

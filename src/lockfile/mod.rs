@@ -550,6 +550,35 @@ pub fn load_within(path: &Path, format: Format, root: &Path) -> Result<Lockfile,
     })
 }
 
+/// An SBOM that is no file: the document of a verified SBOM attestation. `label` names
+/// it in the report and in errors; the format is recognised by content, as a named
+/// file's is, under the same size limit.
+pub fn from_sbom_text(label: &Path, text: &str) -> Result<Lockfile, Error> {
+    if text.len() as u64 > MAX_LOCKFILE_BYTES {
+        return Err(Error::TooLarge {
+            path: label.to_path_buf(),
+            size: text.len() as u64,
+            limit: MAX_LOCKFILE_BYTES,
+        });
+    }
+    let format = sbom::detect(text).ok_or_else(|| Error::UnknownFormat {
+        path: label.to_path_buf(),
+    })?;
+    let parsed = sbom::parse(format, text).map_err(|e| Error::Parse {
+        path: label.to_path_buf(),
+        line: e.line,
+        column: e.column,
+        message: e.message,
+    })?;
+    Ok(Lockfile {
+        path: label.to_path_buf(),
+        format,
+        packages: parsed.packages,
+        notes: parsed.notes,
+        dev_unknown: None,
+    })
+}
+
 /// go.work with go.work.sum beside it; each `use`d module's go.mod (and go.sum) must
 /// resolve inside `root`, as requirements includes must.
 fn load_go_work(path: &Path, text: &str, root: &Path) -> Result<Result<Parsed, ParseError>, Error> {

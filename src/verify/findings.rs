@@ -7,7 +7,7 @@ use super::evidence::{AttestationEvidence, short_layer};
 use super::material::Material;
 use super::{
     AttestationCheck, AttestationStatus, PredicateType, ProvenanceCheck, SignatureCheck,
-    VerifyOutcome, finding, provenance,
+    VerifyOutcome, finding, provenance, sbom,
 };
 use crate::finding::Code;
 
@@ -254,4 +254,73 @@ pub(super) fn provenance_findings(
         ));
     }
     outcome.provenance = Some(check);
+}
+
+/// `audit-sbom = true`: the SBOM of every verified SBOM attestation (SPDX or CycloneDX)
+/// whose subject is this digest, for the caller to audit. None is a failing finding
+/// (`attestation-missing`, or `attestation-invalid` when one exists but did not verify or
+/// names another digest): an image whose SBOM cannot be trusted is never audited as clean.
+pub(super) fn sbom_findings(
+    material: &Material,
+    layers: &[AttestationEvidence],
+    outcome: &mut VerifyOutcome,
+) {
+    let digest = outcome.digest.clone();
+    let mut sboms = Vec::new();
+    let mut unverified = Vec::new();
+    for layer in layers {
+        let at = short_layer(&layer.source);
+        let verified = match &layer.statement {
+            Some(Ok(st)) if layer.problem.is_none() && !layer.signed_by.is_empty() => Some(st),
+            _ => None,
+        };
+        let Some(st) = verified else {
+            if layer.claims.iter().any(|c| sbom::is_sbom(c)) {
+                unverified.push(match (&layer.problem, &layer.statement) {
+                    (Some(problem), _) => format!("{at}: {problem}"),
+                    (None, Some(Err(e))) => format!("{at}: {e}"),
+                    _ => format!("{at}: not verified"),
+                });
+            }
+            continue;
+        };
+        if !sbom::is_sbom(&st.predicate_type) {
+            continue;
+        }
+        if !st.names_digest(digest.hex()) {
+            unverified.push(format!("{at}: the statement's subject is not {digest}"));
+            continue;
+        }
+        // A verified statement always keeps its predicate; were it ever absent, Null is
+        // no SBOM, and the audit refuses it (closed).
+        let null = serde_json::Value::Null;
+        let predicate = st.predicate.as_ref().unwrap_or(&null);
+        sboms.push(sbom::AttestedSbom::new(&st.predicate_type, at, predicate));
+    }
+    if sboms.is_empty() {
+        let why = if !unverified.is_empty() {
+            format!(": {}", unverified.join("; "))
+        } else if !material.any_attestation_material() {
+            format!(
+                " (no sha256-{}.att and no attestation referrer in the registry)",
+                digest.hex()
+            )
+        } else {
+            String::new()
+        };
+        outcome.findings.push(finding(
+            if unverified.is_empty() {
+                Code::AttestationMissing
+            } else {
+                Code::AttestationInvalid
+            },
+            format!(
+                "{} has no verified SBOM attestation ({} or {}), so audit-sbom = true could not audit what it contains{why}",
+                outcome.image,
+                sbom::SPDX_DOCUMENT,
+                sbom::CYCLONEDX_BOM,
+            ),
+        ));
+    }
+    outcome.sbom = Some(sbom::SbomCheck { sboms });
 }

@@ -39,6 +39,7 @@ mod material;
 pub mod oci;
 pub mod provenance;
 pub mod registry;
+pub mod sbom;
 pub mod sigstore;
 pub mod simple_signing;
 pub mod trust;
@@ -131,6 +132,9 @@ pub struct VerifyRequest {
     /// What a verified SLSA provenance attestation of the image must say (`provenance =
     /// { ... }` of an `[[image]]` entry); `None` checks no provenance.
     pub provenance: Option<provenance::Requirements>,
+    /// Collect the SBOM of every verified SBOM attestation of the digest (`audit-sbom =
+    /// true`); none is a failing finding.
+    pub sbom: bool,
     pub registry: RegistryOptions,
 }
 
@@ -228,6 +232,8 @@ pub struct VerifyOutcome {
     pub attestations: Vec<AttestationCheck>,
     /// How the provenance check ended, when the request had one.
     pub provenance: Option<ProvenanceCheck>,
+    /// The verified SBOM attestations, when the request asked for them.
+    pub sbom: Option<sbom::SbomCheck>,
     pub findings: Vec<Finding>,
 }
 
@@ -338,10 +344,11 @@ pub fn verify(req: &VerifyRequest) -> Result<VerifyOutcome, Error> {
         signatures: Vec::new(),
         attestations: Vec::new(),
         provenance: None,
+        sbom: None,
         findings: Vec::new(),
     };
 
-    let wants_attestations = !req.attestations.is_empty() || req.provenance.is_some();
+    let wants_attestations = !req.attestations.is_empty() || req.provenance.is_some() || req.sbom;
     let material = Material::fetch(&client, &digest, wants_attestations)?;
     let evidence = evidence::judge(&client, &digest, &trust, &material)?;
     findings::signature_findings(&material, evidence.signatures, &mut outcome);
@@ -355,6 +362,9 @@ pub fn verify(req: &VerifyRequest) -> Result<VerifyOutcome, Error> {
     }
     if let Some(want) = &req.provenance {
         findings::provenance_findings(&material, &evidence.attestations, want, &mut outcome);
+    }
+    if req.sbom {
+        findings::sbom_findings(&material, &evidence.attestations, &mut outcome);
     }
     if trust.tlog == sigstore::Tlog::Ignored {
         outcome.findings.push(tlog_ignored_finding());
@@ -410,6 +420,7 @@ mod tests {
             trusted_root: root.map(PathBuf::from),
             ignore_tlog: false,
             provenance: None,
+            sbom: false,
             registry: RegistryOptions::default(),
         };
         let full = KeylessPolicy {

@@ -929,3 +929,147 @@ fn check_matches_the_provenance_of_an_image_and_fails_on_a_mismatch() {
     assert_eq!(codes(&json(&out)), ["attestation-invalid"]);
     assert!(human.contains("provenance missing"), "{human}");
 }
+
+/// `audit-sbom = true`: the SBOM attested on the image (npm's own SPDX of a lockfile
+/// with known-vulnerable packages, attested with cosign 2.5 `--type spdxjson`) is audited
+/// under the policy's waivers, and its findings are the image's check: they fail the gate,
+/// a waiver for each lets it pass, an image without an SBOM attestation fails, and an
+/// audit without a database for the SBOM's packages is an error, never a pass.
+#[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
+fn check_audits_the_attested_sbom_of_an_image_and_honours_waivers() {
+    use crate::verify_harness::Image;
+    crate::registry::tools();
+    let image = Image::signed("app");
+    let sbom = fixture("sbom/npm.spdx.json");
+    image.reg.cosign(&[
+        "attest",
+        "--key",
+        image.key.private.to_str().unwrap(),
+        "--type",
+        "spdxjson",
+        "--predicate",
+        sbom.to_str().unwrap(),
+        "--tlog-upload=false",
+        "-y",
+        &image.image,
+    ]);
+    let bare = image.push_another("v2");
+    image.reg.sign(&image.key, &bare);
+
+    let dir = tempdir();
+    fs::write(
+        dir.path().join("vouch.toml"),
+        format!(
+            "[[image]]\nreference = \"{}:latest\"\nkey = [\"cosign.pub\"]\nignore-tlog = true\naudit-sbom = true\n",
+            image.reg.repo("app")
+        ),
+    )
+    .unwrap();
+    fs::copy(&image.key.public, dir.path().join("cosign.pub")).unwrap();
+    let osv = crate::common::osv_db();
+    let run = |target: &str| {
+        let out = check(
+            dir.path(),
+            &[
+                "--format",
+                "json",
+                "--osv",
+                osv.to_str().unwrap(),
+                "--image",
+                target,
+            ],
+        );
+        let report = json(&out);
+        (out.status.code(), report)
+    };
+    let image_check = |report: &serde_json::Value| {
+        report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"].as_str().unwrap().starts_with("verify "))
+            .unwrap()
+            .clone()
+    };
+
+    // The vulnerable packages of the attested SBOM fail the image's check.
+    let (code, report) = run(&image.image);
+    assert_eq!(code, Some(1), "{report}");
+    let check_of_image = image_check(&report);
+    assert_eq!(check_of_image["status"], "fail", "{check_of_image}");
+    let failing: Vec<&serde_json::Value> = check_of_image["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "vulnerable-package" && f["level"] == "error")
+        .collect();
+    assert!(
+        failing.iter().any(|f| f["advisory"]["id"] == "NSWG-ECO-118"
+            && f["package"]["name"] == "minimatch"
+            && f["package"]["version"] == "3.0.0"),
+        "{check_of_image}"
+    );
+    assert!(
+        check_of_image["summary"]
+            .as_str()
+            .unwrap()
+            .contains("; attested SBOM: 22 packages: "),
+        "{check_of_image}"
+    );
+    // What a reader sees: the SBOM's findings under the image, and the summary line.
+    let human = check(
+        dir.path(),
+        &["--osv", osv.to_str().unwrap(), "--image", &image.image],
+    );
+    assert_eq!(human.status.code(), Some(1));
+    let digest = image.image.rsplit_once(':').unwrap().1;
+    let lines: String = collapse_spaces(
+        &String::from_utf8_lossy(&human.stdout)
+            .replace(digest, "<DIGEST>")
+            .replace(&image.reg.host(), "<REGISTRY>"),
+    )
+    .lines()
+    .filter(|l| l.contains("NSWG-") || l.contains("attested SBOM"))
+    .map(|l| format!("{l}\n"))
+    .collect();
+    insta::assert_snapshot!("attested_sbom_audit_human", lines);
+
+    // A waiver for each of them (from the policy's waiver file): the gate passes.
+    let ids: std::collections::BTreeSet<&str> = failing
+        .iter()
+        .map(|f| f["advisory"]["id"].as_str().unwrap())
+        .collect();
+    let waivers: String = ids.iter().map(|id| waiver(id, 30)).collect();
+    fs::write(dir.path().join("vouch-waivers.toml"), waivers).unwrap();
+    let (code, report) = run(&image.image);
+    assert_eq!(code, Some(0), "{report}");
+    let check_of_image = image_check(&report);
+    assert_eq!(check_of_image["status"], "pass", "{check_of_image}");
+    assert!(
+        check_of_image["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["advisory"]["id"] == "NSWG-ECO-118" && f["level"] == "info"),
+        "{check_of_image}"
+    );
+
+    // No SBOM attestation on the image: the check fails, it does not pass.
+    let (code, report) = run(&bare);
+    assert_eq!(code, Some(1), "{report}");
+    assert_eq!(codes(&report), ["attestation-missing"]);
+    assert!(
+        image_check(&report)["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no verified SBOM attestation"),
+        "{report}"
+    );
+
+    // No advisory database for the SBOM's npm packages (only RustSec): an error (exit 2).
+    let out = check(dir.path(), &["--format", "json", "--image", &image.image]);
+    assert_eq!(out.status.code(), Some(2), "{}", json(&out));
+    let report = json(&out);
+    assert_eq!(image_check(&report)["status"], "error", "{report}");
+}
