@@ -104,40 +104,117 @@ pub fn run(args: Args, out: &mut dyn Write) -> anyhow::Result<Verdict> {
 }
 
 fn run_checks(policy: &Policy, args: &Args) -> CheckReport {
-    let mut checks = Vec::new();
+    let mut pending = Vec::new();
     let mut lockfiles = Vec::new();
     match &policy.audit {
-        Some(_) => {
-            let (check, read) = audit_check(policy, args);
-            checks.push(check);
-            lockfiles = read;
-        }
-        None => checks.push(skipped("audit", "no [audit] section in the policy")),
+        Some(_) => match audit_report(policy, args) {
+            Ok(report) => {
+                lockfiles = report.lockfiles.iter().map(|l| l.path.clone()).collect();
+                pending.push(Pending::Audit(Box::new(report)));
+            }
+            Err(e) => pending.push(Pending::Done(CheckResult::error("audit", &e))),
+        },
+        None => pending.push(Pending::Done(skipped(
+            "audit",
+            "no [audit] section in the policy",
+        ))),
     }
     if let Some(licenses) = &policy.licenses {
-        checks.push(license_check(policy, licenses));
+        pending.push(Pending::Done(license_check(policy, licenses)));
     }
     if let Some(sbom) = &policy.sbom {
-        checks.push(sbom_check(policy, sbom));
+        pending.push(Pending::Done(sbom_check(policy, sbom)));
     }
     match images_to_verify(policy, &args.images) {
         Ok(images) => {
             for (reference, image) in images {
-                checks.push(image_check(policy, image, &reference, args));
+                pending.push(image_check(policy, image, &reference, args));
             }
             for image in images_not_named(policy, &args.images) {
-                checks.push(image_not_verified(image));
+                pending.push(Pending::Done(image_not_verified(image)));
             }
         }
-        Err(e) => checks.push(CheckResult::error("verify", &e)),
+        Err(e) => pending.push(Pending::Done(CheckResult::error("verify", &e))),
     }
     for blob in &policy.blobs {
-        checks.push(blob_check(blob));
+        pending.push(Pending::Done(blob_check(blob)));
     }
+    reconcile_unused_waivers(&mut pending);
     CheckReport {
         policy: Some(policy.path.clone()),
         lockfiles,
-        checks,
+        checks: pending.into_iter().map(Pending::into_check).collect(),
+    }
+}
+
+/// A check whose audit findings may still change: the audits of one run share one waiver
+/// file, and whether a waiver went unused is known only once all of them ran.
+enum Pending {
+    Done(CheckResult),
+    Audit(Box<crate::report::AuditReport>),
+    /// An image's verification and the audit of its attested SBOM.
+    Image(CheckResult, Box<crate::report::AuditReport>),
+}
+
+impl Pending {
+    fn audit(&mut self) -> Option<&mut crate::report::AuditReport> {
+        match self {
+            Pending::Done(_) => None,
+            Pending::Audit(report) | Pending::Image(_, report) => Some(report),
+        }
+    }
+
+    fn into_check(self) -> CheckResult {
+        match self {
+            Pending::Done(check) => check,
+            Pending::Audit(report) => CheckResult::from_audit(&report),
+            Pending::Image(mut check, report) => {
+                add_sbom_audit(&mut check, &report);
+                check
+            }
+        }
+    }
+}
+
+/// The `[audit]` check and every attested SBOM's audit read the same waiver file: a
+/// waiver is unused only when no audit of the run used it. Without this, a waiver for a
+/// package of the image would be `waiver-unused` in the lockfile audit (and the other
+/// way round), failing a gate with `unused = "deny"` on a waiver that is in use.
+fn reconcile_unused_waivers(pending: &mut [Pending]) {
+    use crate::finding::{Code, Finding};
+    type Key = (PathBuf, String, Option<String>);
+    let key = |f: &Finding| -> Option<Key> {
+        f.waiver.as_ref().map(|w| {
+            (
+                w.file.clone(),
+                w.waiver.id.clone(),
+                w.waiver.package.clone(),
+            )
+        })
+    };
+    let unused = |report: &crate::report::AuditReport| -> std::collections::BTreeSet<Key> {
+        report
+            .outcome
+            .findings
+            .iter()
+            .filter(|f| f.code == Code::WaiverUnused)
+            .filter_map(key)
+            .collect()
+    };
+    let mut audits: Vec<&mut crate::report::AuditReport> =
+        pending.iter_mut().filter_map(Pending::audit).collect();
+    if audits.len() < 2 {
+        return;
+    }
+    let mut everywhere = unused(audits[0]);
+    for report in &audits[1..] {
+        let theirs = unused(report);
+        everywhere.retain(|k| theirs.contains(k));
+    }
+    for report in &mut audits {
+        report.outcome.findings.retain(|f| {
+            f.code != Code::WaiverUnused || key(f).is_none_or(|k| everywhere.contains(&k))
+        });
     }
 }
 
@@ -260,7 +337,7 @@ fn image_check(
     image: &policy::ImagePolicy,
     reference: &str,
     args: &Args,
-) -> CheckResult {
+) -> Pending {
     let name = format!("verify {reference}");
     let request = || -> anyhow::Result<verify::VerifyRequest> {
         let verify_policy = if image.keys.is_empty() {
@@ -310,22 +387,21 @@ fn image_check(
         .and_then(|req| verify::verify(&req).with_context(|| format!("cannot verify {reference}")))
     {
         Ok(outcome) => {
-            let mut check = CheckResult::from_verify(&outcome);
-            if let Some(sbom) = &outcome.sbom
-                && !sbom.sboms.is_empty()
-            {
-                let audited = audit_attested_sboms(policy, args, &outcome.image, &sbom.sboms)
-                    .with_context(|| {
-                        format!("cannot audit the attested SBOM of {}", outcome.image)
-                    });
-                match audited {
-                    Ok(report) => add_sbom_audit(&mut check, &report),
-                    Err(e) => return CheckResult::error(&name, &e),
+            let check = CheckResult::from_verify(&outcome);
+            match &outcome.sbom {
+                Some(sbom) if !sbom.sboms.is_empty() => {
+                    match audit_attested_sboms(policy, args, &outcome.image, &sbom.sboms)
+                        .with_context(|| {
+                            format!("cannot audit the attested SBOM of {}", outcome.image)
+                        }) {
+                        Ok(report) => Pending::Image(check, Box::new(report)),
+                        Err(e) => Pending::Done(CheckResult::error(&name, &e)),
+                    }
                 }
+                _ => Pending::Done(check),
             }
-            check
         }
-        Err(e) => CheckResult::error(&name, &e),
+        Err(e) => Pending::Done(CheckResult::error(&name, &e)),
     }
 }
 
@@ -346,13 +422,7 @@ fn audit_attested_sboms(
         ));
         lockfiles.push(crate::lockfile::from_sbom_text(&label, &sbom.text)?);
     }
-    let flags = super::audit::Args {
-        db: args.db.clone(),
-        osv: args.osv.clone(),
-        ..super::audit::Args::default()
-    };
-    let plan = super::audit::Plan::new(&flags, Some(policy));
-    super::audit::build_report_of(&plan, lockfiles)
+    super::audit::build_report_of(&audit_plan(policy, args), lockfiles)
 }
 
 /// The SBOM audit's findings join the image's check, which fails when the audit does.
@@ -481,21 +551,18 @@ fn sbom_check(policy: &Policy, sbom: &policy::SbomPolicy) -> CheckResult {
 }
 
 /// The audit as `vouch audit` runs it under this policy (one rule set), with `--db` and
-/// `--osv` of `vouch check` over the policy's. Also returns the lockfiles it read.
-fn audit_check(policy: &Policy, args: &Args) -> (CheckResult, Vec<PathBuf>) {
+/// `--osv` of `vouch check` over the policy's.
+fn audit_report(policy: &Policy, args: &Args) -> anyhow::Result<crate::report::AuditReport> {
+    super::audit::build_report(&audit_plan(policy, args))
+}
+
+fn audit_plan(policy: &Policy, args: &Args) -> super::audit::Plan {
     let flags = super::audit::Args {
         db: args.db.clone(),
         osv: args.osv.clone(),
         ..super::audit::Args::default()
     };
-    let plan = super::audit::Plan::new(&flags, Some(policy));
-    match super::audit::build_report(&plan) {
-        Ok(report) => (
-            CheckResult::from_audit(&report),
-            report.lockfiles.iter().map(|l| l.path.clone()).collect(),
-        ),
-        Err(e) => (CheckResult::error("audit", &e), Vec::new()),
-    }
+    super::audit::Plan::new(&flags, Some(policy))
 }
 
 /// Writes through a temporary file in the target's directory and renames it into place,

@@ -1067,6 +1067,32 @@ fn check_audits_the_attested_sbom_of_an_image_and_honours_waivers() {
         "{report}"
     );
 
+    // With [audit] on a clean lockfile beside the image, one waiver file serves both
+    // audits: the image's waivers are in use, so `unused = "deny"` does not fail the
+    // lockfile audit on them (regression: each audit called the other's waivers unused).
+    fs::copy(
+        fixture("cargo/clean/Cargo.lock"),
+        dir.path().join("Cargo.lock"),
+    )
+    .unwrap();
+    let policy = fs::read_to_string(dir.path().join("vouch.toml")).unwrap();
+    fs::write(
+        dir.path().join("vouch.toml"),
+        format!("[audit]\n[waivers]\nunused = \"deny\"\n{policy}"),
+    )
+    .unwrap();
+    let (code, report) = run(&image.image);
+    assert_eq!(code, Some(0), "{report}");
+    assert_eq!(report["checks"][0]["name"], "audit");
+    assert_eq!(report["checks"][0]["status"], "pass", "{report}");
+    // A waiver that no audit uses is still unused, and still fails under "deny".
+    let mut extra = fs::read_to_string(dir.path().join("vouch-waivers.toml")).unwrap();
+    extra.push_str(&waiver("RUSTSEC-2000-0000", 30));
+    fs::write(dir.path().join("vouch-waivers.toml"), extra).unwrap();
+    let (code, report) = run(&image.image);
+    assert_eq!(code, Some(1), "{report}");
+    assert_eq!(codes(&report), ["waiver-unused", "waiver-unused"]);
+
     // No advisory database for the SBOM's npm packages (only RustSec): an error (exit 2).
     let out = check(dir.path(), &["--format", "json", "--image", &image.image]);
     assert_eq!(out.status.code(), Some(2), "{}", json(&out));
