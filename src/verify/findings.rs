@@ -188,29 +188,8 @@ pub(super) fn provenance_findings(
         mismatches: 0,
     };
     let mut unverified = Vec::new();
-    for layer in layers {
-        let at = short_layer(&layer.source);
-        let verified = match &layer.statement {
-            Some(Ok(st)) if layer.problem.is_none() && !layer.signed_by.is_empty() => Some(st),
-            _ => None,
-        };
-        let Some(st) = verified else {
-            if layer.claims.iter().any(|c| provenance::is_provenance(c)) {
-                unverified.push(match (&layer.problem, &layer.statement) {
-                    (Some(problem), _) => format!("{at}: {problem}"),
-                    (None, Some(Err(e))) => format!("{at}: {e}"),
-                    _ => format!("{at}: not verified"),
-                });
-            }
-            continue;
-        };
-        if !provenance::is_provenance(&st.predicate_type) {
-            continue;
-        }
-        if !st.names_digest(digest.hex()) {
-            unverified.push(format!("{at}: the statement's subject is not {digest}"));
-            continue;
-        }
+    for (_, st) in verified_statements(layers, &digest, provenance::is_provenance, &mut unverified)
+    {
         // A verified statement always keeps its predicate; were it ever absent, Null has
         // none of the fields, so every one is a mismatch (closed).
         let null = serde_json::Value::Null;
@@ -228,22 +207,9 @@ pub(super) fn provenance_findings(
         }
     }
     if check.statements == 0 {
-        let why = if !unverified.is_empty() {
-            format!(": {}", unverified.join("; "))
-        } else if !material.any_attestation_material() {
-            format!(
-                " (no sha256-{}.att and no attestation referrer in the registry)",
-                digest.hex()
-            )
-        } else {
-            String::new()
-        };
+        let (code, why) = none_verified(material, &digest, &unverified);
         outcome.findings.push(finding(
-            if unverified.is_empty() {
-                Code::AttestationMissing
-            } else {
-                Code::AttestationInvalid
-            },
+            code,
             format!(
                 "{} has no verified SLSA provenance attestation ({} or {}), so provenance = {{ {} }} could not be checked{why}",
                 outcome.image,
@@ -268,29 +234,7 @@ pub(super) fn sbom_findings(
     let digest = outcome.digest.clone();
     let mut sboms = Vec::new();
     let mut unverified = Vec::new();
-    for layer in layers {
-        let at = short_layer(&layer.source);
-        let verified = match &layer.statement {
-            Some(Ok(st)) if layer.problem.is_none() && !layer.signed_by.is_empty() => Some(st),
-            _ => None,
-        };
-        let Some(st) = verified else {
-            if layer.claims.iter().any(|c| sbom::is_sbom(c)) {
-                unverified.push(match (&layer.problem, &layer.statement) {
-                    (Some(problem), _) => format!("{at}: {problem}"),
-                    (None, Some(Err(e))) => format!("{at}: {e}"),
-                    _ => format!("{at}: not verified"),
-                });
-            }
-            continue;
-        };
-        if !sbom::is_sbom(&st.predicate_type) {
-            continue;
-        }
-        if !st.names_digest(digest.hex()) {
-            unverified.push(format!("{at}: the statement's subject is not {digest}"));
-            continue;
-        }
+    for (at, st) in verified_statements(layers, &digest, sbom::is_sbom, &mut unverified) {
         // A verified statement always keeps its predicate; were it ever absent, Null is
         // no SBOM, and the audit refuses it (closed).
         let null = serde_json::Value::Null;
@@ -298,22 +242,9 @@ pub(super) fn sbom_findings(
         sboms.push(sbom::AttestedSbom::new(&st.predicate_type, at, predicate));
     }
     if sboms.is_empty() {
-        let why = if !unverified.is_empty() {
-            format!(": {}", unverified.join("; "))
-        } else if !material.any_attestation_material() {
-            format!(
-                " (no sha256-{}.att and no attestation referrer in the registry)",
-                digest.hex()
-            )
-        } else {
-            String::new()
-        };
+        let (code, why) = none_verified(material, &digest, &unverified);
         outcome.findings.push(finding(
-            if unverified.is_empty() {
-                Code::AttestationMissing
-            } else {
-                Code::AttestationInvalid
-            },
+            code,
             format!(
                 "{} has no verified SBOM attestation ({} or {}), so audit-sbom = true could not audit what it contains{why}",
                 outcome.image,
@@ -323,4 +254,68 @@ pub(super) fn sbom_findings(
         ));
     }
     outcome.sbom = Some(sbom::SbomCheck { sboms });
+}
+
+/// The signature-verified statements of one kind (by predicate type) whose subject is this
+/// digest, each with its layer's short name: the one place the provenance and SBOM checks
+/// decide which statements they may read. A layer that claims the kind but did not verify,
+/// or a verified one naming another digest, is not read; its reason goes to `unverified`.
+fn verified_statements<'a>(
+    layers: &'a [AttestationEvidence],
+    digest: &super::Digest,
+    is_kind: fn(&str) -> bool,
+    unverified: &mut Vec<String>,
+) -> Vec<(&'a str, &'a super::dsse::Statement)> {
+    let mut statements = Vec::new();
+    for layer in layers {
+        let at = short_layer(&layer.source);
+        let verified = match &layer.statement {
+            Some(Ok(st)) if layer.problem.is_none() && !layer.signed_by.is_empty() => Some(st),
+            _ => None,
+        };
+        let Some(st) = verified else {
+            if layer.claims.iter().any(|c| is_kind(c)) {
+                unverified.push(match (&layer.problem, &layer.statement) {
+                    (Some(problem), _) => format!("{at}: {problem}"),
+                    (None, Some(Err(e))) => format!("{at}: {e}"),
+                    _ => format!("{at}: not verified"),
+                });
+            }
+            continue;
+        };
+        if !is_kind(&st.predicate_type) {
+            continue;
+        }
+        if !st.names_digest(digest.hex()) {
+            unverified.push(format!("{at}: the statement's subject is not {digest}"));
+            continue;
+        }
+        statements.push((at, st));
+    }
+    statements
+}
+
+/// When no statement of a kind verified: `attestation-invalid` if one claimed it but was
+/// not read (with the reasons), else `attestation-missing` (saying when the registry has
+/// no attestation material at all).
+fn none_verified(
+    material: &Material,
+    digest: &super::Digest,
+    unverified: &[String],
+) -> (Code, String) {
+    if !unverified.is_empty() {
+        return (
+            Code::AttestationInvalid,
+            format!(": {}", unverified.join("; ")),
+        );
+    }
+    let why = if material.any_attestation_material() {
+        String::new()
+    } else {
+        format!(
+            " (no sha256-{}.att and no attestation referrer in the registry)",
+            digest.hex()
+        )
+    };
+    (Code::AttestationMissing, why)
 }
