@@ -194,6 +194,16 @@ struct FindingJson<'a> {
     message: &'a str,
 }
 
+impl<'a> From<&'a Finding> for FindingJson<'a> {
+    fn from(f: &'a Finding) -> Self {
+        FindingJson {
+            code: f.code.as_str(),
+            level: f.level.as_str(),
+            message: &f.message,
+        }
+    }
+}
+
 fn write_json(outcome: &VerifyOutcome, out: &mut dyn Write) -> io::Result<()> {
     let signing = outcome.signing_keys();
     let mut findings: Vec<_> = outcome.findings.iter().collect();
@@ -248,14 +258,7 @@ fn write_json(outcome: &VerifyOutcome, out: &mut dyn Write) -> io::Result<()> {
                 problems: &a.problems,
             })
             .collect(),
-        findings: findings
-            .into_iter()
-            .map(|f| FindingJson {
-                code: f.code.as_str(),
-                level: f.level.as_str(),
-                message: &f.message,
-            })
-            .collect(),
+        findings: findings.into_iter().map(FindingJson::from).collect(),
     };
     serde_json::to_writer_pretty(&mut *out, &report)?;
     writeln!(out)
@@ -367,14 +370,7 @@ fn write_blob_json(outcome: &BlobOutcome, out: &mut dyn Write) -> io::Result<()>
             verified_by: &outcome.signature.verified_by,
             problem: outcome.signature.problem.as_deref(),
         }],
-        findings: findings
-            .into_iter()
-            .map(|f| FindingJson {
-                code: f.code.as_str(),
-                level: f.level.as_str(),
-                message: &f.message,
-            })
-            .collect(),
+        findings: findings.into_iter().map(FindingJson::from).collect(),
     };
     serde_json::to_writer_pretty(&mut *out, &report)?;
     writeln!(out)
