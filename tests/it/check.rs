@@ -930,6 +930,17 @@ fn check_matches_the_provenance_of_an_image_and_fails_on_a_mismatch() {
     assert!(human.contains("provenance missing"), "{human}");
 }
 
+/// The report's check of the (first) image: `verify <reference>`.
+fn image_check(report: &serde_json::Value) -> serde_json::Value {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"].as_str().unwrap().starts_with("verify "))
+        .unwrap()
+        .clone()
+}
+
 /// `audit-sbom = true`: the SBOM attested on the image (npm's own SPDX of a lockfile
 /// with known-vulnerable packages, attested with cosign 2.5 `--type spdxjson`) is audited
 /// under the policy's waivers, and its findings are the image's check: they fail the gate,
@@ -982,15 +993,6 @@ fn check_audits_the_attested_sbom_of_an_image_and_honours_waivers() {
         );
         let report = json(&out);
         (out.status.code(), report)
-    };
-    let image_check = |report: &serde_json::Value| {
-        report["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["name"].as_str().unwrap().starts_with("verify "))
-            .unwrap()
-            .clone()
     };
 
     // The vulnerable packages of the attested SBOM fail the image's check.
@@ -1098,4 +1100,100 @@ fn check_audits_the_attested_sbom_of_an_image_and_honours_waivers() {
     assert_eq!(out.status.code(), Some(2), "{}", json(&out));
     let report = json(&out);
     assert_eq!(image_check(&report)["status"], "error", "{report}");
+}
+
+/// `audit-sbom = true` with a CycloneDX predicate (npm's own CycloneDX of the same
+/// lockfile, attested with cosign 2.5 `--type cyclonedx`): its packages are audited as the
+/// SPDX one's are. The same attestation copied onto another image names the first image's
+/// digest as its subject: it is never audited for the second image, whose check fails.
+#[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
+fn check_audits_a_cyclonedx_sbom_attested_by_cosign_and_never_another_digest_s() {
+    use crate::verify_harness::Image;
+    crate::registry::tools();
+    let image = Image::signed("cdx");
+    let sbom = fixture("sbom/npm.cdx.json");
+    image.reg.cosign(&[
+        "attest",
+        "--key",
+        image.key.private.to_str().unwrap(),
+        "--type",
+        "cyclonedx",
+        "--predicate",
+        sbom.to_str().unwrap(),
+        "--tlog-upload=false",
+        "-y",
+        &image.image,
+    ]);
+    let other = image.push_another("v2");
+    image.reg.sign(&image.key, &other);
+    let other_hex = other.rsplit_once(':').unwrap().1;
+    image
+        .reg
+        .copy(&image.att_tag(), &format!("cdx:sha256-{other_hex}.att"));
+
+    let dir = tempdir();
+    fs::write(
+        dir.path().join("vouch.toml"),
+        format!(
+            "[[image]]\nreference = \"{}:latest\"\nkey = [\"cosign.pub\"]\nignore-tlog = true\naudit-sbom = true\n",
+            image.reg.repo("cdx")
+        ),
+    )
+    .unwrap();
+    fs::copy(&image.key.public, dir.path().join("cosign.pub")).unwrap();
+    let osv = crate::common::osv_db();
+    let run = |target: &str| {
+        let out = check(
+            dir.path(),
+            &[
+                "--format",
+                "json",
+                "--osv",
+                osv.to_str().unwrap(),
+                "--image",
+                target,
+            ],
+        );
+        (out.status.code(), json(&out))
+    };
+
+    let (code, report) = run(&image.image);
+    assert_eq!(code, Some(1), "{report}");
+    let check_of_image = image_check(&report);
+    assert_eq!(check_of_image["status"], "fail", "{check_of_image}");
+    let findings = check_of_image["findings"].as_array().unwrap();
+    assert!(
+        findings.iter().any(|f| f["code"] == "vulnerable-package"
+            && f["advisory"]["id"] == "NSWG-ECO-118"
+            && f["package"]["name"] == "minimatch"
+            && f["package"]["version"] == "3.0.0"),
+        "{check_of_image}"
+    );
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["code"] == "vulnerable-package" && f["package"]["name"] == "lodash"),
+        "{check_of_image}"
+    );
+    assert!(
+        check_of_image["summary"]
+            .as_str()
+            .unwrap()
+            .contains("; attested SBOM: "),
+        "{check_of_image}"
+    );
+
+    // The copied attestation is about the first image: for the second one it is invalid,
+    // and no SBOM is audited (no vulnerable-package finding at all).
+    let (code, report) = run(&other);
+    assert_eq!(code, Some(1), "{report}");
+    assert_eq!(codes(&report), ["attestation-invalid"], "{report}");
+    assert!(
+        image_check(&report)["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("the statement's subject is not sha256:"),
+        "{report}"
+    );
 }
