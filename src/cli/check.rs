@@ -180,6 +180,7 @@ impl Pending {
 /// waiver is unused only when no audit of the run used it. Without this, a waiver for a
 /// package of the image would be `waiver-unused` in the lockfile audit (and the other
 /// way round), failing a gate with `unused = "deny"` on a waiver that is in use.
+/// Findings about the waiver file itself are kept once, in the first audit that has them.
 fn reconcile_unused_waivers(pending: &mut [Pending]) {
     use crate::finding::{Code, Finding};
     type Key = (PathBuf, String, Option<String>);
@@ -211,9 +212,18 @@ fn reconcile_unused_waivers(pending: &mut [Pending]) {
         let theirs = unused(report);
         everywhere.retain(|k| theirs.contains(k));
     }
+    // What is said of the waiver file itself (expired, expiring, too far ahead, unused) is
+    // said once, in the first audit that says it, not once per audit.
+    let mut said = std::collections::BTreeSet::new();
     for report in &mut audits {
         report.outcome.findings.retain(|f| {
-            f.code != Code::WaiverUnused || key(f).is_none_or(|k| everywhere.contains(&k))
+            let Some(k) = key(f).filter(|_| f.package.is_none()) else {
+                return true;
+            };
+            if f.code == Code::WaiverUnused && !everywhere.contains(&k) {
+                return false;
+            }
+            said.insert((f.code, k))
         });
     }
 }

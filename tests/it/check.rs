@@ -1091,9 +1091,22 @@ fn check_audits_the_attested_sbom_of_an_image_and_honours_waivers() {
     let mut extra = fs::read_to_string(dir.path().join("vouch-waivers.toml")).unwrap();
     extra.push_str(&waiver("RUSTSEC-2000-0000", 30));
     fs::write(dir.path().join("vouch-waivers.toml"), extra).unwrap();
+    // It is said once, in the first audit, not once per audit.
     let (code, report) = run(&image.image);
     assert_eq!(code, Some(1), "{report}");
-    assert_eq!(codes(&report), ["waiver-unused", "waiver-unused"]);
+    assert_eq!(codes(&report), ["waiver-unused"]);
+    assert_eq!(report["checks"][0]["findings"][0]["code"], "waiver-unused");
+    // So is an expired waiver: one finding, in the first audit.
+    let mut expired = fs::read_to_string(dir.path().join("vouch-waivers.toml")).unwrap();
+    expired.push_str(&waiver("NSWG-ECO-0", -1));
+    fs::write(dir.path().join("vouch-waivers.toml"), expired).unwrap();
+    let (code, report) = run(&image.image);
+    assert_eq!(code, Some(1), "{report}");
+    assert_eq!(
+        codes(&report),
+        ["waiver-expired", "waiver-unused"],
+        "{report}"
+    );
 
     // No advisory database for the SBOM's npm packages (only RustSec): an error (exit 2).
     let out = check(dir.path(), &["--format", "json", "--image", &image.image]);
