@@ -748,3 +748,129 @@ fn policy_paths_are_resolved_once_beside_the_policy() {
         "{reason}"
     );
 }
+
+/// Bundles the real cosign 2.5 makes with a key and no log upload (`sign-blob` and
+/// `attest-blob --key --tlog-upload=false --new-bundle-format`): no log entry and no
+/// timestamp. As with `cosign verify-blob --key`, they fail without the opt-out and verify
+/// with `--insecure-ignore-tlog` (shown as a weakened check), for the signed file only.
+#[test]
+#[ignore = "needs cosign: scripts/ci/install-verify-tools.sh"]
+fn keyed_cosign_bundles_without_a_log_entry_verify_only_with_the_opt_out() {
+    common::require_tool("cosign");
+    let dir = common::tempdir();
+    let path = |name: &str| dir.path().join(name);
+    let cosign = |args: &[&str]| {
+        let out = std::process::Command::new("cosign")
+            .args(args)
+            .current_dir(dir.path())
+            .env("HOME", dir.path())
+            .env("COSIGN_PASSWORD", "")
+            .output()
+            .unwrap();
+        assert_exit(&out, 0);
+    };
+    cosign(&["generate-key-pair"]);
+    std::fs::write(path("artifact.tar.gz"), ARTIFACT).unwrap();
+    std::fs::write(path("other.tar.gz"), b"another artifact\n").unwrap();
+    std::fs::write(
+        path("predicate.json"),
+        br#"{"builder":{"id":"b"},"buildType":"t"}"#,
+    )
+    .unwrap();
+    let no_log = [
+        "--key",
+        "cosign.key",
+        "--tlog-upload=false",
+        "--new-bundle-format",
+        "-y",
+    ];
+    cosign(
+        &[
+            &["sign-blob"][..],
+            &no_log,
+            &["--bundle", "message.json", "artifact.tar.gz"],
+        ]
+        .concat(),
+    );
+    cosign(
+        &[
+            &["attest-blob"][..],
+            &no_log,
+            &["--type", "slsaprovenance", "--predicate", "predicate.json"],
+            &["--bundle", "dsse.json", "artifact.tar.gz"],
+        ]
+        .concat(),
+    );
+    let verify_with = |key: &std::path::Path, bundle: &str, artifact: &str, extra: &[&str]| {
+        vouch()
+            .current_dir(dir.path())
+            .args(["verify-blob", "--format", "json", "--key"])
+            .arg(key)
+            .args(["--bundle", bundle])
+            .args(extra)
+            .arg(artifact)
+            .output()
+            .unwrap()
+    };
+    let key = path("cosign.pub");
+    let verify =
+        |bundle: &str, artifact: &str, extra: &[&str]| verify_with(&key, bundle, artifact, extra);
+    let digest = {
+        use sha2::Digest as _;
+        format!(
+            "sha256:{}",
+            vouch::package::hex(&sha2::Sha256::digest(ARTIFACT))
+        )
+    };
+    let ignore = ["--insecure-ignore-tlog"];
+    for bundle in ["message.json", "dsse.json"] {
+        // Without the opt-out: no log entry, not verified.
+        let out = verify(bundle, "artifact.tar.gz", &[]);
+        assert_exit(&out, 1);
+        assert_eq!(codes(&out), ["signature-invalid"], "{bundle}");
+        assert!(
+            problem(&out).contains("no transparency-log entry"),
+            "{}",
+            problem(&out)
+        );
+        // With it: verified, and the report says the check was weakened.
+        let out = verify(bundle, "artifact.tar.gz", &ignore);
+        assert_exit(&out, 0);
+        assert_eq!(codes(&out), ["verification-weakened"], "{bundle}");
+        assert_eq!(common::json(&out)["artifact"]["digest"], digest.as_str());
+        // Another file: never verified.
+        let out = verify(bundle, "other.tar.gz", &ignore);
+        assert_exit(&out, 1);
+        assert!(
+            problem(&out).starts_with("artifact-mismatch"),
+            "{}",
+            problem(&out)
+        );
+        // Another key: never verified.
+        let other = common::tempdir();
+        std::process::Command::new("cosign")
+            .arg("generate-key-pair")
+            .current_dir(other.path())
+            .env("COSIGN_PASSWORD", "")
+            .output()
+            .unwrap();
+        let out = verify_with(
+            &other.path().join("cosign.pub"),
+            bundle,
+            "artifact.tar.gz",
+            &ignore,
+        );
+        assert_exit(&out, 1);
+        assert!(
+            problem(&out).contains("does not verify under any given key"),
+            "{}",
+            problem(&out)
+        );
+    }
+    // A statement names its subject's digest, so digest mode works for the DSSE bundle; a
+    // message signature signs the file's bytes, so it needs the file.
+    assert_exit(&verify("dsse.json", &digest, &ignore), 0);
+    let out = verify("message.json", &digest, &ignore);
+    assert_exit(&out, 1);
+    assert!(problem(&out).contains("give the file"), "{}", problem(&out));
+}
