@@ -195,6 +195,35 @@ impl Scene {
         );
     }
 
+    /// A keyed `.att` layer (an SLSA v1 statement about this image) with its Rekor entry,
+    /// as `cosign attest --key` uploads it.
+    fn attest_with_log(&self, opts: &SignOpts) {
+        let statement = crate::sigstore_signer::in_toto_statement_of(
+            "https://slsa.dev/provenance/v1",
+            &self.repo,
+            self.digest.trim_start_matches("sha256:"),
+        );
+        let (envelope, a) = self.pki.legacy_keyed_attestation(
+            "application/vnd.in-toto+json",
+            &statement,
+            &self.key,
+            opts,
+        );
+        self.reg.put_artifact(
+            &self.repo,
+            &format!("sha256-{}.att", self.digest.trim_start_matches("sha256:")),
+            "application/vnd.dsse.envelope.v1+json",
+            envelope.as_bytes(),
+            Some(json!({
+                "predicateType": "https://slsa.dev/provenance/v1",
+                "dev.cosignproject.cosign/signature": "",
+                "dev.sigstore.cosign/bundle": a.bundle_json,
+            })),
+            None,
+            None,
+        );
+    }
+
     fn verify(&self, extra: &[&str]) -> std::process::Output {
         vouch()
             .arg("verify")
@@ -267,4 +296,61 @@ fn a_log_entry_that_does_not_hold_is_no_log_entry() {
         let problem = common::json(&out)["signatures"][0]["problem"].to_string();
         assert!(problem.contains("tlog-entry-invalid"), "{name}: {problem}");
     }
+}
+
+/// A keyed attestation (`.att`) with its log entry counts against the trusted root that
+/// lists the log; with no log the root knows, or an entry recording another signature, the
+/// attestation does not count (and `--insecure-ignore-tlog` is the only way past that).
+#[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
+fn a_keyed_attestation_with_its_log_entry_verifies_against_the_trusted_root() {
+    registry::tools();
+    let s = Scene::new("attlog");
+    s.sign_with_log(&SignOpts::default());
+    s.attest_with_log(&SignOpts::default());
+    let root = s.path("root.json");
+    let root = root.to_str().unwrap();
+    let slsa = ["--attestation-type", "slsaprovenance1"];
+
+    let out = s.verify(&[&["--trusted-root", root][..], &slsa].concat());
+    assert_exit(&out, 0);
+    let json = common::json(&out);
+    assert!(weakened(&json).is_empty(), "{json}");
+    assert_eq!(
+        json["attestations"][0]["verified_by"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "{json}"
+    );
+
+    // Under the embedded public-good root the test log is unknown: the attestation (and
+    // the signature) are not verified.
+    let out = s.verify(&slsa);
+    assert_exit(&out, 1);
+
+    // An entry that records another envelope signature is no log entry for this one.
+    let bad = Scene::new("attothersig");
+    bad.sign_with_log(&SignOpts::default());
+    bad.attest_with_log(&SignOpts {
+        body_with_other_signature: true,
+        ..SignOpts::default()
+    });
+    let root = bad.path("root.json");
+    let out = bad.verify(&[&["--trusted-root", root.to_str().unwrap()][..], &slsa].concat());
+    assert_exit(&out, 1);
+    assert_eq!(codes(&out), ["attestation-invalid"], "{}", text(&out));
+    let out = bad.verify(
+        &[
+            &[
+                "--trusted-root",
+                root.to_str().unwrap(),
+                "--insecure-ignore-tlog",
+            ][..],
+            &slsa,
+        ]
+        .concat(),
+    );
+    assert_exit(&out, 0);
 }

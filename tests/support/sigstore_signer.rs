@@ -895,6 +895,42 @@ impl Pki {
         }
     }
 
+    /// A cosign legacy keyed attestation by `key` (`cosign attest --key` with the log): the
+    /// DSSE envelope (an `.att` layer) and its annotations, whose Rekor entry is a `dsse`
+    /// body holding the public key's PEM; no certificate, as cosign writes none for a key.
+    pub fn legacy_keyed_attestation(
+        &self,
+        payload_type: &str,
+        payload: &[u8],
+        key: &TestKey,
+        opts: &SignOpts,
+    ) -> (String, LegacyAnnotations) {
+        let pae = dsse_pae(payload_type, payload);
+        let sig = key.sign(&pae);
+        let body_sig = if opts.body_with_other_signature {
+            key.sign(b"another envelope")
+        } else {
+            sig.clone()
+        };
+        let key_pem = pem_labelled("PUBLIC KEY", &key.spki_der());
+        let body = self.dsse_body(payload, &body_sig, &key_pem);
+        let bundle = self.rekor_bundle_annotation(&body, opts);
+        let envelope = json!({
+            "payloadType": payload_type,
+            "payload": b64(payload),
+            "signatures": [{"keyid": "", "sig": b64(&sig)}]
+        });
+        (
+            envelope.to_string(),
+            LegacyAnnotations {
+                signature_b64: String::new(),
+                certificate_pem: String::new(),
+                chain_pem: String::new(),
+                bundle_json: bundle.to_string(),
+            },
+        )
+    }
+
     /// A cosign legacy keyless attestation: the DSSE envelope (an `.att` layer) and the
     /// layer's annotations (the Rekor bundle annotation holds a `dsse` entry).
     pub fn legacy_attestation(
