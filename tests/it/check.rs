@@ -802,18 +802,7 @@ fn check_matches_the_provenance_of_an_image_and_fails_on_a_mismatch() {
         let dir = tempdir();
         let file = dir.path().join("predicate.json");
         fs::write(&file, predicate.to_string()).unwrap();
-        image.reg.cosign(&[
-            "attest",
-            "--key",
-            image.key.private.to_str().unwrap(),
-            "--type",
-            kind,
-            "--predicate",
-            file.to_str().unwrap(),
-            "--tlog-upload=false",
-            "-y",
-            target,
-        ]);
+        image.reg.attest_file(&image.key, target, kind, &file);
     };
     attest(&image.image, "slsaprovenance", &v02);
     let v1_image = image.push_another("v2");
@@ -912,22 +901,47 @@ fn check_matches_the_provenance_of_an_image_and_fails_on_a_mismatch() {
     let dir = tempdir();
     let file = dir.path().join("predicate.json");
     fs::write(&file, v1.to_string()).unwrap();
-    image.reg.cosign(&[
-        "attest",
-        "--key",
-        other.private.to_str().unwrap(),
-        "--type",
-        "slsaprovenance1",
-        "--predicate",
-        file.to_str().unwrap(),
-        "--tlog-upload=false",
-        "-y",
-        &bare,
-    ]);
+    image
+        .reg
+        .attest_file(&other, &bare, "slsaprovenance1", &file);
     let (out, human) = run(&matching, &bare);
     assert_eq!(out.status.code(), Some(1), "{human}");
     assert_eq!(codes(&json(&out)), ["attestation-invalid"]);
     assert!(human.contains("provenance missing"), "{human}");
+}
+
+/// A project whose policy verifies the repository `repo` with the image's key (no log
+/// entry: `ignore-tlog`) and audits its attested SBOM.
+fn audit_sbom_project(image: &crate::verify_harness::Image, repo: &str) -> tempfile::TempDir {
+    let dir = tempdir();
+    fs::write(
+        dir.path().join("vouch.toml"),
+        format!(
+            "[[image]]\nreference = \"{}:latest\"\nkey = [\"cosign.pub\"]\nignore-tlog = true\naudit-sbom = true\n",
+            image.reg.repo(repo)
+        ),
+    )
+    .unwrap();
+    fs::copy(&image.key.public, dir.path().join("cosign.pub")).unwrap();
+    dir
+}
+
+/// `vouch check --format json` of `target` against the shared OSV exports: the exit code
+/// and the report.
+fn check_image(dir: &Path, target: &str) -> (Option<i32>, serde_json::Value) {
+    let osv = crate::common::osv_db();
+    let out = check(
+        dir,
+        &[
+            "--format",
+            "json",
+            "--osv",
+            osv.to_str().unwrap(),
+            "--image",
+            target,
+        ],
+    );
+    (out.status.code(), json(&out))
 }
 
 /// The report's check of the (first) image: `verify <reference>`.
@@ -953,47 +967,15 @@ fn check_audits_the_attested_sbom_of_an_image_and_honours_waivers() {
     crate::registry::tools();
     let image = Image::signed("app");
     let sbom = fixture("sbom/npm.spdx.json");
-    image.reg.cosign(&[
-        "attest",
-        "--key",
-        image.key.private.to_str().unwrap(),
-        "--type",
-        "spdxjson",
-        "--predicate",
-        sbom.to_str().unwrap(),
-        "--tlog-upload=false",
-        "-y",
-        &image.image,
-    ]);
+    image
+        .reg
+        .attest_file(&image.key, &image.image, "spdxjson", &sbom);
     let bare = image.push_another("v2");
     image.reg.sign(&image.key, &bare);
 
-    let dir = tempdir();
-    fs::write(
-        dir.path().join("vouch.toml"),
-        format!(
-            "[[image]]\nreference = \"{}:latest\"\nkey = [\"cosign.pub\"]\nignore-tlog = true\naudit-sbom = true\n",
-            image.reg.repo("app")
-        ),
-    )
-    .unwrap();
-    fs::copy(&image.key.public, dir.path().join("cosign.pub")).unwrap();
+    let dir = audit_sbom_project(&image, "app");
     let osv = crate::common::osv_db();
-    let run = |target: &str| {
-        let out = check(
-            dir.path(),
-            &[
-                "--format",
-                "json",
-                "--osv",
-                osv.to_str().unwrap(),
-                "--image",
-                target,
-            ],
-        );
-        let report = json(&out);
-        (out.status.code(), report)
-    };
+    let run = |target: &str| check_image(dir.path(), target);
 
     // The vulnerable packages of the attested SBOM fail the image's check.
     let (code, report) = run(&image.image);
@@ -1126,18 +1108,9 @@ fn check_audits_a_cyclonedx_sbom_attested_by_cosign_and_never_another_digest_s()
     crate::registry::tools();
     let image = Image::signed("cdx");
     let sbom = fixture("sbom/npm.cdx.json");
-    image.reg.cosign(&[
-        "attest",
-        "--key",
-        image.key.private.to_str().unwrap(),
-        "--type",
-        "cyclonedx",
-        "--predicate",
-        sbom.to_str().unwrap(),
-        "--tlog-upload=false",
-        "-y",
-        &image.image,
-    ]);
+    image
+        .reg
+        .attest_file(&image.key, &image.image, "cyclonedx", &sbom);
     let other = image.push_another("v2");
     image.reg.sign(&image.key, &other);
     let other_hex = other.rsplit_once(':').unwrap().1;
@@ -1145,31 +1118,8 @@ fn check_audits_a_cyclonedx_sbom_attested_by_cosign_and_never_another_digest_s()
         .reg
         .copy(&image.att_tag(), &format!("cdx:sha256-{other_hex}.att"));
 
-    let dir = tempdir();
-    fs::write(
-        dir.path().join("vouch.toml"),
-        format!(
-            "[[image]]\nreference = \"{}:latest\"\nkey = [\"cosign.pub\"]\nignore-tlog = true\naudit-sbom = true\n",
-            image.reg.repo("cdx")
-        ),
-    )
-    .unwrap();
-    fs::copy(&image.key.public, dir.path().join("cosign.pub")).unwrap();
-    let osv = crate::common::osv_db();
-    let run = |target: &str| {
-        let out = check(
-            dir.path(),
-            &[
-                "--format",
-                "json",
-                "--osv",
-                osv.to_str().unwrap(),
-                "--image",
-                target,
-            ],
-        );
-        (out.status.code(), json(&out))
-    };
+    let dir = audit_sbom_project(&image, "cdx");
+    let run = |target: &str| check_image(dir.path(), target);
 
     let (code, report) = run(&image.image);
     assert_eq!(code, Some(1), "{report}");

@@ -603,6 +603,11 @@ impl Registry {
             r#"{"builder":{"id":"https://vouch.test/builder"},"buildType":"https://vouch.test/build"}"#,
         )
         .unwrap();
+        self.attest_file(key, image, kind, &predicate);
+    }
+
+    /// `cosign attest --key --type KIND --predicate FILE` (no log upload).
+    pub fn attest_file(&self, key: &Key, image: &str, kind: &str, predicate: &Path) {
         self.cosign(&[
             "attest",
             "--key",

@@ -497,6 +497,16 @@ pub fn merkle_path(leaves: &[Vec<u8>], m: usize) -> Vec<Vec<u8>> {
 }
 
 /// PAE per the DSSE spec.
+/// A DSSE envelope with one signature, as cosign writes an `.att` layer.
+fn envelope_json(payload_type: &str, payload: &[u8], sig: &[u8]) -> String {
+    json!({
+        "payloadType": payload_type,
+        "payload": b64(payload),
+        "signatures": [{"keyid": "", "sig": b64(sig)}]
+    })
+    .to_string()
+}
+
 pub fn dsse_pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
     let mut m = format!(
         "DSSEv1 {} {} {} ",
@@ -915,13 +925,8 @@ impl Pki {
         let key_pem = pem_labelled("PUBLIC KEY", &key.spki_der());
         let body = self.dsse_body(payload, &body_sig, &key_pem);
         let bundle = self.rekor_bundle_annotation(&body, opts);
-        let envelope = json!({
-            "payloadType": payload_type,
-            "payload": b64(payload),
-            "signatures": [{"keyid": "", "sig": b64(&sig)}]
-        });
         (
-            envelope.to_string(),
+            envelope_json(payload_type, payload, &sig),
             LegacyAnnotations {
                 signature_b64: String::new(),
                 certificate_pem: String::new(),
@@ -945,13 +950,8 @@ impl Pki {
         let body_sig = self.body_sig(&leaf, &sig, &pae, opts);
         let body = self.dsse_body(payload, &body_sig, &leaf.pem);
         let bundle = self.rekor_bundle_annotation(&body, opts);
-        let envelope = json!({
-            "payloadType": payload_type,
-            "payload": b64(payload),
-            "signatures": [{"keyid": "", "sig": b64(&sig)}]
-        });
         (
-            envelope.to_string(),
+            envelope_json(payload_type, payload, &sig),
             LegacyAnnotations {
                 signature_b64: String::new(),
                 certificate_pem: leaf.pem,
