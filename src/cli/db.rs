@@ -87,51 +87,60 @@ pub fn run(command: Command, out: &mut dyn Write) -> anyhow::Result<Verdict> {
             Ok(Verdict::Pass)
         }
         Command::Status { db: dir } => {
-            let explicit = dir.is_some();
-            let dir = super::database_dir(dir)?;
-            let osv_root = if explicit {
-                None
-            } else {
-                // A first `db update` that failed leaves empty ecosystem directories:
-                // that is no copy yet, not a damaged one.
-                Some(db::osv_dir(&db::cache_dir()?)).filter(|root| {
-                    root.join(db::METADATA_FILE).exists()
-                        || ECOSYSTEMS
-                            .iter()
-                            .any(|e| root.join(e.osv_name()).join("all.zip").exists())
-                })
-            };
-            if !explicit && !dir.exists() && osv_root.is_none() {
-                anyhow::bail!(
-                    "no advisory database in the cache yet ({}): run `vouch db update` to fetch RustSec and the OSV exports",
-                    db::cache_dir()?.display()
-                );
-            }
-            // A cache may hold only the OSV exports (`db update --only osv`).
-            let show_rustsec = explicit || dir.exists();
-            if show_rustsec {
-                let index = db::cache_dir().ok().map(|c| db::rustsec_index_dir(&c));
-                let rustsec = RustSecDb::open(&dir, index.as_deref())
-                    .context("no usable advisory database")?;
-                let mut info = if explicit {
-                    DbInfo::read(&dir)
-                } else {
-                    db::check_cached(&dir, true)?
-                };
-                if info.advisories.is_none() {
-                    info.advisories = Some(rustsec.load_all()?);
-                }
-                writeln!(out, "path:       {}", dir.display())?;
-                describe(&info, out)?;
-            }
-            if let Some(root) = osv_root {
-                db::check_cached_osv(&root)?;
-                describe_osv(&root, out, show_rustsec)?;
-            }
+            // The trusted root is described whether or not an advisory database is usable
+            // (it is built in); a missing or damaged database is still an error after it.
+            let advisories = describe_databases(dir, out);
             describe_trusted_root(out)?;
+            advisories?;
             Ok(Verdict::Pass)
         }
     }
+}
+
+/// `db status`'s description of the advisory databases: RustSec and the OSV exports.
+fn describe_databases(dir: Option<PathBuf>, out: &mut dyn Write) -> anyhow::Result<()> {
+    let explicit = dir.is_some();
+    let dir = super::database_dir(dir)?;
+    let osv_root = if explicit {
+        None
+    } else {
+        // A first `db update` that failed leaves empty ecosystem directories:
+        // that is no copy yet, not a damaged one.
+        Some(db::osv_dir(&db::cache_dir()?)).filter(|root| {
+            root.join(db::METADATA_FILE).exists()
+                || ECOSYSTEMS
+                    .iter()
+                    .any(|e| root.join(e.osv_name()).join("all.zip").exists())
+        })
+    };
+    if !explicit && !dir.exists() && osv_root.is_none() {
+        anyhow::bail!(
+            "no advisory database in the cache yet ({}): run `vouch db update` to fetch RustSec and the OSV exports",
+            db::cache_dir()?.display()
+        );
+    }
+    // A cache may hold only the OSV exports (`db update --only osv`).
+    let show_rustsec = explicit || dir.exists();
+    if show_rustsec {
+        let index = db::cache_dir().ok().map(|c| db::rustsec_index_dir(&c));
+        let rustsec =
+            RustSecDb::open(&dir, index.as_deref()).context("no usable advisory database")?;
+        let mut info = if explicit {
+            DbInfo::read(&dir)
+        } else {
+            db::check_cached(&dir, true)?
+        };
+        if info.advisories.is_none() {
+            info.advisories = Some(rustsec.load_all()?);
+        }
+        writeln!(out, "path:       {}", dir.display())?;
+        describe(&info, out)?;
+    }
+    if let Some(root) = osv_root {
+        db::check_cached_osv(&root)?;
+        describe_osv(&root, out, show_rustsec)?;
+    }
+    Ok(())
 }
 
 fn update_rustsec(

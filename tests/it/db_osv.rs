@@ -1158,6 +1158,12 @@ fn status_of_a_cache_not_filled_yet_says_what_to_run() {
     let text = stderr(&out).replace(&root.path().display().to_string(), "[TMP]");
     insta::assert_snapshot!("db_status_no_cache_yet", text);
     assert!(!cache.exists(), "status creates nothing");
+    // The built-in trusted root is described all the same (it needs no database).
+    let described = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        described.contains("sigstore:   embedded public-good trusted root"),
+        "{described}"
+    );
 
     // A first update that failed leaves the cache's directories, and still no copy.
     let missing = Misbehaving::start(|_, _, s| respond(s, "404 Not Found", b""));
