@@ -6,6 +6,7 @@
 //! again reporting the offending value's position. A policy that does not parse is an
 //! error, never a default.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -121,6 +122,9 @@ pub struct ImagePolicy {
     pub identity_regexp: Option<String>,
     pub issuer: Option<String>,
     pub issuer_regexp: Option<String>,
+    /// The structured keyless claims (`github-workflow`, `ref`, `repository`,
+    /// `certificate-extensions`).
+    pub claims: KeylessClaims,
     pub trusted_root: Option<PathBuf>,
     pub attestations: Vec<String>,
     pub threshold: usize,
@@ -150,9 +154,72 @@ pub struct BlobPolicy {
     pub identity_regexp: Option<String>,
     pub issuer: Option<String>,
     pub issuer_regexp: Option<String>,
+    /// As [`ImagePolicy::claims`].
+    pub claims: KeylessClaims,
     pub trusted_root: Option<PathBuf>,
     /// As [`ImagePolicy::ignore_tlog`].
     pub ignore_tlog: bool,
+}
+
+/// The structured keyless settings of an `[[image]]` or `[[blob]]`, validated: a
+/// `github-workflow` that parses (it derives the identity and the issuer, so the entry has
+/// neither), a `ref` glob, a `repository` as `OWNER/REPO`, extensions the table knows
+/// ([`crate::verify::claims::EXTENSIONS`]). They refine a keyless identity, never
+/// replace one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeylessClaims {
+    pub github_workflow: Option<String>,
+    pub source_ref: Option<String>,
+    pub repository: Option<String>,
+    /// (name, exact value), in name order.
+    pub extensions: Vec<(String, String)>,
+}
+
+/// The keyless policy of an entry: the identity options and the claims.
+fn keyless_policy(
+    identity: &Option<String>,
+    identity_regexp: &Option<String>,
+    issuer: &Option<String>,
+    issuer_regexp: &Option<String>,
+    claims: &KeylessClaims,
+) -> crate::verify::KeylessPolicy {
+    crate::verify::KeylessPolicy {
+        identity: identity.clone(),
+        identity_regexp: identity_regexp.clone(),
+        oidc_issuer: issuer.clone(),
+        oidc_issuer_regexp: issuer_regexp.clone(),
+        github_workflow: claims.github_workflow.clone(),
+        source_ref: claims.source_ref.clone(),
+        repository: claims.repository.clone(),
+        extensions: claims.extensions.clone(),
+        ..crate::verify::KeylessPolicy::default()
+    }
+}
+
+impl ImagePolicy {
+    /// What `vouch verify` would be given for this entry's keyless settings.
+    pub fn keyless(&self) -> crate::verify::KeylessPolicy {
+        keyless_policy(
+            &self.identity,
+            &self.identity_regexp,
+            &self.issuer,
+            &self.issuer_regexp,
+            &self.claims,
+        )
+    }
+}
+
+impl BlobPolicy {
+    /// As [`ImagePolicy::keyless`].
+    pub fn keyless(&self) -> crate::verify::KeylessPolicy {
+        keyless_policy(
+            &self.identity,
+            &self.identity_regexp,
+            &self.issuer,
+            &self.issuer_regexp,
+            &self.claims,
+        )
+    }
 }
 
 // ---- raw, as written --------------------------------------------------------------
@@ -226,6 +293,11 @@ struct RawImage {
     certificate_identity_regexp: Option<String>,
     certificate_oidc_issuer: Option<String>,
     certificate_oidc_issuer_regexp: Option<String>,
+    github_workflow: Option<Spanned<String>>,
+    #[serde(rename = "ref")]
+    source_ref: Option<Spanned<String>>,
+    repository: Option<Spanned<String>>,
+    certificate_extensions: Option<Spanned<BTreeMap<Spanned<String>, Spanned<String>>>>,
     trusted_root: Option<String>,
     #[serde(default)]
     attestations: Vec<String>,
@@ -260,6 +332,11 @@ struct RawBlob {
     certificate_identity_regexp: Option<String>,
     certificate_oidc_issuer: Option<String>,
     certificate_oidc_issuer_regexp: Option<String>,
+    github_workflow: Option<Spanned<String>>,
+    #[serde(rename = "ref")]
+    source_ref: Option<Spanned<String>>,
+    repository: Option<Spanned<String>>,
+    certificate_extensions: Option<Spanned<BTreeMap<Spanned<String>, Spanned<String>>>>,
     trusted_root: Option<String>,
     #[serde(default)]
     ignore_tlog: bool,
@@ -267,21 +344,130 @@ struct RawBlob {
 
 /// Whether the key and keyless settings of an entry make one policy: a key, or an identity
 /// with an issuer, never both (the keyless part would silently not be checked).
-fn signer_settings(what: &str, has_key: bool, identity: bool, issuer: bool) -> Result<(), String> {
-    if has_key && (identity || issuer) {
+/// `github-workflow` counts as an identity with its issuer.
+fn signer_settings(
+    what: &str,
+    has_key: bool,
+    identity: bool,
+    issuer: bool,
+    github_workflow: bool,
+) -> Result<(), String> {
+    if has_key && (identity || issuer || github_workflow) {
         return Err(format!(
-            "a {what} takes `key` or `certificate-identity`/`certificate-oidc-issuer`, not both"
+            "a {what} takes `key` or `certificate-identity`/`certificate-oidc-issuer`/`github-workflow`, not both"
         ));
     }
-    if !has_key && !identity {
+    if !has_key && !identity && !github_workflow {
         return Err(format!(
-            "a {what} needs `key` or `certificate-identity`/`certificate-identity-regexp`"
+            "a {what} needs `key`, `github-workflow`, or `certificate-identity`/`certificate-identity-regexp`"
         ));
     }
-    if identity != issuer {
+    if !github_workflow && identity != issuer {
         return Err("keyless verification needs both an identity and an OIDC issuer".into());
     }
     Ok(())
+}
+
+/// The structured keyless settings as written.
+struct RawClaims {
+    github_workflow: Option<Spanned<String>>,
+    source_ref: Option<Spanned<String>>,
+    repository: Option<Spanned<String>>,
+    extensions: Option<Spanned<BTreeMap<Spanned<String>, Spanned<String>>>>,
+}
+
+/// Validates the structured settings of an entry with these identity settings; an error
+/// is (offset, message), at the value at fault.
+fn claim_settings(
+    what: &str,
+    has_key: bool,
+    identity: bool,
+    issuer: bool,
+    raw: RawClaims,
+) -> Result<KeylessClaims, (usize, String)> {
+    use crate::verify::claims;
+    let named = [
+        (
+            "github-workflow",
+            raw.github_workflow.as_ref().map(|v| v.span().start),
+        ),
+        ("ref", raw.source_ref.as_ref().map(|v| v.span().start)),
+        (
+            "repository",
+            raw.repository.as_ref().map(|v| v.span().start),
+        ),
+        (
+            "certificate-extensions",
+            raw.extensions.as_ref().map(|v| v.span().start),
+        ),
+    ];
+    if has_key && let Some((key, Some(at))) = named.iter().find(|(_, at)| at.is_some()) {
+        return Err((
+            *at,
+            format!("`{key}` is a certificate claim: a {what} with a `key` has no certificate"),
+        ));
+    }
+    let mut out = KeylessClaims::default();
+    if let Some(w) = &raw.github_workflow {
+        let at = w.span().start;
+        if identity {
+            return Err((
+                at,
+                "`github-workflow` derives the identity (https://github.com/OWNER/REPO/.github/workflows/FILE.yml@REF): give it or `certificate-identity`/`certificate-identity-regexp`, not both".into(),
+            ));
+        }
+        if issuer {
+            return Err((
+                at,
+                format!(
+                    "`github-workflow` derives the issuer ({}): drop `certificate-oidc-issuer`/`certificate-oidc-issuer-regexp`",
+                    claims::GITHUB_ISSUER
+                ),
+            ));
+        }
+        claims::GitHubWorkflow::parse(w.get_ref()).map_err(|e| (at, e))?;
+        out.github_workflow = Some(w.get_ref().clone());
+    }
+    if let Some(r) = &raw.source_ref {
+        if r.get_ref().is_empty() {
+            return Err((r.span().start, "`ref` is empty".into()));
+        }
+        out.source_ref = Some(r.get_ref().clone());
+    }
+    if let Some(r) = &raw.repository {
+        claims::parse_repository(r.get_ref()).map_err(|e| (r.span().start, e))?;
+        out.repository = Some(r.get_ref().clone());
+    }
+    if let Some(table) = &raw.extensions {
+        if table.get_ref().is_empty() {
+            return Err((
+                table.span().start,
+                "`certificate-extensions` is empty (name extensions and their values, e.g. { runner-environment = \"github-hosted\" })".into(),
+            ));
+        }
+        for (name, value) in table.get_ref() {
+            claims::extension(name.get_ref()).map_err(|e| (name.span().start, e))?;
+            if value.get_ref().is_empty() {
+                return Err((value.span().start, format!("`{}` is empty", name.get_ref())));
+            }
+            out.extensions
+                .push((name.get_ref().clone(), value.get_ref().clone()));
+        }
+    }
+    // Claims narrow an identity: alone they would accept any signer that has them.
+    if !has_key
+        && !identity
+        && out.github_workflow.is_none()
+        && let Some((key, Some(at))) = named.iter().find(|(_, at)| at.is_some())
+    {
+        return Err((
+            *at,
+            format!(
+                "`{key}` narrows a keyless identity: give `github-workflow` (or `certificate-identity` with `certificate-oidc-issuer`) too"
+            ),
+        ));
+    }
+    Ok(out)
 }
 
 /// `ignore-tlog` is for keyed entries only: a keyless signature is always checked against
@@ -487,9 +673,29 @@ impl Policy {
                 i.certificate_identity.is_some() || i.certificate_identity_regexp.is_some();
             let issuer =
                 i.certificate_oidc_issuer.is_some() || i.certificate_oidc_issuer_regexp.is_some();
-            signer_settings("[[image]]", !i.key.is_empty(), keyless, issuer)
-                .and_then(|()| tlog_settings("[[image]]", !i.key.is_empty(), i.ignore_tlog))
-                .map_err(|m| at(i.reference.span().start, m))?;
+            let claims = claim_settings(
+                "[[image]]",
+                !i.key.is_empty(),
+                keyless,
+                issuer,
+                RawClaims {
+                    github_workflow: i.github_workflow,
+                    source_ref: i.source_ref,
+                    repository: i.repository,
+                    extensions: i.certificate_extensions,
+                },
+            )
+            .map_err(|(offset, m)| at(offset, m))?;
+            let github_workflow = claims.github_workflow.is_some();
+            signer_settings(
+                "[[image]]",
+                !i.key.is_empty(),
+                keyless,
+                issuer,
+                github_workflow,
+            )
+            .and_then(|()| tlog_settings("[[image]]", !i.key.is_empty(), i.ignore_tlog))
+            .map_err(|m| at(i.reference.span().start, m))?;
             let threshold = match &i.threshold {
                 None => 1,
                 Some(t) if *t.get_ref() >= 1 => *t.get_ref() as usize,
@@ -535,6 +741,7 @@ impl Policy {
                 identity_regexp: i.certificate_identity_regexp,
                 issuer: i.certificate_oidc_issuer,
                 issuer_regexp: i.certificate_oidc_issuer_regexp,
+                claims,
                 trusted_root: i.trusted_root.as_deref().map(resolve),
                 attestations: i.attestations,
                 threshold,
@@ -552,9 +759,29 @@ impl Policy {
                 b.certificate_identity.is_some() || b.certificate_identity_regexp.is_some();
             let issuer =
                 b.certificate_oidc_issuer.is_some() || b.certificate_oidc_issuer_regexp.is_some();
-            signer_settings("[[blob]]", b.key.is_some(), keyless, issuer)
-                .and_then(|()| tlog_settings("[[blob]]", b.key.is_some(), b.ignore_tlog))
-                .map_err(|m| at(b.path.span().start, m))?;
+            let claims = claim_settings(
+                "[[blob]]",
+                b.key.is_some(),
+                keyless,
+                issuer,
+                RawClaims {
+                    github_workflow: b.github_workflow,
+                    source_ref: b.source_ref,
+                    repository: b.repository,
+                    extensions: b.certificate_extensions,
+                },
+            )
+            .map_err(|(offset, m)| at(offset, m))?;
+            let github_workflow = claims.github_workflow.is_some();
+            signer_settings(
+                "[[blob]]",
+                b.key.is_some(),
+                keyless,
+                issuer,
+                github_workflow,
+            )
+            .and_then(|()| tlog_settings("[[blob]]", b.key.is_some(), b.ignore_tlog))
+            .map_err(|m| at(b.path.span().start, m))?;
             blobs.push(BlobPolicy {
                 path: resolve(b.path.get_ref()),
                 bundle: resolve(&b.bundle),
@@ -563,6 +790,7 @@ impl Policy {
                 identity_regexp: b.certificate_identity_regexp,
                 issuer: b.certificate_oidc_issuer,
                 issuer_regexp: b.certificate_oidc_issuer_regexp,
+                claims,
                 trusted_root: b.trusted_root.as_deref().map(resolve),
                 ignore_tlog: b.ignore_tlog,
             });

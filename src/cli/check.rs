@@ -234,6 +234,7 @@ fn skipped(name: &str, why: &str) -> CheckResult {
         status: CheckStatus::Skipped(why.into()),
         summary: "not run".into(),
         findings: Vec::new(),
+        claims: Vec::new(),
     }
 }
 
@@ -337,6 +338,7 @@ fn image_not_verified(image: &policy::ImagePolicy) -> CheckResult {
             waiver: None,
             waived_by: None,
         }],
+        claims: Vec::new(),
     }
 }
 
@@ -351,12 +353,7 @@ fn image_check(
     let name = format!("verify {reference}");
     let request = || -> anyhow::Result<verify::VerifyRequest> {
         let verify_policy = if image.keys.is_empty() {
-            verify::Policy::Keyless(verify::KeylessPolicy {
-                identity: image.identity.clone(),
-                identity_regexp: image.identity_regexp.clone(),
-                oidc_issuer: image.issuer.clone(),
-                oidc_issuer_regexp: image.issuer_regexp.clone(),
-            })
+            verify::Policy::Keyless(image.keyless())
         } else {
             let mut keys = Vec::new();
             // Resolved against the policy's directory when it was loaded.
@@ -466,12 +463,7 @@ fn blob_check(blob: &policy::BlobPolicy) -> CheckResult {
                         .with_context(|| format!("bad key file {}", key.display()))?,
                 ])
             }
-            None => verify::Policy::Keyless(verify::KeylessPolicy {
-                identity: blob.identity.clone(),
-                identity_regexp: blob.identity_regexp.clone(),
-                oidc_issuer: blob.issuer.clone(),
-                oidc_issuer_regexp: blob.issuer_regexp.clone(),
-            }),
+            None => verify::Policy::Keyless(blob.keyless()),
         };
         Ok(verify::blob::BlobRequest {
             requested: blob.path.display().to_string(),
@@ -535,6 +527,7 @@ fn license_check(policy: &Policy, licenses: &policy::LicensePolicy) -> CheckResu
                 count(Level::Info)
             ),
             findings,
+            claims: Vec::new(),
         })
     };
     run().unwrap_or_else(|e| CheckResult::error("licenses", &e))
@@ -555,6 +548,7 @@ fn sbom_check(policy: &Policy, sbom: &policy::SbomPolicy) -> CheckResult {
             status: CheckStatus::Pass,
             summary,
             findings: Vec::new(),
+            claims: Vec::new(),
         })
     };
     run().unwrap_or_else(|e| CheckResult::error("sbom", &e))

@@ -101,22 +101,84 @@ pub struct KeylessArgs {
     /// A regular expression the whole OIDC issuer must match (anchored at both ends).
     #[arg(long, value_name = "REGEX", help_heading = "Keyless")]
     pub certificate_oidc_issuer_regexp: Option<String>,
+
+    /// Signed by this GitHub Actions workflow (OWNER/REPO/.github/workflows/FILE.yml,
+    /// optionally @REF): the identity is https://github.com/OWNER/REPO/.github/workflows/FILE.yml@REF
+    /// and the issuer GitHub's, so neither is given. Without @REF the workflow's ref is
+    /// --certificate-github-workflow-ref's, else any.
+    #[arg(long, value_name = "WORKFLOW", help_heading = "Keyless")]
+    pub github_workflow: Option<String>,
+
+    /// The git ref the build ran from (refs/tags/v1.2.3; a glob where `*` matches any
+    /// run of characters): the certificate's source-repository-ref and, as cosign reads
+    /// it, github-workflow-ref extension (each present one must match, one must be).
+    #[arg(long, value_name = "REF", help_heading = "Keyless")]
+    pub certificate_github_workflow_ref: Option<String>,
+
+    /// The repository the build ran from (OWNER/REPO): source-repository-uri
+    /// (https://github.com/OWNER/REPO) and github-workflow-repository, as for the ref.
+    #[arg(long, value_name = "OWNER/REPO", help_heading = "Keyless")]
+    pub certificate_github_workflow_repository: Option<String>,
+
+    /// The workflow's name (github-workflow-name, exact).
+    #[arg(long, value_name = "NAME", help_heading = "Keyless")]
+    pub certificate_github_workflow_name: Option<String>,
+
+    /// The commit the build ran from: github-workflow-sha and source-repository-digest,
+    /// exact, as for the ref.
+    #[arg(long, value_name = "SHA", help_heading = "Keyless")]
+    pub certificate_github_workflow_sha: Option<String>,
+
+    /// The event that triggered the build: github-workflow-trigger and build-trigger,
+    /// exact, as for the ref.
+    #[arg(long, value_name = "EVENT", help_heading = "Keyless")]
+    pub certificate_github_workflow_trigger: Option<String>,
+
+    /// A Fulcio certificate extension by name, with the exact value it must have
+    /// (runner-environment=github-hosted); repeatable. The names are Fulcio's
+    /// (1.3.6.1.4.1.57264.1.N): build-signer-uri, runner-environment,
+    /// source-repository-uri, source-repository-ref, ... (the README lists them).
+    #[arg(
+        long = "certificate-extension",
+        value_name = "NAME=VALUE",
+        help_heading = "Keyless"
+    )]
+    pub certificate_extensions: Vec<String>,
 }
 
 impl KeylessArgs {
     /// The keyless policy, if any of the options was given.
-    pub(super) fn policy(&self) -> Option<KeylessPolicy> {
+    pub(super) fn policy(&self) -> anyhow::Result<Option<KeylessPolicy>> {
+        let mut extensions: Vec<(String, String)> = Vec::new();
+        for given in &self.certificate_extensions {
+            let Some((name, value)) = given.split_once('=') else {
+                bail!("--certificate-extension {given:?}: expected NAME=VALUE");
+            };
+            let (name, value) = (name.trim(), value.to_string());
+            crate::verify::claims::extension(name)
+                .map_err(|e| anyhow::anyhow!("--certificate-extension {given:?}: {e}"))?;
+            if value.is_empty() {
+                bail!("--certificate-extension {given:?}: the value is empty");
+            }
+            if extensions.iter().any(|(n, _)| n == name) {
+                bail!("--certificate-extension {name} is given twice");
+            }
+            extensions.push((name.to_string(), value));
+        }
         let policy = KeylessPolicy {
             identity: self.certificate_identity.clone(),
             identity_regexp: self.certificate_identity_regexp.clone(),
             oidc_issuer: self.certificate_oidc_issuer.clone(),
             oidc_issuer_regexp: self.certificate_oidc_issuer_regexp.clone(),
+            github_workflow: self.github_workflow.clone(),
+            source_ref: self.certificate_github_workflow_ref.clone(),
+            repository: self.certificate_github_workflow_repository.clone(),
+            workflow_sha: self.certificate_github_workflow_sha.clone(),
+            workflow_trigger: self.certificate_github_workflow_trigger.clone(),
+            workflow_name: self.certificate_github_workflow_name.clone(),
+            extensions,
         };
-        let any = policy.identity.is_some()
-            || policy.identity_regexp.is_some()
-            || policy.oidc_issuer.is_some()
-            || policy.oidc_issuer_regexp.is_some();
-        any.then_some(policy)
+        Ok((!policy.is_empty()).then_some(policy))
     }
 }
 
@@ -135,13 +197,13 @@ pub(super) fn read_keys(paths: &[PathBuf]) -> anyhow::Result<Vec<PublicKey>> {
 
 /// Turns the arguments into a request: reads the keys, maps the attestation types.
 pub fn request(args: &Args) -> anyhow::Result<VerifyRequest> {
-    let policy = match (args.keyless.policy(), args.keys.is_empty()) {
+    let policy = match (args.keyless.policy()?, args.keys.is_empty()) {
         (Some(_), false) => {
             bail!("give either --key or the keyless --certificate-* options, not both")
         }
         (Some(keyless), true) => Policy::Keyless(keyless),
         (None, true) => bail!(
-            "give --key FILE (a PEM public key), or --certificate-identity and --certificate-oidc-issuer (or their -regexp forms) for keyless"
+            "give --key FILE (a PEM public key), or for keyless --certificate-identity and --certificate-oidc-issuer (or their -regexp forms), or --github-workflow"
         ),
         (None, false) => Policy::Keys(read_keys(&args.keys)?),
     };

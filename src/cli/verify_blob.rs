@@ -53,7 +53,7 @@ pub struct Args {
 }
 
 pub fn request(args: &Args) -> anyhow::Result<BlobRequest> {
-    let keyless = args.keyless.policy();
+    let keyless = args.keyless.policy()?;
     let policy = match (keyless, &args.key) {
         (Some(_), Some(_)) => {
             bail!("give either --key or the keyless --certificate-* options, not both")
@@ -61,7 +61,7 @@ pub fn request(args: &Args) -> anyhow::Result<BlobRequest> {
         (Some(keyless), None) => Policy::Keyless(keyless),
         (None, Some(key)) => Policy::Keys(read_keys(std::slice::from_ref(key))?),
         (None, None) => bail!(
-            "give --key FILE (a PEM public key), or --certificate-identity and --certificate-oidc-issuer (or their -regexp forms) for keyless"
+            "give --key FILE (a PEM public key), or for keyless --certificate-identity and --certificate-oidc-issuer (or their -regexp forms), or --github-workflow"
         ),
     };
     Ok(BlobRequest {

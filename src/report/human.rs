@@ -96,6 +96,13 @@ pub fn write_check(
                 writeln!(out, "{:indent$}{line}", "")?;
             }
         }
+        for claim in &check.claims {
+            let style = if claim.matched { DIM } else { YELLOW };
+            let line = format!("claim {claim}");
+            for line in wrap(&line, width.map(|w| w.saturating_sub(indent))) {
+                writeln!(out, "{:indent$}{style}{line}{style:#}", "")?;
+            }
+        }
     }
     if let Some(policy) = &report.policy {
         writeln!(out, "Policy: {}.", policy.display())?;

@@ -265,6 +265,9 @@ struct CheckWire<'a> {
     reason: Option<&'a str>,
     summary: &'a str,
     findings: Vec<JsonFinding<'a>>,
+    /// A keyless verify/verify-blob check: every certificate claim checked (as in
+    /// `vouch.verify/1`'s `signatures[].claims`); [] for every other check.
+    claims: Vec<super::verify::Claim<'a>>,
 }
 
 /// Writes the `vouch check` report (`"schema": "vouch.check/1"`, docs/json-report.md).
@@ -282,6 +285,7 @@ pub fn write_check(report: &super::CheckReport, out: &mut dyn Write) -> io::Resu
                 reason: c.status.reason(),
                 summary: &c.summary,
                 findings: c.findings.iter().map(finding).collect(),
+                claims: c.claims.iter().map(super::verify::Claim::from).collect(),
             })
             .collect(),
     };

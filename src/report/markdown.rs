@@ -32,6 +32,32 @@ pub fn write(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
     for check in &report.checks {
+        if check.claims.is_empty() {
+            continue;
+        }
+        writeln!(
+            out,
+            "\n<details><summary>{}: {} certificate claim{} checked</summary>\n",
+            html(&check.name),
+            check.claims.len(),
+            if check.claims.len() == 1 { "" } else { "s" }
+        )?;
+        writeln!(out, "| claim | OID | policy | found | |")?;
+        writeln!(out, "|---|---|---|---|---|")?;
+        for claim in &check.claims {
+            writeln!(
+                out,
+                "| {} | {} | {} | {} | {} |",
+                cell(claim.claim),
+                cell(&claim.oid),
+                cell(&claim.wanted()),
+                cell(claim.found.as_deref().unwrap_or("(absent)")),
+                if claim.matched { "✅" } else { "❌" }
+            )?;
+        }
+        writeln!(out, "\n</details>")?;
+    }
+    for check in &report.checks {
         if check.findings.is_empty() {
             continue;
         }

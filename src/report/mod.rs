@@ -166,6 +166,9 @@ pub struct CheckResult {
     pub status: CheckStatus,
     pub summary: String,
     pub findings: Vec<Finding>,
+    /// A keyless `verify` or `verify-blob` check: every certificate claim checked,
+    /// distinct over the signatures (matched or not).
+    pub claims: Vec<crate::verify::claims::ClaimCheck>,
 }
 
 impl CheckResult {
@@ -176,6 +179,7 @@ impl CheckResult {
             status: CheckStatus::Error(error_chain(error)),
             summary: "could not run".into(),
             findings: Vec::new(),
+            claims: Vec::new(),
         }
     }
 
@@ -212,6 +216,7 @@ impl CheckResult {
                     .map_or("none".to_string(), |p| p.display().to_string()),
             ),
             findings: report.outcome.findings.clone(),
+            claims: Vec::new(),
         }
     }
 }
@@ -242,6 +247,10 @@ impl CheckResult {
             status,
             summary,
             findings: outcome.findings.clone(),
+            claims: crate::verify::distinct_claims(&outcome.signatures)
+                .into_iter()
+                .cloned()
+                .collect(),
         }
     }
 }
@@ -271,6 +280,7 @@ impl CheckResult {
             status,
             summary,
             findings: outcome.findings.clone(),
+            claims: outcome.signature.claims.clone(),
         }
     }
 }
@@ -500,6 +510,7 @@ mod tests {
             status: CheckStatus::Skipped("not configured".into()),
             summary: "not run".into(),
             findings: Vec::new(),
+            claims: Vec::new(),
         };
         let passed = CheckResult {
             status: CheckStatus::Pass,

@@ -9,8 +9,9 @@ use serde::Serialize;
 
 use super::Verdict;
 use crate::finding::{Finding, Level};
-use crate::verify::VerifyOutcome;
 use crate::verify::blob::BlobOutcome;
+use crate::verify::claims::ClaimCheck;
+use crate::verify::{SignatureCheck, VerifyOutcome, distinct_claims};
 
 const RED: Style = AnsiColor::Red.on_default().bold();
 const YELLOW: Style = AnsiColor::Yellow.on_default().bold();
@@ -65,6 +66,7 @@ fn write_human(outcome: &VerifyOutcome, out: &mut dyn Write) -> io::Result<()> {
         for signer in &signing {
             writeln!(out, "{DIM}  signed   {signer}{DIM:#}")?;
         }
+        write_claims(&distinct_claims(&outcome.signatures), out)?;
     } else {
         writeln!(
             out,
@@ -94,6 +96,16 @@ fn write_human(outcome: &VerifyOutcome, out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
     write_findings_and_verdict(&outcome.findings, &outcome.image, out)
+}
+
+/// One line per certificate claim checked: where it was read, what it is, what the policy
+/// asked.
+fn write_claims(claims: &[&ClaimCheck], out: &mut dyn Write) -> io::Result<()> {
+    for claim in claims {
+        let style = if claim.matched { DIM } else { YELLOW };
+        writeln!(out, "{style}  claim    {claim}{style:#}")?;
+    }
+    Ok(())
 }
 
 /// The end of both human reports: one line per finding (errors red, warnings yellow), then
@@ -177,6 +189,50 @@ struct Signature<'a> {
     source: &'a str,
     verified_by: &'a [String],
     problem: Option<&'a str>,
+    /// Keyless: every certificate claim checked; [] for keys and for a signature that
+    /// failed before its claims could be read.
+    claims: Vec<Claim<'a>>,
+}
+
+impl<'a> From<&'a SignatureCheck> for Signature<'a> {
+    fn from(s: &'a SignatureCheck) -> Self {
+        Signature {
+            layer: &s.layer,
+            source: s.source,
+            verified_by: &s.verified_by,
+            problem: s.problem.as_deref(),
+            claims: s.claims.iter().map(Claim::from).collect(),
+        }
+    }
+}
+
+/// One certificate claim as matched (also in the `vouch.check/1` report).
+#[derive(Serialize)]
+pub(super) struct Claim<'a> {
+    /// `identity`, `issuer`, or a Fulcio extension's name.
+    claim: &'a str,
+    /// The extension it was read from (2.5.29.17 for the SAN).
+    oid: &'a str,
+    /// `exact`, `regex` or `glob`.
+    #[serde(rename = "match")]
+    kind: &'a str,
+    expected: &'a str,
+    /// null: the certificate does not carry it.
+    found: Option<&'a str>,
+    matched: bool,
+}
+
+impl<'a> From<&'a ClaimCheck> for Claim<'a> {
+    fn from(c: &'a ClaimCheck) -> Self {
+        Claim {
+            claim: c.claim,
+            oid: &c.oid,
+            kind: c.kind,
+            expected: &c.expected,
+            found: c.found.as_deref(),
+            matched: c.matched,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -238,16 +294,7 @@ fn write_json(outcome: &VerifyOutcome, out: &mut dyn Write) -> io::Result<()> {
                 })
                 .collect(),
         },
-        signatures: outcome
-            .signatures
-            .iter()
-            .map(|s| Signature {
-                layer: &s.layer,
-                source: s.source,
-                verified_by: &s.verified_by,
-                problem: s.problem.as_deref(),
-            })
-            .collect(),
+        signatures: outcome.signatures.iter().map(Signature::from).collect(),
         attestations: outcome
             .attestations
             .iter()
@@ -294,6 +341,7 @@ fn write_blob_human(outcome: &BlobOutcome, out: &mut dyn Write) -> io::Result<()
     for signer in &outcome.signature.verified_by {
         writeln!(out, "{DIM}  signed   {signer}{DIM:#}")?;
     }
+    write_claims(&distinct_claims([&outcome.signature]), out)?;
     write_findings_and_verdict(&outcome.findings, &outcome.requested, out)
 }
 
@@ -364,12 +412,7 @@ fn write_blob_json(outcome: &BlobOutcome, out: &mut dyn Write) -> io::Result<()>
             signers: signed,
             tlog: outcome.tlog.as_str(),
         },
-        signatures: vec![Signature {
-            layer: &outcome.signature.layer,
-            source: outcome.signature.source,
-            verified_by: &outcome.signature.verified_by,
-            problem: outcome.signature.problem.as_deref(),
-        }],
+        signatures: vec![Signature::from(&outcome.signature)],
         findings: findings.into_iter().map(FindingJson::from).collect(),
     };
     serde_json::to_writer_pretty(&mut *out, &report)?;

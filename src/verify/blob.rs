@@ -275,6 +275,7 @@ pub fn verify_blob(req: &BlobRequest) -> Result<BlobOutcome, BlobError> {
         BlobArtifact::Path(_) => None,
     };
     let mut principals = Vec::new();
+    let mut claims = Vec::new();
     let mut problem = None;
     match &trust.who {
         Who::Identity(policy) => {
@@ -289,7 +290,10 @@ pub fn verify_blob(req: &BlobRequest) -> Result<BlobOutcome, BlobError> {
                 Ok(())
             })?;
             match (result, signer) {
-                (Ok(()), Some(s)) => principals.push(s.principal()),
+                (Ok(()), Some(s)) => {
+                    principals.push(s.principal());
+                    claims = s.claims;
+                }
                 (Err(p), _) => problem = Some(p),
                 (Ok(()), None) => {}
             }
@@ -375,6 +379,10 @@ pub fn verify_blob(req: &BlobRequest) -> Result<BlobOutcome, BlobError> {
             layer: req.bundle.display().to_string(),
             source: "bundle",
             identity_mismatch: problem.as_ref().is_some_and(|p| p.identity_mismatch),
+            claims: match &problem {
+                Some(p) => p.claims.clone(),
+                None => claims,
+            },
             problem: problem.map(|p| p.message),
             verified_by: principals,
         },

@@ -84,6 +84,7 @@ pub(super) fn judge(
             verified_by: Vec::new(),
             problem: Some(format!("referrer not used: {why}")),
             identity_mismatch: false,
+            claims: Vec::new(),
         });
     }
     Ok(evidence)
@@ -102,6 +103,7 @@ fn signature_layer(
         verified_by: Vec::new(),
         problem: None,
         identity_mismatch: false,
+        claims: Vec::new(),
     };
     if layer.media_type != SIMPLE_SIGNING_MEDIA_TYPE {
         check.problem = Some(format!(
@@ -119,13 +121,21 @@ fn signature_layer(
         Err(problem) => {
             check.identity_mismatch = problem.identity_mismatch;
             check.problem = Some(problem.message);
+            check.claims = problem.claims;
         }
-        Ok(principals) => match simple_signing::check(&payload, expected) {
-            Ok(_) => check.verified_by = principals,
+        Ok(signed) => match simple_signing::check(&payload, expected) {
+            Ok(_) => {
+                check.verified_by = signed.principals;
+                check.claims = signed.claims;
+            }
             Err(e) => {
                 check.problem = Some(format!(
                     "signed by {} but {e}",
-                    principals.first().map(|p| short(p)).unwrap_or_default()
+                    signed
+                        .principals
+                        .first()
+                        .map(|p| short(p))
+                        .unwrap_or_default()
                 ))
             }
         },
@@ -168,8 +178,8 @@ fn attestation_layer(
         layer.claims.insert(unverified.predicate_type);
     }
     match trust.signs_envelope(&envelope, &desc.annotations, sha256_bytes(digest)) {
-        Ok(principals) => {
-            layer.signed_by = principals;
+        Ok(signed) => {
+            layer.signed_by = signed.principals;
             layer.statement = Some(envelope.statement().map_err(|e| e.to_string()));
         }
         Err(problem) => layer.problem = Some(problem.message),
@@ -192,6 +202,7 @@ fn bundle(
         verified_by: Vec::new(),
         problem: Some(problem),
         identity_mismatch: false,
+        claims: Vec::new(),
     };
     let Some(layer) = manifest
         .layers
@@ -238,6 +249,7 @@ fn bundle(
                     verified_by: Vec::new(),
                     identity_mismatch: problem.identity_mismatch,
                     problem: Some(message),
+                    claims: problem.claims,
                 });
             }
             return Ok(());
@@ -249,10 +261,12 @@ fn bundle(
         verified_by: Vec::new(),
         problem: None,
         identity_mismatch: false,
+        claims: Vec::new(),
     };
     let Some((payload_type, payload)) = signed.dsse else {
         // A message signature: sigstore-verify checked that it is over the image digest.
-        check.verified_by = signed.principals;
+        check.verified_by = signed.signed.principals;
+        check.claims = signed.signed.claims;
         evidence.signatures.push(check);
         return Ok(());
     };
@@ -265,7 +279,8 @@ fn bundle(
     match statement {
         Ok(st) if st.predicate_type == COSIGN_SIGN_PREDICATE => {
             if st.names_digest(digest.hex()) {
-                check.verified_by = signed.principals;
+                check.verified_by = signed.signed.principals;
+                check.claims = signed.signed.claims;
             } else {
                 check.problem = Some(format!(
                     "the bundle's signing statement does not name {digest}"
@@ -280,7 +295,7 @@ fn bundle(
                 .map(|st| st.predicate_type.clone())
                 .into_iter()
                 .collect(),
-            signed_by: signed.principals,
+            signed_by: signed.signed.principals,
             statement: Some(statement),
             problem: None,
         }),

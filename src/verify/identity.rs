@@ -9,8 +9,16 @@
 //! A pattern is compiled on its own first and refused if it does not compile alone, so a
 //! pattern with an unbalanced parenthesis (`https://github\.com/acme/.*)|(.*`) cannot close
 //! the anchoring group and match anything; only then is it wrapped as `^(?:pattern)$`.
+//!
+//! Beyond the SAN and the issuer, a policy can name the other claims of a Fulcio
+//! certificate ([`super::claims`]): the structured GitHub form (`github-workflow`, `ref`,
+//! `repository`) derives the SAN and the issuer itself and adds claims on the source
+//! repository and ref, so the common case needs no regular expression.
 
 use std::fmt;
+
+use super::KeylessPolicy;
+use super::claims::{self, Requirement};
 
 /// Why a pattern is refused.
 #[derive(Debug, thiserror::Error)]
@@ -47,11 +55,55 @@ impl AnchoredRegex {
     }
 }
 
-/// One value the policy wants: exactly this, or anything the whole of which matches.
+/// A glob for refs and the like: `*` matches any run of characters, none included and `/`
+/// included; every other character (`?`, `[`, `.`, `\\` among them) stands for itself, and
+/// the glob must match the whole value. `refs/tags/v*` matches `refs/tags/v1.2.3` and
+/// `refs/tags/v`, not `refs/heads/v1` nor `xrefs/tags/v1`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Glob(String);
+
+impl Glob {
+    pub fn new(pattern: &str) -> Result<Glob, PatternError> {
+        if pattern.is_empty() {
+            return Err(PatternError("an empty pattern matches nothing".into()));
+        }
+        Ok(Glob(pattern.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_match(&self, s: &str) -> bool {
+        let mut parts = self.0.split('*');
+        let first = parts.next().unwrap_or_default();
+        let Some(mut rest) = s.strip_prefix(first) else {
+            return false;
+        };
+        let middle: Vec<&str> = parts.collect();
+        let Some((last, middle)) = middle.split_last() else {
+            // No `*`: the whole value.
+            return rest.is_empty();
+        };
+        // Each fixed part between stars at its leftmost place leaves the most room for
+        // the rest, so leftmost is never wrong; the last part must end the value.
+        for part in middle {
+            match rest.find(part) {
+                Some(at) => rest = &rest[at + part.len()..],
+                None => return false,
+            }
+        }
+        rest.ends_with(last)
+    }
+}
+
+/// One value the policy wants: exactly this, anything the whole of which matches a
+/// regex, or a [`Glob`].
 #[derive(Clone, Debug)]
 pub enum Matcher {
     Exact(String),
     Regex(AnchoredRegex),
+    Glob(Glob),
 }
 
 impl Matcher {
@@ -59,15 +111,45 @@ impl Matcher {
         AnchoredRegex::new(pattern).map(Matcher::Regex)
     }
 
+    /// A glob; one without `*` is an exact value.
+    pub fn glob(pattern: &str) -> Result<Self, PatternError> {
+        if pattern.contains('*') {
+            Glob::new(pattern).map(Matcher::Glob)
+        } else if pattern.is_empty() {
+            Err(PatternError("an empty value matches nothing".into()))
+        } else {
+            Ok(Matcher::Exact(pattern.to_string()))
+        }
+    }
+
     pub fn matches(&self, s: &str) -> bool {
         match self {
             Matcher::Exact(e) => e == s,
             Matcher::Regex(r) => r.is_match(s),
+            Matcher::Glob(g) => g.is_match(s),
         }
     }
 
     pub fn is_exact(&self) -> bool {
         matches!(self, Matcher::Exact(_))
+    }
+
+    /// `exact`, `regex` or `glob`: how [`Matcher::pattern`] is matched (the reports' `match`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Matcher::Exact(_) => "exact",
+            Matcher::Regex(_) => "regex",
+            Matcher::Glob(_) => "glob",
+        }
+    }
+
+    /// The value or pattern as written.
+    pub fn pattern(&self) -> &str {
+        match self {
+            Matcher::Exact(e) => e,
+            Matcher::Regex(r) => r.as_str(),
+            Matcher::Glob(g) => g.as_str(),
+        }
     }
 }
 
@@ -76,18 +158,30 @@ impl fmt::Display for Matcher {
         match self {
             Matcher::Exact(e) => write!(f, "{e:?}"),
             Matcher::Regex(r) => write!(f, "/{}/", r.as_str()),
+            Matcher::Glob(g) => write!(f, "glob {:?}", g.as_str()),
         }
     }
 }
 
-/// Who must have signed: the certificate's SAN identity and the OIDC issuer.
+/// Who must have signed: the certificate's SAN identity and the OIDC issuer, and the
+/// other certificate claims that must match.
 #[derive(Clone, Debug)]
 pub struct IdentityPolicy {
     pub identity: Matcher,
     pub issuer: Matcher,
+    pub claims: Vec<Requirement>,
 }
 
 impl IdentityPolicy {
+    /// An identity and an issuer, no other claim.
+    pub fn new(identity: Matcher, issuer: Matcher) -> IdentityPolicy {
+        IdentityPolicy {
+            identity,
+            issuer,
+            claims: Vec::new(),
+        }
+    }
+
     /// From the cosign-style options: an exact value or a regexp for each, never both.
     pub fn from_options(
         identity: Option<&str>,
@@ -95,24 +189,92 @@ impl IdentityPolicy {
         issuer: Option<&str>,
         issuer_regexp: Option<&str>,
     ) -> Result<IdentityPolicy, PatternError> {
-        let matcher = |exact: Option<&str>, regexp: Option<&str>, what: &str| match (exact, regexp)
-        {
-            (Some(_), Some(_)) => Err(PatternError(format!(
-                "give --certificate-{what} or --certificate-{what}-regexp, not both"
-            ))),
-            (Some(e), None) => Ok(Matcher::Exact(e.to_string())),
-            (None, Some(r)) => Matcher::regex(r).map_err(|e| {
-                PatternError(format!(
-                    "--certificate-{what}-regexp {r:?} is not a valid regex: {e}"
-                ))
-            }),
-            (None, None) => Err(PatternError(format!(
-                "keyless verification needs --certificate-{what} or --certificate-{what}-regexp"
-            ))),
+        Ok(IdentityPolicy::new(
+            matcher(identity, identity_regexp, "identity")?,
+            matcher(issuer, issuer_regexp, "oidc-issuer")?,
+        ))
+    }
+
+    /// From every keyless option (`vouch verify`'s flags, an `[[image]]`/`[[blob]]`
+    /// entry). The identity is `--certificate-identity`, its `-regexp`, or derived from
+    /// `--github-workflow`, exactly one of them; `--github-workflow` derives the issuer
+    /// too, so it takes no issuer option. The claim options refine an identity, never
+    /// replace one. The messages name the flags; `vouch.toml` is checked before, with its
+    /// own keys and positions (`crate::policy`).
+    pub fn from_keyless(k: &KeylessPolicy) -> Result<IdentityPolicy, PatternError> {
+        let bad = |m: String| PatternError(m);
+        let (identity, issuer) = match &k.github_workflow {
+            None => (
+                matcher(
+                    k.identity.as_deref(),
+                    k.identity_regexp.as_deref(),
+                    "identity",
+                )?,
+                matcher(
+                    k.oidc_issuer.as_deref(),
+                    k.oidc_issuer_regexp.as_deref(),
+                    "oidc-issuer",
+                )?,
+            ),
+            Some(text) => {
+                if k.identity.is_some() || k.identity_regexp.is_some() {
+                    return Err(bad(
+                        "give --github-workflow or --certificate-identity(-regexp), not both: --github-workflow derives the identity".into(),
+                    ));
+                }
+                if k.oidc_issuer.is_some() || k.oidc_issuer_regexp.is_some() {
+                    return Err(bad(format!(
+                        "--github-workflow derives the issuer ({}): drop --certificate-oidc-issuer(-regexp)",
+                        claims::GITHUB_ISSUER
+                    )));
+                }
+                let workflow = claims::GitHubWorkflow::parse(text)
+                    .map_err(|e| bad(format!("--github-workflow: {e}")))?;
+                // The workflow's own ref, else the source ref (one and the same unless the
+                // workflow is a reusable one called from elsewhere), else any ref.
+                let ref_glob = workflow
+                    .workflow_ref
+                    .as_deref()
+                    .or(k.source_ref.as_deref())
+                    .unwrap_or("*");
+                let identity = workflow
+                    .identity(ref_glob)
+                    .map_err(|e| bad(format!("--github-workflow: {e}")))?;
+                (identity, Matcher::Exact(claims::GITHUB_ISSUER.into()))
+            }
         };
+        let mut requirements = Vec::new();
+        if let Some(r) = &k.source_ref {
+            requirements.push(
+                Requirement::source_ref(r)
+                    .map_err(|e| bad(format!("--certificate-github-workflow-ref {r:?}: {e}")))?,
+            );
+        }
+        if let Some(r) = &k.repository {
+            requirements.push(
+                Requirement::repository(r)
+                    .map_err(|e| bad(format!("--certificate-github-workflow-repository: {e}")))?,
+            );
+        }
+        for (name, value) in [
+            ("github-workflow-sha", &k.workflow_sha),
+            ("github-workflow-trigger", &k.workflow_trigger),
+            ("github-workflow-name", &k.workflow_name),
+        ] {
+            if let Some(v) = value {
+                requirements.push(Requirement::deprecated_github(name, v));
+            }
+        }
+        for (name, value) in &k.extensions {
+            requirements.push(
+                Requirement::extension(name, value)
+                    .map_err(|e| bad(format!("--certificate-extension: {e}")))?,
+            );
+        }
         Ok(IdentityPolicy {
-            identity: matcher(identity, identity_regexp, "identity")?,
-            issuer: matcher(issuer, issuer_regexp, "oidc-issuer")?,
+            identity,
+            issuer,
+            claims: requirements,
         })
     }
 
@@ -124,6 +286,27 @@ impl IdentityPolicy {
     /// True when only one signer can ever match (both exact).
     pub fn is_exact(&self) -> bool {
         self.identity.is_exact() && self.issuer.is_exact()
+    }
+}
+
+/// An exact value or a regexp for the option `--certificate-{what}`, never both.
+fn matcher(exact: Option<&str>, regexp: Option<&str>, what: &str) -> Result<Matcher, PatternError> {
+    match (exact, regexp) {
+        (Some(_), Some(_)) => Err(PatternError(format!(
+            "give --certificate-{what} or --certificate-{what}-regexp, not both"
+        ))),
+        (Some(e), None) => Ok(Matcher::Exact(e.to_string())),
+        (None, Some(r)) => Matcher::regex(r).map_err(|e| {
+            PatternError(format!(
+                "--certificate-{what}-regexp {r:?} is not a valid regex: {e}"
+            ))
+        }),
+        (None, None) if what == "identity" => Err(PatternError(
+            "keyless verification needs --certificate-identity or --certificate-identity-regexp (or --github-workflow)".into(),
+        )),
+        (None, None) => Err(PatternError(format!(
+            "keyless verification needs --certificate-{what} or --certificate-{what}-regexp"
+        ))),
     }
 }
 

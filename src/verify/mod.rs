@@ -30,6 +30,7 @@
 //! signed in-toto statement is an attestation, counted only for its predicate type.
 
 pub mod blob;
+pub mod claims;
 pub mod dsse;
 mod evidence;
 mod findings;
@@ -74,13 +75,47 @@ pub enum Policy {
     Keyless(KeylessPolicy),
 }
 
-/// What a keyless verification matches, as given (validated by [`trust::Trust`]).
+/// What a keyless verification matches, as given (validated by [`trust::Trust`], see
+/// [`identity::IdentityPolicy::from_keyless`]).
 #[derive(Debug, Clone, Default)]
 pub struct KeylessPolicy {
     pub identity: Option<String>,
     pub identity_regexp: Option<String>,
     pub oidc_issuer: Option<String>,
     pub oidc_issuer_regexp: Option<String>,
+    /// `OWNER/REPO/.github/workflows/FILE.yml[@REF]`: derives the identity
+    /// (`https://github.com/OWNER/REPO/.github/workflows/FILE.yml@REF`) and the issuer
+    /// (GitHub Actions').
+    pub github_workflow: Option<String>,
+    /// A glob the source ref (`source-repository-ref`, else `github-workflow-ref`) must
+    /// match, and the identity's `@REF` when `github_workflow` names none.
+    pub source_ref: Option<String>,
+    /// `OWNER/REPO`: `source-repository-uri` (`https://github.com/OWNER/REPO`) and
+    /// `github-workflow-repository`.
+    pub repository: Option<String>,
+    /// cosign's `--certificate-github-workflow-sha`, `-trigger`, `-name`.
+    pub workflow_sha: Option<String>,
+    pub workflow_trigger: Option<String>,
+    pub workflow_name: Option<String>,
+    /// Fulcio extensions by name ([`claims::EXTENSIONS`]), exact values.
+    pub extensions: Vec<(String, String)>,
+}
+
+impl KeylessPolicy {
+    /// Whether anything keyless was asked for (the identity, issuer or a claim).
+    pub fn is_empty(&self) -> bool {
+        self.identity.is_none()
+            && self.identity_regexp.is_none()
+            && self.oidc_issuer.is_none()
+            && self.oidc_issuer_regexp.is_none()
+            && self.github_workflow.is_none()
+            && self.source_ref.is_none()
+            && self.repository.is_none()
+            && self.workflow_sha.is_none()
+            && self.workflow_trigger.is_none()
+            && self.workflow_name.is_none()
+            && self.extensions.is_empty()
+    }
 }
 
 /// A predicate type to require, by cosign's short name or as a URI.
@@ -180,6 +215,9 @@ pub struct SignatureCheck {
     pub problem: Option<String>,
     /// It verified, but under another identity than the policy's.
     pub identity_mismatch: bool,
+    /// Keyless: every certificate claim the policy checked (the identity, the issuer,
+    /// then the extensions), of a signature that verified or that failed only on them.
+    pub claims: Vec<claims::ClaimCheck>,
 }
 
 /// How one requested attestation type ended.
@@ -257,6 +295,20 @@ impl ProvenanceCheck {
             _ => "mismatch",
         }
     }
+}
+
+/// The distinct claims over `signatures`, in order of first appearance: what the reports
+/// list under the signer.
+pub fn distinct_claims<'a>(
+    signatures: impl IntoIterator<Item = &'a SignatureCheck>,
+) -> Vec<&'a claims::ClaimCheck> {
+    let mut out: Vec<&claims::ClaimCheck> = Vec::new();
+    for claim in signatures.into_iter().flat_map(|s| &s.claims) {
+        if !out.contains(&claim) {
+            out.push(claim);
+        }
+    }
+    out
 }
 
 impl VerifyOutcome {

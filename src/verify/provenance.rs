@@ -27,6 +27,8 @@
 
 use serde_json::Value;
 
+use super::identity::Matcher;
+
 /// The SLSA provenance v0.2 predicate type (cosign's `slsaprovenance`).
 pub const SLSA_V02: &str = "https://slsa.dev/provenance/v0.2";
 /// The SLSA provenance v1 predicate type (cosign's `slsaprovenance1`).
@@ -295,13 +297,9 @@ pub fn normalise_repository(uri: &str) -> String {
 }
 
 /// A ref is exact, or a glob in which `*` (and only `*`) matches any run of characters,
-/// `/` included: `refs/tags/v*`.
+/// `/` included: `refs/tags/v*` (the same [`Glob`](super::identity::Glob) as the keyless `ref`).
 pub fn ref_matches(pattern: &str, found: &str) -> bool {
-    if !pattern.contains('*') {
-        return pattern == found;
-    }
-    let parts: Vec<String> = pattern.split('*').map(regex::escape).collect();
-    regex::Regex::new(&format!("^{}$", parts.join(".*"))).is_ok_and(|re| re.is_match(found))
+    Matcher::glob(pattern).is_ok_and(|m| m.matches(found))
 }
 
 #[cfg(test)]

@@ -27,6 +27,7 @@ use std::path::Path;
 
 use base64::Engine as _;
 
+use super::claims::ClaimCheck;
 use super::dsse::{Envelope, pae};
 use super::identity::IdentityPolicy;
 use super::sigstore::{self, Content, Failure, Subject, Tlog, TrustRoot, legacy};
@@ -44,11 +45,14 @@ pub const REKOR_BUNDLE_ANNOTATION: &str = "dev.sigstore.cosign/bundle";
 /// Why a piece of signature material does not count.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
-    /// A keyless signature that verified but names another identity or issuer.
+    /// A keyless signature that verified but names another identity or issuer, or does
+    /// not carry the other claims the policy asks for.
     pub identity_mismatch: bool,
     /// It holds for another artifact (a message digest or statement subject).
     pub artifact_mismatch: bool,
     pub message: String,
+    /// For an identity mismatch: every claim checked.
+    pub claims: Vec<ClaimCheck>,
 }
 
 impl Problem {
@@ -57,6 +61,7 @@ impl Problem {
             identity_mismatch: false,
             artifact_mismatch: false,
             message: message.into(),
+            claims: Vec::new(),
         }
     }
 }
@@ -64,9 +69,36 @@ impl Problem {
 impl From<Failure> for Problem {
     fn from(f: Failure) -> Problem {
         Problem {
-            identity_mismatch: matches!(f, Failure::IdentityMismatch { .. }),
+            identity_mismatch: matches!(
+                f,
+                Failure::IdentityMismatch { .. } | Failure::ClaimMismatch { .. }
+            ),
             artifact_mismatch: matches!(f, Failure::ArtifactMismatch(_)),
             message: format!("{}: {f}", f.code()),
+            claims: f.claims().to_vec(),
+        }
+    }
+}
+
+/// Who signed a piece of material: the principals, and for keyless the claims matched.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Signed {
+    pub principals: Vec<String>,
+    pub claims: Vec<ClaimCheck>,
+}
+
+impl Signed {
+    fn keys(principals: Vec<String>) -> Signed {
+        Signed {
+            principals,
+            claims: Vec::new(),
+        }
+    }
+
+    fn keyless(signer: sigstore::Signer) -> Signed {
+        Signed {
+            principals: vec![signer.principal()],
+            claims: signer.claims,
         }
     }
 }
@@ -90,7 +122,7 @@ pub struct Trust {
 
 /// A verified bundle: who signed, and what (its DSSE payload when it has one).
 pub struct SignedBundle {
-    pub principals: Vec<String>,
+    pub signed: Signed,
     pub dsse: Option<(String, Vec<u8>)>,
 }
 
@@ -182,7 +214,7 @@ impl Trust {
         &self,
         payload: &[u8],
         annotations: &BTreeMap<String, String>,
-    ) -> Result<Vec<String>, Problem> {
+    ) -> Result<Signed, Problem> {
         let Some(signature_b64) = annotations.get(SIGNATURE_ANNOTATION) else {
             return Err(Problem::new(format!(
                 "no {SIGNATURE_ANNOTATION} annotation"
@@ -196,6 +228,7 @@ impl Trust {
                     return Err(Problem::new("the signature annotation is not base64"));
                 };
                 signed_by(keys, "signature", |k| k.verify(payload, &signature).is_ok())
+                    .map(Signed::keys)
             }
             Who::Keys(keys) => {
                 let bundle = legacy::signature_bundle(
@@ -210,6 +243,7 @@ impl Trust {
                     || Subject::Bytes(payload),
                     Tlog::Required,
                 )
+                .map(Signed::keys)
             }
             Who::Identity(policy) => {
                 let bundle = legacy::signature_bundle(
@@ -219,7 +253,7 @@ impl Trust {
                 )?;
                 let signer =
                     sigstore::verify_keyless(&self.root, &bundle, Subject::Bytes(payload), policy)?;
-                Ok(vec![signer.principal()])
+                Ok(Signed::keyless(signer))
             }
         }
     }
@@ -231,7 +265,7 @@ impl Trust {
         envelope: &Envelope,
         annotations: &BTreeMap<String, String>,
         digest: [u8; 32],
-    ) -> Result<Vec<String>, Problem> {
+    ) -> Result<Signed, Problem> {
         match &self.who {
             Who::Keys(keys) if self.tlog == Tlog::Ignored => {
                 let pae = envelope.pae();
@@ -241,6 +275,7 @@ impl Trust {
                         .iter()
                         .any(|s| k.verify(&pae, s).is_ok())
                 })
+                .map(Signed::keys)
             }
             Who::Keys(keys) => {
                 // One log entry per layer: it records one of the envelope's signatures,
@@ -261,7 +296,7 @@ impl Trust {
                         || Subject::Sha256(digest),
                         Tlog::Required,
                     ) {
-                        Ok(signed) => return Ok(signed),
+                        Ok(signed) => return Ok(Signed::keys(signed)),
                         Err(p) => {
                             failure.get_or_insert(p);
                         }
@@ -284,7 +319,7 @@ impl Trust {
                 )?;
                 let signer =
                     sigstore::verify_keyless(&self.root, &bundle, Subject::Sha256(digest), policy)?;
-                Ok(vec![signer.principal()])
+                Ok(Signed::keyless(signer))
             }
         }
     }
@@ -295,22 +330,23 @@ impl Trust {
         let bundle = sigstore::parse_bundle(bytes)
             .map_err(|e| Problem::new(format!("signature-malformed: {e}")))?;
         let dsse = sigstore::envelope(&bundle).map(|(t, p, _)| (t.to_string(), p.to_vec()));
-        let principals = match &self.who {
-            Who::Identity(policy) => {
-                let signer =
-                    sigstore::verify_keyless(&self.root, &bundle, Subject::Sha256(digest), policy)?;
-                vec![signer.principal()]
-            }
+        let signed = match &self.who {
+            Who::Identity(policy) => Signed::keyless(sigstore::verify_keyless(
+                &self.root,
+                &bundle,
+                Subject::Sha256(digest),
+                policy,
+            )?),
             Who::Keys(keys)
                 if self.tlog == Tlog::Required || sigstore::has_signing_time_evidence(&bundle) =>
             {
-                keyed_by_library(
+                Signed::keys(keyed_by_library(
                     &self.root,
                     keys,
                     &bundle,
                     || Subject::Sha256(digest),
                     self.tlog,
-                )?
+                )?)
             }
             Who::Keys(keys) => {
                 // No log entry and no timestamp: nothing but the key vouches for it.
@@ -325,12 +361,12 @@ impl Trust {
                     ));
                 };
                 let pae = pae(payload_type, payload);
-                signed_by(keys, "bundle's signature", |k| {
+                Signed::keys(signed_by(keys, "bundle's signature", |k| {
                     k.verify(&pae, signature).is_ok()
-                })?
+                })?)
             }
         };
-        Ok(SignedBundle { principals, dsse })
+        Ok(SignedBundle { signed, dsse })
     }
 }
 
@@ -435,11 +471,5 @@ fn keyed_by_library<'s>(
 }
 
 fn identity_policy(k: &KeylessPolicy) -> Result<IdentityPolicy, Error> {
-    IdentityPolicy::from_options(
-        k.identity.as_deref(),
-        k.identity_regexp.as_deref(),
-        k.oidc_issuer.as_deref(),
-        k.oidc_issuer_regexp.as_deref(),
-    )
-    .map_err(|e| Error::Keyless(e.to_string()))
+    IdentityPolicy::from_keyless(k).map_err(|e| Error::Keyless(e.to_string()))
 }

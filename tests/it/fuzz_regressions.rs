@@ -191,10 +191,7 @@ fn selfmade_root() -> &'static TrustRoot {
 
 /// The keyless targets' policy: any identity from any issuer.
 fn any_identity() -> IdentityPolicy {
-    IdentityPolicy {
-        identity: Matcher::regex(".*").unwrap(),
-        issuer: Matcher::regex(".*").unwrap(),
-    }
+    IdentityPolicy::new(Matcher::regex(".*").unwrap(), Matcher::regex(".*").unwrap())
 }
 
 fn replay_dir(dir: &Path, only_seeds: bool) -> usize {

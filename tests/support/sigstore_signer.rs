@@ -157,6 +157,104 @@ pub struct SignOpts {
     /// Bundles: add an RFC 3161 timestamp of the signature from the test TSA (runs
     /// `openssl ts`; the timestamp's time is now).
     pub timestamp: bool,
+    /// More Fulcio extensions, `(N, content)` for `1.3.6.1.4.1.57264.1.N`, written as
+    /// given (after the issuer's): [`github_extensions`] makes Fulcio's GitHub set.
+    pub extensions: Vec<(u64, Vec<u8>)>,
+}
+
+/// A GitHub Actions run, as Fulcio records it in a certificate.
+#[derive(Clone, Debug)]
+pub struct GitHubRun {
+    /// `job_workflow_ref`: `OWNER/REPO/.github/workflows/FILE.yml@REF`, the workflow that
+    /// asked for the certificate (a reusable one names its own repository and ref).
+    pub workflow: String,
+    /// `repository`: the repository the run is for (a reusable workflow's caller).
+    pub repository: String,
+    /// `ref`: the ref the run is for.
+    pub git_ref: String,
+    pub sha: String,
+    pub trigger: String,
+    pub workflow_name: String,
+    pub runner_environment: String,
+}
+
+impl GitHubRun {
+    /// `acme/app`'s release workflow run on the tag `v1.2.3`, on a GitHub-hosted runner.
+    pub fn release() -> GitHubRun {
+        GitHubRun {
+            workflow: "acme/app/.github/workflows/release.yml@refs/tags/v1.2.3".into(),
+            repository: "acme/app".into(),
+            git_ref: "refs/tags/v1.2.3".into(),
+            sha: "0123456789abcdef0123456789abcdef01234567".into(),
+            trigger: "push".into(),
+            workflow_name: "Release".into(),
+            runner_environment: "github-hosted".into(),
+        }
+    }
+
+    /// The certificate's SAN: `https://github.com/` + `job_workflow_ref`.
+    pub fn identity(&self) -> String {
+        format!("https://github.com/{}", self.workflow)
+    }
+
+    /// Signing options for a certificate Fulcio would issue to this run: the SAN, the
+    /// issuer, the deprecated raw `.2`–`.6` and the DER `.9`–`.14`, `.18`–`.21`.
+    pub fn sign_opts(&self) -> SignOpts {
+        SignOpts {
+            identity: Identity::Uri(self.identity()),
+            oidc_issuer: GITHUB_ISSUER.into(),
+            extensions: github_extensions(self),
+            ..SignOpts::default()
+        }
+    }
+}
+
+/// A DER UTF8String, as Fulcio encodes `.8` onwards.
+pub fn der_utf8(value: &str) -> Vec<u8> {
+    der::asn1::Utf8StringRef::new(value)
+        .unwrap()
+        .to_der()
+        .unwrap()
+}
+
+/// Fulcio's extensions for a GitHub Actions run (docs/oid-info.md of Fulcio): `.9` is the
+/// workflow that signed (the SAN), `.12`–`.18` the repository and ref the run is for.
+pub fn github_extensions(run: &GitHubRun) -> Vec<(u64, Vec<u8>)> {
+    let raw = |v: &str| v.as_bytes().to_vec();
+    let source = format!("https://github.com/{}", run.repository);
+    let owner = run.repository.split('/').next().unwrap();
+    let workflow_file = run
+        .workflow
+        .split('@')
+        .next()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap();
+    vec![
+        (2, raw(&run.trigger)),
+        (3, raw(&run.sha)),
+        (4, raw(&run.workflow_name)),
+        (5, raw(&run.repository)),
+        (6, raw(&run.git_ref)),
+        (9, der_utf8(&run.identity())),
+        (10, der_utf8(&run.sha)),
+        (11, der_utf8(&run.runner_environment)),
+        (12, der_utf8(&source)),
+        (13, der_utf8(&run.sha)),
+        (14, der_utf8(&run.git_ref)),
+        (16, der_utf8(&format!("https://github.com/{owner}"))),
+        (
+            18,
+            der_utf8(&format!(
+                "{source}/.github/workflows/{workflow_file}@{}",
+                run.git_ref
+            )),
+        ),
+        (19, der_utf8(&run.sha)),
+        (20, der_utf8(&run.trigger)),
+        (21, der_utf8(&format!("{source}/actions/runs/1/attempts/1"))),
+    ]
 }
 
 impl Default for SignOpts {
@@ -179,6 +277,7 @@ impl Default for SignOpts {
             log: Log::RekorV1,
             inclusion_promise: true,
             timestamp: false,
+            extensions: Vec::new(),
         }
     }
 }
@@ -696,6 +795,12 @@ impl Pki {
                 ),
             ]
         };
+        for (n, content) in &opts.extensions {
+            p.custom_extensions.push(CustomExtension::from_oid_content(
+                &[1, 3, 6, 1, 4, 1, 57264, 1, *n],
+                content.clone(),
+            ));
+        }
         p
     }
 

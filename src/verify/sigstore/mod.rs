@@ -33,6 +33,7 @@ use sigstore_verify::{
 
 pub use root::{EMBEDDED_ROOT, RootError, RootSource, TrustRoot};
 
+use super::claims::{self, ClaimCheck};
 use super::identity::IdentityPolicy;
 
 /// The bundle media types vouch reads (protobuf-specs `Bundle` v0.1 to v0.3).
@@ -108,6 +109,8 @@ pub struct Signer {
     pub identity: String,
     /// The OIDC issuer Fulcio recorded.
     pub issuer: String,
+    /// Every claim the policy matched, the identity and issuer first.
+    pub claims: Vec<ClaimCheck>,
 }
 
 impl Signer {
@@ -131,6 +134,20 @@ pub enum Failure {
         found_issuer: String,
         expected_identity: String,
         expected_issuer: String,
+        /// Every claim checked (the identity and issuer first).
+        claims: Vec<ClaimCheck>,
+    },
+    /// The identity and issuer match, another claim the policy asks for does not (or
+    /// the certificate does not carry it).
+    #[error(
+        "signed by {identity:?} (issuer {issuer:?}), but the certificate's {}",
+        claims.iter().filter(|c| !c.matched).map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    )]
+    ClaimMismatch {
+        identity: String,
+        issuer: String,
+        /// Every claim checked (the identity and issuer first).
+        claims: Vec<ClaimCheck>,
     },
     #[error("{0}")]
     CertificateUntrusted(String),
@@ -154,6 +171,7 @@ impl Failure {
         match self {
             Failure::SignatureInvalid(_) => "signature-invalid",
             Failure::IdentityMismatch { .. } => "signature-identity-mismatch",
+            Failure::ClaimMismatch { .. } => "signature-claim-mismatch",
             Failure::CertificateUntrusted(_) => "certificate-untrusted",
             Failure::CertificateNotValidAtSigningTime(_) => "certificate-not-valid-at-signing-time",
             Failure::TlogEntryInvalid(_) => "tlog-entry-invalid",
@@ -164,9 +182,20 @@ impl Failure {
         }
     }
 
+    /// The claims checked, for a signature that verified but does not match the policy.
+    pub fn claims(&self) -> &[ClaimCheck] {
+        match self {
+            Failure::IdentityMismatch { claims, .. } | Failure::ClaimMismatch { claims, .. } => {
+                claims
+            }
+            _ => &[],
+        }
+    }
+
     pub const CODES: &'static [&'static str] = &[
         "signature-invalid",
         "signature-identity-mismatch",
+        "signature-claim-mismatch",
         "certificate-untrusted",
         "certificate-not-valid-at-signing-time",
         "tlog-entry-invalid",
@@ -296,22 +325,67 @@ pub fn verify_keyless(
             "the library did not verify the certificate, its SCT and the log entry".into(),
         ));
     }
-    let signer = Signer {
-        identity: result
-            .identity()
-            .map(|i| i.as_str().to_string())
-            .unwrap_or_default(),
-        issuer: result.issuer().unwrap_or_default().to_string(),
-    };
-    if !policy.matches(&signer.identity, &signer.issuer) {
+    let identity = result
+        .identity()
+        .map(|i| i.as_str().to_string())
+        .unwrap_or_default();
+    let issuer = result.issuer().unwrap_or_default().to_string();
+    let claims = match_claims(bundle, &result, policy, &identity, &issuer)?;
+    if !policy.matches(&identity, &issuer) {
         return Err(Failure::IdentityMismatch {
-            found_identity: signer.identity,
-            found_issuer: signer.issuer,
+            found_identity: identity,
+            found_issuer: issuer,
             expected_identity: policy.identity.to_string(),
             expected_issuer: policy.issuer.to_string(),
+            claims,
         });
     }
-    Ok(signer)
+    if claims.iter().any(|c| !c.matched) {
+        return Err(Failure::ClaimMismatch {
+            identity,
+            issuer,
+            claims,
+        });
+    }
+    Ok(Signer {
+        identity,
+        issuer,
+        claims,
+    })
+}
+
+/// Every claim of the verified signing certificate the policy asks about: the identity,
+/// the issuer, then each requirement's extensions. Called only after the library
+/// verified the certificate; the claims are the library's reading of it, the leaf's
+/// extension list tells an absent claim from one the library could not decode.
+fn match_claims(
+    bundle: &Bundle,
+    result: &VerificationResult,
+    policy: &IdentityPolicy,
+    identity: &str,
+    issuer: &str,
+) -> Result<Vec<ClaimCheck>, Failure> {
+    let (Some(info), Some(der)) = (result.certificate(), bundle.signing_certificate()) else {
+        return Err(Failure::CertificateUntrusted(
+            "the library verified no signing certificate".into(),
+        ));
+    };
+    let cert = claims::Certificate::new(&info.ci_claims, der.as_bytes())
+        .map_err(|e| Failure::Malformed(format!("the signing certificate: {e}")))?;
+    let mut checks = vec![
+        ClaimCheck::new(
+            "identity",
+            claims::SAN_OID.into(),
+            &policy.identity,
+            Some(identity),
+        ),
+        ClaimCheck::new("issuer", cert.issuer_oid(), &policy.issuer, Some(issuer)),
+    ];
+    checks.extend(
+        cert.check(&policy.claims)
+            .map_err(|e| Failure::Malformed(e.to_string()))?,
+    );
+    Ok(checks)
 }
 
 /// What a keyed verification asks of the transparency log.

@@ -20,10 +20,10 @@ const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
 const PAYLOAD: &[u8] = br#"{"critical":{"identity":{"docker-reference":"127.0.0.1:5000/app"},"image":{"docker-manifest-digest":"sha256:aaaa"},"type":"cosign container image signature"},"optional":null}"#;
 
 fn exact(identity: &str, issuer: &str) -> IdentityPolicy {
-    IdentityPolicy {
-        identity: Matcher::Exact(identity.into()),
-        issuer: Matcher::Exact(issuer.into()),
-    }
+    IdentityPolicy::new(
+        Matcher::Exact(identity.into()),
+        Matcher::Exact(issuer.into()),
+    )
 }
 
 fn default_policy() -> IdentityPolicy {
@@ -82,10 +82,10 @@ fn edit_bundle(json: &str, f: impl FnOnce(&mut Value)) -> Bundle {
 #[test]
 fn real_public_good_bundles_verify_against_the_embedded_root() {
     let root = TrustRoot::embedded().unwrap();
-    let any = IdentityPolicy {
-        identity: Matcher::regex(".+").unwrap(),
-        issuer: Matcher::Exact(GITHUB_ISSUER.into()),
-    };
+    let any = IdentityPolicy::new(
+        Matcher::regex(".+").unwrap(),
+        Matcher::Exact(GITHUB_ISSUER.into()),
+    );
     for bytes in [CONDA_BUNDLE, WHEEL_BUNDLE] {
         let bundle = parse_bundle(bytes).unwrap();
         let subject = match content(&bundle).unwrap() {
@@ -238,9 +238,11 @@ fn identities_are_matched_exactly_or_by_anchored_regex_after_verification() {
     let root = root_of(&pki);
     let opts = SignOpts::default();
     message(&pki, &root, &opts, &default_policy()).unwrap();
-    let regex = |identity: &str, issuer: &str| IdentityPolicy {
-        identity: Matcher::regex(identity).unwrap(),
-        issuer: Matcher::regex(issuer).unwrap(),
+    let regex = |identity: &str, issuer: &str| {
+        IdentityPolicy::new(
+            Matcher::regex(identity).unwrap(),
+            Matcher::regex(issuer).unwrap(),
+        )
     };
     message(
         &pki,
@@ -302,10 +304,7 @@ fn a_username_identity_matches_no_policy() {
         matches!(e, Failure::IdentityMismatch { ref found_identity, .. } if found_identity.is_empty()),
         "{e}"
     );
-    let any = IdentityPolicy {
-        identity: Matcher::regex(".+").unwrap(),
-        issuer: Matcher::regex(".*").unwrap(),
-    };
+    let any = IdentityPolicy::new(Matcher::regex(".+").unwrap(), Matcher::regex(".*").unwrap());
     assert!(message(&pki, &root, &opts, &any).is_err());
 }
 
@@ -525,6 +524,12 @@ fn failure_codes_are_unique_kebab_case() {
             found_issuer: String::new(),
             expected_identity: String::new(),
             expected_issuer: String::new(),
+            claims: Vec::new(),
+        },
+        Failure::ClaimMismatch {
+            identity: String::new(),
+            issuer: String::new(),
+            claims: Vec::new(),
         },
         Failure::CertificateUntrusted(String::new()),
         Failure::CertificateNotValidAtSigningTime(String::new()),
