@@ -939,6 +939,151 @@ audit-sbom = true
     }
 
     #[test]
+    fn structured_keyless_settings_parse_into_the_keyless_policy() {
+        let p = parse(
+            r#"
+[[image]]
+reference = "r"
+github-workflow = "acme/app/.github/workflows/release.yml"
+ref = "refs/tags/v*"
+repository = "acme/app"
+certificate-extensions = { runner-environment = "github-hosted", source-repository-visibility-at-signing = "public" }
+
+[[blob]]
+path = "a"
+bundle = "b"
+certificate-identity = "me@acme.example"
+certificate-oidc-issuer = "https://issuer.example"
+ref = "refs/heads/main"
+"#,
+        )
+        .unwrap();
+        let k = p.images[0].keyless();
+        assert_eq!(
+            k.github_workflow.as_deref(),
+            Some("acme/app/.github/workflows/release.yml")
+        );
+        assert_eq!(k.source_ref.as_deref(), Some("refs/tags/v*"));
+        assert_eq!(k.repository.as_deref(), Some("acme/app"));
+        assert_eq!(
+            k.extensions,
+            [
+                (
+                    "runner-environment".to_string(),
+                    "github-hosted".to_string()
+                ),
+                (
+                    "source-repository-visibility-at-signing".to_string(),
+                    "public".to_string()
+                )
+            ]
+        );
+        assert!(k.identity.is_none() && k.oidc_issuer.is_none());
+        let k = p.blobs[0].keyless();
+        assert_eq!(k.identity.as_deref(), Some("me@acme.example"));
+        assert_eq!(k.source_ref.as_deref(), Some("refs/heads/main"));
+        // What the entry says is what verification is given: it builds.
+        crate::verify::identity::IdentityPolicy::from_keyless(&p.images[0].keyless()).unwrap();
+        crate::verify::identity::IdentityPolicy::from_keyless(&k).unwrap();
+    }
+
+    #[test]
+    fn structured_keyless_errors_point_at_the_value() {
+        let image = "[[image]]\nreference = \"r\"\n";
+        let gw = "github-workflow = \"acme/app/.github/workflows/release.yml\"\n";
+        let cases = [
+            (
+                format!("{image}{gw}certificate-identity = \"me\"\n"),
+                (3, 19),
+                "`github-workflow` derives the identity",
+            ),
+            (
+                format!("{image}{gw}certificate-oidc-issuer = \"https://i\"\n"),
+                (3, 19),
+                "`github-workflow` derives the issuer (https://token.actions.githubusercontent.com)",
+            ),
+            (
+                format!("{image}github-workflow = \"acme/app/release.yml\"\n"),
+                (3, 19),
+                "expected OWNER/REPO/.github/workflows/FILE.yml",
+            ),
+            (
+                format!("{image}{gw}repository = \"https://github.com/acme/app\"\n"),
+                (4, 14),
+                "expected OWNER/REPO",
+            ),
+            (format!("{image}{gw}ref = \"\"\n"), (4, 7), "`ref` is empty"),
+            (
+                format!("{image}{gw}certificate-extensions = {{ runner = \"x\" }}\n"),
+                (4, 28),
+                "unknown certificate extension `runner`; known: github-workflow-trigger,",
+            ),
+            (
+                format!("{image}{gw}certificate-extensions = {{ runner-environment = \"\" }}\n"),
+                (4, 49),
+                "`runner-environment` is empty",
+            ),
+            (
+                format!("{image}{gw}certificate-extensions = {{}}\n"),
+                (4, 26),
+                "`certificate-extensions` is empty",
+            ),
+            (
+                format!("{image}{gw}certificate-extensions = {{ runner-environment = 1 }}\n"),
+                (4, 49),
+                "expected a string",
+            ),
+            // Claims without an identity would accept any signer that has them.
+            (
+                format!("{image}ref = \"refs/tags/v*\"\n"),
+                (3, 7),
+                "`ref` narrows a keyless identity: give `github-workflow`",
+            ),
+            (
+                format!(
+                    "{image}repository = \"acme/app\"\ncertificate-oidc-issuer = \"https://i\"\n"
+                ),
+                (3, 14),
+                "`repository` narrows a keyless identity",
+            ),
+            (
+                format!("{image}key = [\"k\"]\nref = \"refs/tags/v*\"\n"),
+                (4, 7),
+                "`ref` is a certificate claim: a [[image]] with a `key` has no certificate",
+            ),
+            (
+                format!("{image}key = [\"k\"]\n{gw}"),
+                (4, 19),
+                "`github-workflow` is a certificate claim",
+            ),
+            (
+                format!(
+                    "[[blob]]\npath = \"a\"\nbundle = \"b\"\n{gw}certificate-identity-regexp = \".*\"\n"
+                ),
+                (4, 19),
+                "`github-workflow` derives the identity",
+            ),
+            (
+                format!("[[blob]]\npath = \"a\"\nbundle = \"b\"\nrepository = \"acme\"\n"),
+                (4, 14),
+                "expected OWNER/REPO",
+            ),
+            (
+                format!("{image}{gw}reference-ref = \"x\"\n"),
+                (4, 1),
+                "unknown field `reference-ref`",
+            ),
+        ];
+        for (text, pos, want) in cases {
+            let (line, column, msg) = err(&text);
+            assert!(msg.contains(want), "{text}: {msg}");
+            assert_eq!((line, column), pos, "{text}: {msg}");
+        }
+        // `github-workflow` alone is a whole keyless policy: no identity, no issuer.
+        parse(&format!("{image}{gw}")).unwrap();
+    }
+
+    #[test]
     fn unknown_keys_point_at_their_line() {
         let (line, column, msg) = err("[audit]\nfail-on = \"high\"\nfial-on = \"low\"\n");
         assert_eq!((line, column), (3, 1));
@@ -1120,5 +1265,11 @@ mod shipped {
         assert_eq!(provenance.source_ref.as_deref(), Some("refs/tags/v*"));
         assert!(provenance.builder_id.is_some() && provenance.build_type.is_some());
         assert!(gate.images[1].provenance.is_none());
+        // The release gate names its signer in the structured form, not by regex.
+        for keyless in [gate.images[0].keyless(), gate.blobs[0].keyless()] {
+            assert!(keyless.github_workflow.is_some() && keyless.source_ref.is_some());
+            assert!(keyless.identity.is_none() && keyless.identity_regexp.is_none());
+            crate::verify::identity::IdentityPolicy::from_keyless(&keyless).unwrap();
+        }
     }
 }

@@ -365,4 +365,142 @@ mod tests {
         assert_eq!(p.identity.to_string(), "\"me\"");
         assert_eq!(p.issuer.to_string(), "/https://.*/");
     }
+
+    #[test]
+    fn a_glob_star_matches_any_run_and_nothing_else_is_special() {
+        let g = |p: &str, s: &str| Glob::new(p).unwrap().is_match(s);
+        assert!(g("refs/tags/v*", "refs/tags/v1.2.3"));
+        assert!(g("refs/tags/v*", "refs/tags/v"));
+        assert!(g("refs/tags/*", "refs/tags/release/1"));
+        assert!(!g("refs/tags/v*", "refs/heads/v1"));
+        assert!(!g("refs/tags/v*", "xrefs/tags/v1"));
+        assert!(g("*/main", "refs/heads/main") && !g("*/main", "refs/heads/main2"));
+        assert!(g("a*b*c", "abc") && g("a*b*c", "aXbYbc") && !g("a*b*c", "acb"));
+        assert!(!g("a*a", "a") && g("a*a", "aa"));
+        assert!(g("*", "") && g("**", "x"));
+        // `.`, `?`, `[`, `\\` stand for themselves.
+        assert!(!g("refs/tags/v1.*", "refs/tags/v1x2"));
+        assert!(!g("refs/tags/v?*", "refs/tags/v1"));
+        assert!(g("refs/tags/[rc]*", "refs/tags/[rc]1"));
+        assert!(g("a\\*", "a\\b") && !g("a\\*", "a*"));
+        assert!(Glob::new("").is_err());
+        // Without a star, a glob is an exact value.
+        assert!(Matcher::glob("refs/heads/main").unwrap().is_exact());
+        assert!(!Matcher::glob("refs/heads/*").unwrap().is_exact());
+        assert_eq!(
+            Matcher::glob("refs/tags/v*").unwrap().to_string(),
+            "glob \"refs/tags/v*\""
+        );
+    }
+
+    proptest::proptest! {
+        /// The glob agrees with the regex it stands for (each `*` as `.*`, everything else
+        /// escaped), on strings over a small alphabet where stars and parts collide often.
+        #[test]
+        fn the_glob_agrees_with_its_regex(pattern in "[ab/*]{1,8}", s in "[ab/]{0,10}") {
+            let parts: Vec<String> = pattern.split('*').map(regex::escape).collect();
+            let re = regex::Regex::new(&format!("^{}$", parts.join(".*"))).unwrap();
+            proptest::prop_assert_eq!(Glob::new(&pattern).unwrap().is_match(&s), re.is_match(&s));
+        }
+    }
+
+    fn keyless(edit: impl FnOnce(&mut KeylessPolicy)) -> Result<IdentityPolicy, String> {
+        let mut k = KeylessPolicy::default();
+        edit(&mut k);
+        IdentityPolicy::from_keyless(&k).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_github_workflow_derives_the_identity_and_the_issuer() {
+        let san =
+            |r: &str| format!("https://github.com/acme/app/.github/workflows/release.yml@{r}");
+        let p = keyless(|k| {
+            k.github_workflow = Some("acme/app/.github/workflows/release.yml".into());
+            k.source_ref = Some("refs/tags/v*".into());
+        })
+        .unwrap();
+        assert!(p.matches(&san("refs/tags/v1.2.3"), claims::GITHUB_ISSUER));
+        assert!(!p.matches(&san("refs/heads/main"), claims::GITHUB_ISSUER));
+        assert!(!p.matches(&san("refs/tags/v1"), "https://accounts.example"));
+        assert!(!p.is_exact());
+        assert_eq!(p.claims.len(), 1);
+        // No ref at all: any ref of the workflow.
+        let p =
+            keyless(|k| k.github_workflow = Some("acme/app/.github/workflows/release.yml".into()))
+                .unwrap();
+        assert!(p.matches(&san("refs/pull/1/merge"), claims::GITHUB_ISSUER));
+        assert!(!p.matches(
+            "https://github.com/acme/app/.github/workflows/other.yml@refs/heads/main",
+            claims::GITHUB_ISSUER
+        ));
+        // The workflow's own @REF pins the identity; `ref` is then the caller's.
+        let p = keyless(|k| {
+            k.github_workflow =
+                Some("acme/shared/.github/workflows/build.yml@refs/heads/main".into());
+            k.source_ref = Some("refs/tags/v*".into());
+            k.repository = Some("acme/app".into());
+        })
+        .unwrap();
+        assert!(p.is_exact());
+        assert!(p.matches(
+            "https://github.com/acme/shared/.github/workflows/build.yml@refs/heads/main",
+            claims::GITHUB_ISSUER
+        ));
+        assert_eq!(p.claims.len(), 2);
+    }
+
+    #[test]
+    fn a_github_workflow_takes_no_identity_or_issuer_and_claims_need_an_identity() {
+        let w = || Some("acme/app/.github/workflows/release.yml".to_string());
+        let e = keyless(|k| {
+            k.github_workflow = w();
+            k.identity = Some("me".into());
+        })
+        .unwrap_err();
+        assert!(e.contains("not both"), "{e}");
+        let e = keyless(|k| {
+            k.github_workflow = w();
+            k.oidc_issuer = Some(claims::GITHUB_ISSUER.into());
+        })
+        .unwrap_err();
+        assert!(e.contains("derives the issuer"), "{e}");
+        let e = keyless(|k| k.source_ref = Some("refs/tags/v*".into())).unwrap_err();
+        assert!(e.contains("--github-workflow"), "{e}");
+        let e = keyless(|k| k.github_workflow = Some("acme/app".into())).unwrap_err();
+        assert!(
+            e.contains("--github-workflow: ") && e.contains("OWNER/REPO/.github"),
+            "{e}"
+        );
+        let e = keyless(|k| {
+            k.github_workflow = w();
+            k.repository = Some("https://github.com/acme/app".into());
+        })
+        .unwrap_err();
+        assert!(
+            e.contains("--certificate-github-workflow-repository"),
+            "{e}"
+        );
+        let e = keyless(|k| {
+            k.github_workflow = w();
+            k.extensions = vec![("runner".into(), "x".into())];
+        })
+        .unwrap_err();
+        assert!(e.contains("unknown certificate extension `runner`"), "{e}");
+        let e = keyless(|k| {
+            k.github_workflow = w();
+            k.source_ref = Some(String::new());
+        })
+        .unwrap_err();
+        assert!(e.contains("--certificate-github-workflow-ref"), "{e}");
+        // An identity and issuer as before, with claims on top.
+        let p = keyless(|k| {
+            k.identity = Some("me".into());
+            k.oidc_issuer = Some("https://issuer".into());
+            k.workflow_sha = Some("abc".into());
+            k.workflow_name = Some("Release".into());
+            k.extensions = vec![("runner-environment".into(), "github-hosted".into())];
+        })
+        .unwrap();
+        assert!(p.is_exact() && p.claims.len() == 3);
+    }
 }

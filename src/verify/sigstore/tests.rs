@@ -9,6 +9,7 @@ use super::testsupport::{
     self as ts, BundleVersion, ChainMode, Identity, Pki, RootOpts, SctMode, SetKey, SignOpts,
 };
 use super::*;
+use crate::verify::claims::ClaimCheck;
 use crate::verify::identity::{IdentityPolicy, Matcher};
 use serde_json::Value;
 
@@ -541,4 +542,262 @@ fn failure_codes_are_unique_kebab_case() {
     ];
     let codes: Vec<&str> = all.iter().map(Failure::code).collect();
     assert_eq!(codes, Failure::CODES);
+}
+
+fn github_policy(edit: impl FnOnce(&mut crate::verify::KeylessPolicy)) -> IdentityPolicy {
+    let mut k = crate::verify::KeylessPolicy {
+        github_workflow: Some("acme/app/.github/workflows/release.yml".into()),
+        source_ref: Some("refs/tags/v*".into()),
+        ..Default::default()
+    };
+    edit(&mut k);
+    IdentityPolicy::from_keyless(&k).unwrap()
+}
+
+fn claim<'a>(claims: &'a [ClaimCheck], name: &str) -> &'a ClaimCheck {
+    claims
+        .iter()
+        .find(|c| c.claim == name)
+        .unwrap_or_else(|| panic!("no {name} in {claims:?}"))
+}
+
+/// A certificate as Fulcio issues it to a GitHub Actions run on a tag verifies with only
+/// the workflow and a ref glob; every claim checked is returned with where it was read.
+#[test]
+fn a_github_certificate_verifies_by_workflow_and_ref_glob_and_lists_its_claims() {
+    let pki = Pki::new();
+    let root = root_of(&pki);
+    let run = ts::GitHubRun::release();
+    let signer = message(&pki, &root, &run.sign_opts(), &github_policy(|_| {})).unwrap();
+    assert_eq!(signer.identity, run.identity());
+    let names: Vec<_> = signer
+        .claims
+        .iter()
+        .map(|c| (c.claim, c.oid.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("identity", "2.5.29.17"),
+            ("issuer", "1.3.6.1.4.1.57264.1.8"),
+            ("source-repository-ref", "1.3.6.1.4.1.57264.1.14"),
+            ("github-workflow-ref", "1.3.6.1.4.1.57264.1.6"),
+        ]
+    );
+    assert!(
+        signer.claims.iter().all(|c| c.matched),
+        "{:?}",
+        signer.claims
+    );
+    let r = claim(&signer.claims, "source-repository-ref");
+    assert_eq!((r.kind, r.expected.as_str()), ("glob", "refs/tags/v*"));
+    assert_eq!(r.found.as_deref(), Some("refs/tags/v1.2.3"));
+
+    // Every other claim by name, and the repository in both spellings.
+    let policy = github_policy(|k| {
+        k.repository = Some("acme/app".into());
+        k.workflow_sha = Some(run.sha.clone());
+        k.workflow_trigger = Some("push".into());
+        k.workflow_name = Some("Release".into());
+        k.extensions = vec![
+            ("runner-environment".into(), "github-hosted".into()),
+            ("build-signer-uri".into(), run.identity()),
+            (
+                "source-repository-owner-uri".into(),
+                "https://github.com/acme".into(),
+            ),
+        ];
+    });
+    let signer = message(&pki, &root, &run.sign_opts(), &policy).unwrap();
+    for (name, found) in [
+        ("source-repository-uri", "https://github.com/acme/app"),
+        ("github-workflow-repository", "acme/app"),
+        ("source-repository-digest", run.sha.as_str()),
+        ("github-workflow-sha", run.sha.as_str()),
+        ("build-trigger", "push"),
+        ("github-workflow-trigger", "push"),
+        ("github-workflow-name", "Release"),
+        ("runner-environment", "github-hosted"),
+        ("source-repository-owner-uri", "https://github.com/acme"),
+    ] {
+        let c = claim(&signer.claims, name);
+        assert!(c.matched && c.found.as_deref() == Some(found), "{c:?}");
+    }
+}
+
+#[test]
+fn another_ref_repository_or_extension_value_is_a_mismatch_naming_the_claim() {
+    let pki = Pki::new();
+    let root = root_of(&pki);
+    // Run on a branch: the SAN's @ref already is not a tag.
+    let branch = ts::GitHubRun {
+        workflow: "acme/app/.github/workflows/release.yml@refs/heads/main".into(),
+        git_ref: "refs/heads/main".into(),
+        ..ts::GitHubRun::release()
+    };
+    let e = message(&pki, &root, &branch.sign_opts(), &github_policy(|_| {})).unwrap_err();
+    assert_eq!(e.code(), "signature-identity-mismatch", "{e}");
+    assert!(!claim(e.claims(), "identity").matched);
+    assert!(!claim(e.claims(), "source-repository-ref").matched);
+
+    let run = ts::GitHubRun::release();
+    let wrong = [
+        github_policy(|k| k.repository = Some("acme/other".into())),
+        github_policy(|k| k.source_ref = Some("refs/tags/v2*".into())),
+        github_policy(|k| k.extensions = vec![("runner-environment".into(), "self-hosted".into())]),
+    ];
+    let e = message(&pki, &root, &run.sign_opts(), &wrong[0]).unwrap_err();
+    assert_eq!(e.code(), "signature-claim-mismatch", "{e}");
+    assert!(
+        e.to_string().contains(
+            "source-repository-uri (1.3.6.1.4.1.57264.1.12) is \"https://github.com/acme/app\", policy wants \"https://github.com/acme/other\""
+        ),
+        "{e}"
+    );
+    assert!(e.to_string().contains("github-workflow-repository"), "{e}");
+    // The SAN's @ref fails too here (the ref derives it).
+    let e = message(&pki, &root, &run.sign_opts(), &wrong[1]).unwrap_err();
+    assert_eq!(e.code(), "signature-identity-mismatch", "{e}");
+    let e = message(&pki, &root, &run.sign_opts(), &wrong[2]).unwrap_err();
+    assert_eq!(e.code(), "signature-claim-mismatch", "{e}");
+    assert!(e.to_string().contains("runner-environment"), "{e}");
+    // Problems carry the claims to the reports.
+    let problem = crate::verify::trust::Problem::from(e);
+    assert!(
+        problem.identity_mismatch && problem.claims.len() == 5,
+        "{problem:?}"
+    );
+}
+
+/// A reusable workflow: the SAN names the shared workflow at its own ref, the source
+/// extensions the caller's repository and tag.
+#[test]
+fn a_reusable_workflow_is_pinned_by_its_own_ref_and_the_callers_repository() {
+    let pki = Pki::new();
+    let root = root_of(&pki);
+    let run = ts::GitHubRun {
+        workflow: "acme/shared/.github/workflows/build.yml@refs/heads/main".into(),
+        ..ts::GitHubRun::release()
+    };
+    let policy = |workflow: &str, repository: &str| {
+        github_policy(|k| {
+            k.github_workflow = Some(workflow.into());
+            k.repository = Some(repository.into());
+        })
+    };
+    let shared = "acme/shared/.github/workflows/build.yml@refs/heads/main";
+    message(&pki, &root, &run.sign_opts(), &policy(shared, "acme/app")).unwrap();
+    // Another caller, or the shared workflow's repository as the source: refused.
+    let e = message(
+        &pki,
+        &root,
+        &run.sign_opts(),
+        &policy(shared, "acme/shared"),
+    )
+    .unwrap_err();
+    assert_eq!(e.code(), "signature-claim-mismatch", "{e}");
+    // Without its @REF, the workflow's ref is the caller's tag glob: the SAN says main.
+    let e = message(
+        &pki,
+        &root,
+        &run.sign_opts(),
+        &policy("acme/shared/.github/workflows/build.yml", "acme/app"),
+    )
+    .unwrap_err();
+    assert_eq!(e.code(), "signature-identity-mismatch", "{e}");
+}
+
+#[test]
+fn an_absent_claim_is_a_mismatch_and_a_malformed_or_doubled_one_a_failure() {
+    let pki = Pki::new();
+    let root = root_of(&pki);
+    let run = ts::GitHubRun::release();
+    // Only the deprecated extensions (older certificates): they are read instead.
+    let old = SignOpts {
+        extensions: run
+            .sign_opts()
+            .extensions
+            .into_iter()
+            .filter(|(n, _)| *n <= 6)
+            .collect(),
+        ..run.sign_opts()
+    };
+    let signer = message(
+        &pki,
+        &root,
+        &old,
+        &github_policy(|k| k.repository = Some("acme/app".into())),
+    )
+    .unwrap();
+    assert_eq!(
+        signer.claims.iter().map(|c| c.claim).collect::<Vec<_>>(),
+        [
+            "identity",
+            "issuer",
+            "github-workflow-ref",
+            "github-workflow-repository"
+        ]
+    );
+    // A claim the certificate does not carry at all.
+    let e = message(
+        &pki,
+        &root,
+        &old,
+        &github_policy(|k| {
+            k.extensions = vec![("runner-environment".into(), "github-hosted".into())]
+        }),
+    )
+    .unwrap_err();
+    assert_eq!(e.code(), "signature-claim-mismatch", "{e}");
+    assert!(
+        e.to_string()
+            .contains("runner-environment (1.3.6.1.4.1.57264.1.11) is absent"),
+        "{e}"
+    );
+    // No ref extension at all: the ref cannot be checked, so it does not match.
+    let bare = SignOpts {
+        extensions: Vec::new(),
+        ..run.sign_opts()
+    };
+    let e = message(&pki, &root, &bare, &github_policy(|_| {})).unwrap_err();
+    assert_eq!(e.code(), "signature-claim-mismatch", "{e}");
+
+    // `.14` as a bare string, not DER: the library cannot read it, vouch says so.
+    let mut malformed = run.sign_opts();
+    for (n, content) in &mut malformed.extensions {
+        if *n == 14 {
+            *content = b"refs/tags/v1.2.3".to_vec();
+        }
+    }
+    let e = message(&pki, &root, &malformed, &github_policy(|_| {})).unwrap_err();
+    assert_eq!(e.code(), "signature-malformed", "{e}");
+    assert!(
+        e.to_string().contains(
+            "source-repository-ref extension (1.3.6.1.4.1.57264.1.14) is not a DER UTF8String"
+        ),
+        "{e}"
+    );
+    // A claim the policy does not ask for may be malformed: it is not read.
+    let mut other = run.sign_opts();
+    other.extensions.push((22, vec![0xff]));
+    message(&pki, &root, &other, &github_policy(|_| {})).unwrap();
+    // Twice, with two values: which one counts is not vouch's to guess.
+    let mut doubled = run.sign_opts();
+    doubled.extensions.push((11, ts::der_utf8("self-hosted")));
+    let e = message(
+        &pki,
+        &root,
+        &doubled,
+        &github_policy(|k| {
+            k.extensions = vec![("runner-environment".into(), "github-hosted".into())]
+        }),
+    );
+    // The library takes the last one without complaint; vouch refuses the certificate.
+    let e = e.unwrap_err();
+    assert_eq!(e.code(), "signature-malformed", "{e}");
+    assert!(
+        e.to_string()
+            .contains("(1.3.6.1.4.1.57264.1.11) appears 2 times"),
+        "{e}"
+    );
 }
