@@ -102,42 +102,40 @@ pub struct KeylessArgs {
     #[arg(long, value_name = "REGEX", help_heading = "Keyless")]
     pub certificate_oidc_issuer_regexp: Option<String>,
 
-    /// Signed by this GitHub Actions workflow (OWNER/REPO/.github/workflows/FILE.yml,
-    /// optionally @REF): the identity is https://github.com/OWNER/REPO/.github/workflows/FILE.yml@REF
-    /// and the issuer GitHub's, so neither is given. Without @REF the workflow's ref is
-    /// --certificate-github-workflow-ref's, else any.
+    /// Signed by this GitHub Actions workflow: OWNER/REPO/.github/workflows/FILE.yml[@REF].
+    /// vouch derives the identity (https://github.com/OWNER/REPO/.github/workflows/FILE.yml@REF,
+    /// REF from --certificate-github-workflow-ref unless given here) and the issuer.
     #[arg(long, value_name = "WORKFLOW", help_heading = "Keyless")]
     pub github_workflow: Option<String>,
 
-    /// The git ref the build ran from (refs/tags/v1.2.3; a glob where `*` matches any
-    /// run of characters): the certificate's source-repository-ref and, as cosign reads
-    /// it, github-workflow-ref extension (each present one must match, one must be).
+    /// The ref the build ran from, a glob (`*` matches any run of characters):
+    /// refs/tags/v*. Matched against the source-repository-ref extension and the
+    /// deprecated github-workflow-ref cosign reads: each one present must match, and one
+    /// must be present.
     #[arg(long, value_name = "REF", help_heading = "Keyless")]
     pub certificate_github_workflow_ref: Option<String>,
 
-    /// The repository the build ran from (OWNER/REPO): source-repository-uri
-    /// (https://github.com/OWNER/REPO) and github-workflow-repository, as for the ref.
+    /// The repository the build ran from, OWNER/REPO: source-repository-uri and
+    /// github-workflow-repository, matched as the ref is.
     #[arg(long, value_name = "OWNER/REPO", help_heading = "Keyless")]
     pub certificate_github_workflow_repository: Option<String>,
 
-    /// The workflow's name (github-workflow-name, exact).
+    /// The workflow's name: github-workflow-name, exact.
     #[arg(long, value_name = "NAME", help_heading = "Keyless")]
     pub certificate_github_workflow_name: Option<String>,
 
     /// The commit the build ran from: github-workflow-sha and source-repository-digest,
-    /// exact, as for the ref.
+    /// exact, matched as the ref is.
     #[arg(long, value_name = "SHA", help_heading = "Keyless")]
     pub certificate_github_workflow_sha: Option<String>,
 
-    /// The event that triggered the build: github-workflow-trigger and build-trigger,
-    /// exact, as for the ref.
+    /// The event that started the build: github-workflow-trigger and build-trigger,
+    /// exact, matched as the ref is.
     #[arg(long, value_name = "EVENT", help_heading = "Keyless")]
     pub certificate_github_workflow_trigger: Option<String>,
 
-    /// A Fulcio certificate extension by name, with the exact value it must have
-    /// (runner-environment=github-hosted); repeatable. The names are Fulcio's
-    /// (1.3.6.1.4.1.57264.1.N): build-signer-uri, runner-environment,
-    /// source-repository-uri, source-repository-ref, ... (the README lists them).
+    /// A Fulcio certificate extension by name and the exact value it must have:
+    /// runner-environment=github-hosted. Repeatable; the names are in the README.
     #[arg(
         long = "certificate-extension",
         value_name = "NAME=VALUE",

@@ -75,7 +75,7 @@ struct Lockfile {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Finding {
+pub(crate) struct Finding {
     code: String,
     level: String,
     message: String,
@@ -242,21 +242,35 @@ fn the_json_report_matches_the_documented_schema() {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CheckReport {
-    schema: String,
-    verdict: String,
-    policy: Option<String>,
-    checks: Vec<Check>,
+pub(crate) struct CheckReport {
+    pub schema: String,
+    pub verdict: String,
+    pub policy: Option<String>,
+    pub checks: Vec<Check>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Check {
-    name: String,
-    status: String,
-    reason: Option<String>,
-    summary: String,
-    findings: Vec<Finding>,
+pub(crate) struct Check {
+    pub name: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub summary: String,
+    pub findings: Vec<Finding>,
+    /// Keyless verify checks: every certificate claim checked; [] otherwise.
+    pub claims: Vec<Claim>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Claim {
+    pub claim: String,
+    pub oid: String,
+    #[serde(rename = "match")]
+    pub kind: String,
+    pub expected: String,
+    pub found: Option<String>,
+    pub matched: bool,
 }
 
 #[test]
@@ -301,6 +315,7 @@ fn the_check_report_matches_the_documented_schema() {
         audit.summary
     );
     assert_eq!(audit.findings.len(), 9);
+    assert!(audit.claims.is_empty());
     assert!(
         audit
             .findings

@@ -735,7 +735,7 @@ fn a_cosign_ed25519_signature_verifies() {
 
 /// An independent model of `vouch.verify/1` (docs/json-report.md) that rejects unknown
 /// fields: the wire format cannot drift without this test and the doc changing with it.
-mod contract {
+pub(crate) mod contract {
     use serde::Deserialize;
 
     #[derive(Deserialize)]
@@ -788,6 +788,22 @@ mod contract {
         pub source: String,
         pub verified_by: Vec<String>,
         pub problem: Option<String>,
+        /// Keyless: every certificate claim checked.
+        pub claims: Vec<Claim>,
+    }
+
+    #[derive(Deserialize, Debug, PartialEq, Eq)]
+    #[serde(deny_unknown_fields)]
+    pub struct Claim {
+        /// `identity`, `issuer` or a Fulcio extension's name.
+        pub claim: String,
+        pub oid: String,
+        /// `exact`, `regex` or `glob`.
+        #[serde(rename = "match")]
+        pub kind: String,
+        pub expected: String,
+        pub found: Option<String>,
+        pub matched: bool,
     }
 
     #[derive(Deserialize)]

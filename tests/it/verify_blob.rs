@@ -9,7 +9,8 @@ use std::process::Output;
 
 use crate::common::{self, vouch};
 use crate::sigstore_signer::{
-    BundleVersion, DEFAULT_IDENTITY, GITHUB_ISSUER, Identity, Log, Pki, RootOpts, SignOpts,
+    BundleVersion, DEFAULT_IDENTITY, GITHUB_ISSUER, GitHubRun, Identity, Log, Pki, RootOpts,
+    SignOpts,
 };
 use crate::verify::{assert_exit, text};
 
@@ -873,4 +874,505 @@ fn keyed_cosign_bundles_without_a_log_entry_verify_only_with_the_opt_out() {
     let out = verify("message.json", &digest, &ignore);
     assert_exit(&out, 1);
     assert!(problem(&out).contains("give the file"), "{}", problem(&out));
+}
+
+/// An independent model of `vouch.verify-blob/1` (docs/json-report.md) that rejects
+/// unknown fields; signatures, keys and findings as in `vouch.verify/1`.
+mod contract {
+    use serde::Deserialize;
+
+    pub use crate::verify::contract::{Claim, Finding, Key, Signature};
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Report {
+        pub schema: String,
+        pub verdict: String,
+        pub artifact: Artifact,
+        pub bundle: String,
+        pub policy: Policy,
+        pub signatures: Vec<Signature>,
+        pub findings: Vec<Finding>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Artifact {
+        pub requested: String,
+        pub path: Option<String>,
+        pub digest: String,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Policy {
+        pub kind: String,
+        pub keys: Vec<Key>,
+        pub identity: Option<String>,
+        pub issuer: Option<String>,
+        pub trusted_root: String,
+        pub signers: Vec<String>,
+        pub tlog: String,
+    }
+}
+
+const RELEASE_WORKFLOW: &str = "acme/app/.github/workflows/release.yml";
+
+fn report(out: &Output) -> contract::Report {
+    let report: contract::Report =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(out)));
+    assert_eq!(report.schema, "vouch.verify-blob/1");
+    report
+}
+
+fn claim<'a>(report: &'a contract::Report, name: &str) -> &'a contract::Claim {
+    report.signatures[0]
+        .claims
+        .iter()
+        .find(|c| c.claim == name)
+        .unwrap_or_else(|| panic!("no claim {name}: {:?}", report.signatures[0].claims))
+}
+
+/// The common case: a certificate from GitHub Actions (SAN with `@refs/tags/v1.2.3`, the
+/// `.8` issuer, `.9`–`.14` and the deprecated `.2`–`.6`), verified with only the workflow
+/// and a tag glob; the report lists every claim matched and its value.
+#[test]
+fn a_github_workflow_and_a_ref_glob_are_the_whole_keyless_policy() {
+    let s = Scene::new();
+    let run = GitHubRun::release();
+    let bundle = s.sign("gh.sigstore.json", &run.sign_opts());
+    let artifact = s.artifact();
+    let structured = [
+        "--github-workflow",
+        RELEASE_WORKFLOW,
+        "--certificate-github-workflow-ref",
+        "refs/tags/v*",
+        "--format",
+        "json",
+    ];
+    let out = s.verify(&bundle, artifact.to_str().unwrap(), &structured);
+    assert_exit(&out, 0);
+    let r = report(&out);
+    assert_eq!(r.verdict, "pass");
+    assert_eq!(
+        r.policy.identity.as_deref(),
+        Some("glob \"https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v*\"")
+    );
+    assert_eq!(
+        r.policy.issuer.as_deref(),
+        Some(&*format!("{GITHUB_ISSUER:?}"))
+    );
+    assert_eq!(
+        r.signatures[0].claims,
+        [
+            contract::Claim {
+                claim: "identity".into(),
+                oid: "2.5.29.17".into(),
+                kind: "glob".into(),
+                expected: format!("https://github.com/{RELEASE_WORKFLOW}@refs/tags/v*"),
+                found: Some(run.identity()),
+                matched: true,
+            },
+            contract::Claim {
+                claim: "issuer".into(),
+                oid: "1.3.6.1.4.1.57264.1.8".into(),
+                kind: "exact".into(),
+                expected: GITHUB_ISSUER.into(),
+                found: Some(GITHUB_ISSUER.into()),
+                matched: true,
+            },
+            contract::Claim {
+                claim: "source-repository-ref".into(),
+                oid: "1.3.6.1.4.1.57264.1.14".into(),
+                kind: "glob".into(),
+                expected: "refs/tags/v*".into(),
+                found: Some("refs/tags/v1.2.3".into()),
+                matched: true,
+            },
+            contract::Claim {
+                claim: "github-workflow-ref".into(),
+                oid: "1.3.6.1.4.1.57264.1.6".into(),
+                kind: "glob".into(),
+                expected: "refs/tags/v*".into(),
+                found: Some("refs/tags/v1.2.3".into()),
+                matched: true,
+            },
+        ]
+    );
+    // The same in digest mode; and every cosign-named flag and extension by name.
+    assert_exit(&s.verify(&bundle, &s.digest(), &structured), 0);
+    let out = s.verify(
+        &bundle,
+        artifact.to_str().unwrap(),
+        &[
+            "--github-workflow",
+            RELEASE_WORKFLOW,
+            "--certificate-github-workflow-ref",
+            "refs/tags/v1.2.3",
+            "--certificate-github-workflow-repository",
+            "acme/app",
+            "--certificate-github-workflow-name",
+            "Release",
+            "--certificate-github-workflow-sha",
+            &run.sha,
+            "--certificate-github-workflow-trigger",
+            "push",
+            "--certificate-extension",
+            "runner-environment=github-hosted",
+            "--certificate-extension",
+            &format!("build-signer-uri={}", run.identity()),
+            "--format",
+            "json",
+        ],
+    );
+    assert_exit(&out, 0);
+    let r = report(&out);
+    for (name, kind, found) in [
+        (
+            "source-repository-uri",
+            "exact",
+            "https://github.com/acme/app",
+        ),
+        ("github-workflow-repository", "exact", "acme/app"),
+        ("github-workflow-name", "exact", "Release"),
+        ("source-repository-digest", "exact", run.sha.as_str()),
+        ("build-trigger", "exact", "push"),
+        ("runner-environment", "exact", "github-hosted"),
+        ("build-signer-uri", "exact", run.identity().as_str()),
+    ] {
+        let c = claim(&r, name);
+        assert_eq!(
+            (c.kind.as_str(), c.found.as_deref(), c.matched),
+            (kind, Some(found), true)
+        );
+    }
+    // A fixed ref makes the identity exact.
+    assert_eq!(r.policy.identity, Some(format!("{:?}", run.identity())));
+}
+
+/// Each claim that does not hold fails the verification (exit 1) with a finding that names
+/// the claim, what the policy wanted and what the certificate says.
+#[test]
+fn a_wrong_ref_repository_or_missing_extension_is_a_finding_naming_the_claim() {
+    let s = Scene::new();
+    let run = GitHubRun::release();
+    let bundle = s.sign("gh.sigstore.json", &run.sign_opts());
+    let artifact = s.artifact();
+    let verify = |extra: &[&str]| {
+        let mut args = vec!["--github-workflow", RELEASE_WORKFLOW, "--format", "json"];
+        args.extend_from_slice(extra);
+        s.verify(&bundle, artifact.to_str().unwrap(), &args)
+    };
+    // Another ref: the derived identity does not match, and the report shows why.
+    let out = verify(&["--certificate-github-workflow-ref", "refs/heads/main"]);
+    assert_exit(&out, 1);
+    assert_eq!(codes(&out), ["identity-mismatch"]);
+    assert!(
+        problem(&out).starts_with("signature-identity-mismatch: "),
+        "{}",
+        problem(&out)
+    );
+    let r = report(&out);
+    assert!(!claim(&r, "identity").matched && !claim(&r, "source-repository-ref").matched);
+    assert_eq!(
+        claim(&r, "source-repository-ref").found.as_deref(),
+        Some("refs/tags/v1.2.3")
+    );
+    assert!(r.signatures[0].verified_by.is_empty() && r.policy.signers.is_empty());
+
+    // Another repository.
+    let out = verify(&[
+        "--certificate-github-workflow-ref",
+        "refs/tags/v*",
+        "--certificate-github-workflow-repository",
+        "acme/fork",
+    ]);
+    assert_exit(&out, 1);
+    assert_eq!(codes(&out), ["identity-mismatch"]);
+    let p = problem(&out);
+    assert!(
+        p.starts_with("signature-claim-mismatch: ")
+            && p.contains("source-repository-uri (1.3.6.1.4.1.57264.1.12) is \"https://github.com/acme/app\", policy wants \"https://github.com/acme/fork\"")
+            && p.contains("github-workflow-repository (1.3.6.1.4.1.57264.1.5) is \"acme/app\", policy wants \"acme/fork\""),
+        "{p}"
+    );
+    let message = &common::json(&out)["findings"][0]["message"];
+    assert!(
+        message.as_str().unwrap().contains("source-repository-uri"),
+        "{message}"
+    );
+
+    // An extension the certificate does not carry.
+    let out = verify(&[
+        "--certificate-extension",
+        "deployment-environment=production",
+    ]);
+    assert_exit(&out, 1);
+    assert!(
+        problem(&out).contains(
+            "deployment-environment (1.3.6.1.4.1.57264.1.23) is absent, policy wants \"production\""
+        ),
+        "{}",
+        problem(&out)
+    );
+    let r = report(&out);
+    let c = claim(&r, "deployment-environment");
+    assert_eq!((c.found.as_deref(), c.matched), (None, false));
+
+    // A certificate without any ref claim cannot satisfy a ref.
+    let bare = s.sign(
+        "bare.sigstore.json",
+        &SignOpts {
+            extensions: Vec::new(),
+            ..run.sign_opts()
+        },
+    );
+    let out = s.verify(
+        &bare,
+        artifact.to_str().unwrap(),
+        &[
+            "--github-workflow",
+            RELEASE_WORKFLOW,
+            "--certificate-github-workflow-ref",
+            "refs/tags/v*",
+        ],
+    );
+    assert_exit(&out, 1);
+    assert!(
+        text(&out).contains("source-repository-ref (1.3.6.1.4.1.57264.1.14) is absent"),
+        "{}",
+        text(&out)
+    );
+}
+
+/// A reusable workflow: the SAN names the shared workflow at its ref, the source
+/// extensions the calling repository and its tag.
+#[test]
+fn a_reusable_workflow_is_matched_by_its_own_ref_and_the_callers_repository() {
+    let s = Scene::new();
+    let run = GitHubRun {
+        workflow: "acme/shared/.github/workflows/build.yml@refs/heads/main".into(),
+        ..GitHubRun::release()
+    };
+    let bundle = s.sign("reusable.sigstore.json", &run.sign_opts());
+    let artifact = s.artifact();
+    let verify = |workflow: &str, repository: &str| {
+        s.verify(
+            &bundle,
+            artifact.to_str().unwrap(),
+            &[
+                "--github-workflow",
+                workflow,
+                "--certificate-github-workflow-ref",
+                "refs/tags/v*",
+                "--certificate-github-workflow-repository",
+                repository,
+                "--format",
+                "json",
+            ],
+        )
+    };
+    let shared = "acme/shared/.github/workflows/build.yml@refs/heads/main";
+    let out = verify(shared, "acme/app");
+    assert_exit(&out, 0);
+    let r = report(&out);
+    assert_eq!(
+        claim(&r, "source-repository-uri").found.as_deref(),
+        Some("https://github.com/acme/app")
+    );
+    assert_eq!(claim(&r, "identity").found, Some(run.identity()));
+    // The shared workflow's repository is not the source; the caller's workflow did not sign.
+    assert_exit(&verify(shared, "acme/shared"), 1);
+    assert_exit(&verify(RELEASE_WORKFLOW, "acme/app"), 1);
+    // Without its @REF the workflow's ref is the tag glob, and the SAN says main.
+    assert_exit(
+        &verify("acme/shared/.github/workflows/build.yml", "acme/app"),
+        1,
+    );
+}
+
+/// Settings that cannot make a policy are errors before anything is read (exit 2).
+#[test]
+fn structured_keyless_flags_that_make_no_policy_are_errors() {
+    let s = Scene::new();
+    let bundle = s.sign("gh.sigstore.json", &GitHubRun::release().sign_opts());
+    let artifact = s.artifact();
+    let cases: [(&[&str], &str); 7] = [
+        (
+            &[
+                "--github-workflow",
+                RELEASE_WORKFLOW,
+                "--certificate-identity",
+                DEFAULT_IDENTITY,
+            ],
+            "give --github-workflow or --certificate-identity(-regexp), not both",
+        ),
+        (
+            &[
+                "--github-workflow",
+                RELEASE_WORKFLOW,
+                "--certificate-oidc-issuer",
+                GITHUB_ISSUER,
+            ],
+            "--github-workflow derives the issuer",
+        ),
+        (
+            &["--github-workflow", "acme/app"],
+            "expected OWNER/REPO/.github/workflows/FILE.yml",
+        ),
+        (
+            &["--certificate-github-workflow-ref", "refs/tags/v*"],
+            "needs --certificate-identity or --certificate-identity-regexp (or --github-workflow)",
+        ),
+        (
+            &[
+                "--github-workflow",
+                RELEASE_WORKFLOW,
+                "--certificate-extension",
+                "runner=x",
+            ],
+            "unknown certificate extension `runner`; known: github-workflow-trigger",
+        ),
+        (
+            &[
+                "--github-workflow",
+                RELEASE_WORKFLOW,
+                "--certificate-extension",
+                "runner-environment",
+            ],
+            "expected NAME=VALUE",
+        ),
+        (
+            &[
+                "--github-workflow",
+                RELEASE_WORKFLOW,
+                "--certificate-extension",
+                "runner-environment=a",
+                "--certificate-extension",
+                "runner-environment=b",
+            ],
+            "given twice",
+        ),
+    ];
+    for (args, want) in cases {
+        let out = s.verify(&bundle, artifact.to_str().unwrap(), args);
+        assert_exit(&out, 2);
+        assert!(out.stdout.is_empty());
+        assert!(text(&out).contains(want), "{args:?}: {}", text(&out));
+    }
+}
+
+/// The human report lists the claims under the signer.
+#[test]
+fn the_human_report_lists_the_claims() {
+    let s = Scene::new();
+    let bundle = s.sign("gh.sigstore.json", &GitHubRun::release().sign_opts());
+    let out = s.verify(
+        &bundle,
+        s.artifact().to_str().unwrap(),
+        &[
+            "--github-workflow",
+            RELEASE_WORKFLOW,
+            "--certificate-github-workflow-ref",
+            "refs/tags/v*",
+            "--certificate-extension",
+            "runner-environment=self-hosted",
+        ],
+    );
+    assert_exit(&out, 1);
+    let root_digest = {
+        use sha2::Digest as _;
+        vouch::package::hex(&sha2::Sha256::digest(std::fs::read(s.root()).unwrap()))
+    };
+    let dir = s.dir.path().display().to_string();
+    let report = String::from_utf8(out.stdout)
+        .unwrap()
+        .replace(&root_digest, "<ROOT-DIGEST>")
+        .replace(&dir, "<DIR>");
+    insta::assert_snapshot!(report);
+}
+
+fn blob_check(report: &crate::json_contract::CheckReport) -> &crate::json_contract::Check {
+    let found = report
+        .checks
+        .iter()
+        .find(|c| c.name == "verify-blob artifact.tar.gz");
+    found.unwrap()
+}
+
+/// `vouch check` with a `[[blob]]` in the structured form: it passes for the release
+/// workflow's tag, fails for another ref, and its JSON and human reports list the claims.
+#[test]
+fn vouch_check_verifies_a_structured_blob_entry_and_reports_its_claims() {
+    let s = Scene::new();
+    s.sign(
+        "artifact.tar.gz.sigstore.json",
+        &GitHubRun::release().sign_opts(),
+    );
+    let policy = |git_ref: &str| {
+        format!(
+            "[[blob]]\npath = \"artifact.tar.gz\"\nbundle = \"artifact.tar.gz.sigstore.json\"\ngithub-workflow = \"{RELEASE_WORKFLOW}\"\nref = \"{git_ref}\"\nrepository = \"acme/app\"\ncertificate-extensions = {{ runner-environment = \"github-hosted\" }}\ntrusted-root = \"trusted_root.json\"\n"
+        )
+    };
+    let check = |format: &str| {
+        vouch()
+            .current_dir(s.dir.path())
+            .args(["check", "--format", format])
+            .output()
+            .unwrap()
+    };
+    std::fs::write(s.path("vouch.toml"), policy("refs/tags/v*")).unwrap();
+    let out = check("json");
+    assert_exit(&out, 0);
+    let report: crate::json_contract::CheckReport =
+        serde_json::from_slice(&out.stdout).expect("documented schema");
+    let blob = blob_check(&report);
+    assert_eq!(blob.status, "pass");
+    let claims: Vec<_> = blob
+        .claims
+        .iter()
+        .map(|c| {
+            (
+                c.claim.as_str(),
+                c.found.as_deref().unwrap_or_default(),
+                c.matched,
+            )
+        })
+        .collect();
+    assert_eq!(
+        claims,
+        [
+            ("identity", &*GitHubRun::release().identity(), true),
+            ("issuer", GITHUB_ISSUER, true),
+            ("source-repository-ref", "refs/tags/v1.2.3", true),
+            ("github-workflow-ref", "refs/tags/v1.2.3", true),
+            ("source-repository-uri", "https://github.com/acme/app", true),
+            ("github-workflow-repository", "acme/app", true),
+            ("runner-environment", "github-hosted", true),
+        ]
+    );
+    assert_eq!(blob.claims[4].oid, "1.3.6.1.4.1.57264.1.12");
+    let human = text(&check("human"));
+    assert!(
+        human.contains("claim source-repository-ref (1.3.6.1.4.1.57264.1.14) \"refs/tags/v1.2.3\" matches glob \"refs/tags/v*\""),
+        "{human}"
+    );
+    let markdown = String::from_utf8(check("markdown").stdout).unwrap();
+    assert!(
+        markdown.contains("| source-repository-ref | 1.3.6.1.4.1.57264.1.14 | glob \"refs/tags/v\\*\" | refs/tags/v1.2.3 | ✅ |"),
+        "{markdown}"
+    );
+    // Another ref: the gate fails, naming the claim.
+    std::fs::write(s.path("vouch.toml"), policy("refs/heads/main")).unwrap();
+    let out = check("json");
+    assert_exit(&out, 1);
+    let report: crate::json_contract::CheckReport = serde_json::from_slice(&out.stdout).unwrap();
+    let blob = blob_check(&report);
+    assert_eq!(blob.status, "fail");
+    assert!(
+        blob.claims
+            .iter()
+            .any(|c| c.claim == "source-repository-ref" && !c.matched)
+    );
+    assert!(text(&out).contains("identity-mismatch"), "{}", text(&out));
 }
