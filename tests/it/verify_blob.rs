@@ -1376,3 +1376,54 @@ fn vouch_check_verifies_a_structured_blob_entry_and_reports_its_claims() {
     );
     assert!(text(&out).contains("identity-mismatch"), "{}", text(&out));
 }
+
+/// cosign 2.5 reads the test signer's deprecated GitHub extensions (`.2`–`.6`) as vouch
+/// does: the same `--certificate-github-workflow-*` flags pass on both and a wrong value
+/// fails on both.
+#[test]
+#[ignore = "needs cosign: scripts/ci/install-verify-tools.sh"]
+fn cosign_and_vouch_agree_on_the_github_workflow_flags() {
+    common::require_tool("cosign");
+    let s = Scene::new();
+    let run = GitHubRun::release();
+    let bundle = s.sign("gh.sigstore.json", &run.sign_opts());
+    let flags = |repository: &str| -> Vec<String> {
+        [
+            ("--certificate-identity", run.identity().as_str()),
+            ("--certificate-oidc-issuer", GITHUB_ISSUER),
+            ("--certificate-github-workflow-ref", "refs/tags/v1.2.3"),
+            ("--certificate-github-workflow-repository", repository),
+            ("--certificate-github-workflow-name", "Release"),
+            ("--certificate-github-workflow-sha", run.sha.as_str()),
+            ("--certificate-github-workflow-trigger", "push"),
+        ]
+        .iter()
+        .flat_map(|(f, v)| [f.to_string(), v.to_string()])
+        .collect()
+    };
+    let cosign = |flags: &[String]| {
+        std::process::Command::new("cosign")
+            .args(["verify-blob", "--new-bundle-format", "--offline"])
+            .arg("--bundle")
+            .arg(&bundle)
+            .arg("--trusted-root")
+            .arg(s.root())
+            .args(flags)
+            .arg(s.artifact())
+            .env("HOME", s.dir.path())
+            .env("TUF_ROOT", s.path("tuf"))
+            .output()
+            .unwrap()
+    };
+    let vouch_with = |flags: &[String]| {
+        let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+        s.verify(&bundle, s.artifact().to_str().unwrap(), &flags)
+    };
+    let right = flags("acme/app");
+    assert_exit(&cosign(&right), 0);
+    assert_exit(&vouch_with(&right), 0);
+    let wrong = flags("acme/fork");
+    let out = cosign(&wrong);
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out));
+    assert_exit(&vouch_with(&wrong), 1);
+}

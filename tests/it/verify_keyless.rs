@@ -1059,3 +1059,167 @@ fn without_a_trusted_root_the_embedded_root_is_used() {
         run.text()
     );
 }
+
+const RELEASE_WORKFLOW: &str = "acme/app/.github/workflows/release.yml";
+
+/// An image signed (legacy `.sig`, a bundle referrer) and attested by a GitHub Actions
+/// run on a tag verifies with `--github-workflow` and a ref glob alone; the JSON report
+/// (read through its documented model) lists every claim of every signature.
+#[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
+fn a_github_signed_image_verifies_by_workflow_and_ref_and_lists_the_claims() {
+    registry::tools();
+    let s = Scene::new("structured");
+    let run = signer::GitHubRun::release();
+    let opts = run.sign_opts();
+    s.sign_legacy(&opts);
+    s.attest_legacy(s.hex(), &opts);
+    let sign = s.push_bundle(&s.dsse_bundle(COSIGN_SIGN, s.hex(), &opts), &s.digest);
+    s.reg
+        .put_referrers_index(&s.repo, &s.digest, &[(sign, BUNDLE)]);
+    let structured = |git_ref: &str, extra: &[&str]| {
+        let mut args = vec![
+            "--github-workflow",
+            RELEASE_WORKFLOW,
+            "--certificate-github-workflow-ref",
+            git_ref,
+            "--attestation-type",
+            "slsaprovenance1",
+        ];
+        args.extend_from_slice(extra);
+        s.verify(&args)
+    };
+    let out = structured(
+        "refs/tags/v*",
+        &["--certificate-github-workflow-repository", "acme/app"],
+    );
+    assert_exit(&out, 0);
+    let report: crate::verify::contract::Report = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report.signatures.len(), 2);
+    for signature in &report.signatures {
+        let claims: Vec<_> = signature
+            .claims
+            .iter()
+            .map(|c| {
+                (
+                    c.claim.as_str(),
+                    c.found.as_deref().unwrap_or_default(),
+                    c.matched,
+                )
+            })
+            .collect();
+        assert_eq!(
+            claims,
+            [
+                ("identity", &*run.identity(), true),
+                ("issuer", GITHUB_ISSUER, true),
+                ("source-repository-ref", "refs/tags/v1.2.3", true),
+                ("github-workflow-ref", "refs/tags/v1.2.3", true),
+                ("source-repository-uri", "https://github.com/acme/app", true),
+                ("github-workflow-repository", "acme/app", true),
+            ],
+            "{}",
+            signature.layer
+        );
+    }
+    assert_eq!(report.attestations[0].status, "verified");
+    let human = verify_harness::verify()
+        .arg("--trusted-root")
+        .arg(s.root())
+        .args(["--github-workflow", RELEASE_WORKFLOW])
+        .args(["--certificate-github-workflow-ref", "refs/tags/v*"])
+        .run(&s.image)
+        .exit(0);
+    assert!(
+        text(&human.0).contains("claim    source-repository-ref (1.3.6.1.4.1.57264.1.14) \"refs/tags/v1.2.3\" matches glob \"refs/tags/v*\""),
+        "{}",
+        text(&human.0)
+    );
+
+    // A branch ref, another repository, another runner: not verified, the claim named.
+    let out = structured("refs/heads/*", &[]);
+    assert_exit(&out, 1);
+    assert_eq!(codes(&out), ["identity-mismatch", "attestation-invalid"]);
+    let out = structured(
+        "refs/tags/v*",
+        &["--certificate-github-workflow-repository", "acme/fork"],
+    );
+    assert_exit(&out, 1);
+    assert!(
+        problems(&out).contains("signature-claim-mismatch: ")
+            && problems(&out).contains("policy wants \"https://github.com/acme/fork\""),
+        "{}",
+        problems(&out)
+    );
+    let out = structured(
+        "refs/tags/v*",
+        &["--certificate-extension", "runner-environment=self-hosted"],
+    );
+    assert_exit(&out, 1);
+    let report: crate::verify::contract::Report = serde_json::from_slice(&out.stdout).unwrap();
+    let runner = report.signatures[0]
+        .claims
+        .iter()
+        .find(|c| c.claim == "runner-environment")
+        .unwrap();
+    assert_eq!(
+        (runner.found.as_deref(), runner.matched),
+        (Some("github-hosted"), false)
+    );
+}
+
+/// `vouch check` with an `[[image]]` in the structured form, through the registry.
+#[test]
+#[ignore = "needs docker-registry, skopeo, cosign, htpasswd, openssl: scripts/ci/install-verify-tools.sh"]
+fn vouch_check_verifies_a_structured_image_entry() {
+    registry::tools();
+    let s = Scene::new("check-structured");
+    let run = signer::GitHubRun::release();
+    s.sign_legacy(&run.sign_opts());
+    let policy = |repository: &str| {
+        format!(
+            "[[image]]\nreference = \"{}\"\ngithub-workflow = \"{RELEASE_WORKFLOW}\"\nref = \"refs/tags/v*\"\nrepository = \"{repository}\"\ncertificate-extensions = {{ runner-environment = \"github-hosted\", build-trigger = \"push\" }}\ntrusted-root = \"trusted_root.json\"\n",
+            s.image
+        )
+    };
+    let check = || {
+        vouch()
+            .current_dir(s.dir.path())
+            .args(["check", "--format", "json"])
+            .output()
+            .unwrap()
+    };
+    std::fs::write(s.dir.path().join("vouch.toml"), policy("acme/app")).unwrap();
+    let out = check();
+    assert_exit(&out, 0);
+    let report: crate::json_contract::CheckReport = serde_json::from_slice(&out.stdout).unwrap();
+    let image = report
+        .checks
+        .iter()
+        .find(|c| c.name.starts_with("verify "))
+        .unwrap();
+    assert_eq!(image.status, "pass");
+    let names: Vec<_> = image.claims.iter().map(|c| c.claim.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "identity",
+            "issuer",
+            "source-repository-ref",
+            "github-workflow-ref",
+            "source-repository-uri",
+            "github-workflow-repository",
+            "build-trigger",
+            "runner-environment"
+        ]
+    );
+    assert!(image.claims.iter().all(|c| c.matched));
+    std::fs::write(s.dir.path().join("vouch.toml"), policy("acme/fork")).unwrap();
+    let out = check();
+    assert_exit(&out, 1);
+    assert!(
+        text(&out).contains("signature-claim-mismatch"),
+        "{}",
+        text(&out)
+    );
+}
