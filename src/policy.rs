@@ -1064,7 +1064,7 @@ ref = "refs/heads/main"
                 "`github-workflow` derives the identity",
             ),
             (
-                format!("[[blob]]\npath = \"a\"\nbundle = \"b\"\nrepository = \"acme\"\n"),
+                "[[blob]]\npath = \"a\"\nbundle = \"b\"\nrepository = \"acme\"\n".to_string(),
                 (4, 14),
                 "expected OWNER/REPO",
             ),

@@ -25,7 +25,10 @@ fn setup() -> &'static (TrustRoot, IdentityPolicy) {
     SETUP.get_or_init(|| {
         let root = TrustRoot::from_bytes(RootSource::Embedded, SELFMADE_ROOT)
             .expect("the committed trusted root");
-        let policy = IdentityPolicy::new(Matcher::regex(".*").expect("regex"), Matcher::regex(".*").expect("regex"));
+        let policy = IdentityPolicy::new(
+            Matcher::regex(".*").expect("regex"),
+            Matcher::regex(".*").expect("regex"),
+        );
         (root, policy)
     })
 }

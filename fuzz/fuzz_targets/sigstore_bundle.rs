@@ -16,7 +16,10 @@ fn setup() -> &'static (TrustRoot, IdentityPolicy) {
     SETUP.get_or_init(|| {
         let root = TrustRoot::embedded().expect("the embedded trusted root");
         // Any identity from any issuer: the matching runs on whatever the SAN holds.
-        let policy = IdentityPolicy::new(Matcher::regex(".*").expect("regex"), Matcher::regex(".*").expect("regex"));
+        let policy = IdentityPolicy::new(
+            Matcher::regex(".*").expect("regex"),
+            Matcher::regex(".*").expect("regex"),
+        );
         (root, policy)
     })
 }

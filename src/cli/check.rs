@@ -353,7 +353,7 @@ fn image_check(
     let name = format!("verify {reference}");
     let request = || -> anyhow::Result<verify::VerifyRequest> {
         let verify_policy = if image.keys.is_empty() {
-            verify::Policy::Keyless(image.keyless())
+            verify::Policy::Keyless(Box::new(image.keyless()))
         } else {
             let mut keys = Vec::new();
             // Resolved against the policy's directory when it was loaded.
@@ -463,7 +463,7 @@ fn blob_check(blob: &policy::BlobPolicy) -> CheckResult {
                         .with_context(|| format!("bad key file {}", key.display()))?,
                 ])
             }
-            None => verify::Policy::Keyless(blob.keyless()),
+            None => verify::Policy::Keyless(Box::new(blob.keyless())),
         };
         Ok(verify::blob::BlobRequest {
             requested: blob.path.display().to_string(),

@@ -199,7 +199,7 @@ pub fn request(args: &Args) -> anyhow::Result<VerifyRequest> {
         (Some(_), false) => {
             bail!("give either --key or the keyless --certificate-* options, not both")
         }
-        (Some(keyless), true) => Policy::Keyless(keyless),
+        (Some(keyless), true) => Policy::Keyless(Box::new(keyless)),
         (None, true) => bail!(
             "give --key FILE (a PEM public key), or for keyless --certificate-identity and --certificate-oidc-issuer (or their -regexp forms), or --github-workflow"
         ),

@@ -58,7 +58,7 @@ pub fn request(args: &Args) -> anyhow::Result<BlobRequest> {
         (Some(_), Some(_)) => {
             bail!("give either --key or the keyless --certificate-* options, not both")
         }
-        (Some(keyless), None) => Policy::Keyless(keyless),
+        (Some(keyless), None) => Policy::Keyless(Box::new(keyless)),
         (None, Some(key)) => Policy::Keys(read_keys(std::slice::from_ref(key))?),
         (None, None) => bail!(
             "give --key FILE (a PEM public key), or for keyless --certificate-identity and --certificate-oidc-issuer (or their -regexp forms), or --github-workflow"

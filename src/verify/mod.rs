@@ -72,7 +72,7 @@ pub enum Policy {
     /// Any of these keys (`--key`), at least `threshold` distinct ones.
     Keys(Vec<PublicKey>),
     /// Fulcio certificate + identity (`--certificate-identity` ...) under a trusted root.
-    Keyless(KeylessPolicy),
+    Keyless(Box<KeylessPolicy>),
 }
 
 /// What a keyless verification matches, as given (validated by [`trust::Trust`], see
@@ -465,7 +465,7 @@ mod tests {
     fn an_incomplete_keyless_policy_fails_before_any_network() {
         let req = |policy: KeylessPolicy, threshold, root: Option<&str>| VerifyRequest {
             image: "127.0.0.1:1/x@sha256:".to_string() + &"0".repeat(64),
-            policy: Policy::Keyless(policy),
+            policy: Policy::Keyless(Box::new(policy)),
             attestations: vec![],
             threshold,
             require_digest: false,

@@ -954,6 +954,19 @@ fn a_github_workflow_and_a_ref_glob_are_the_whole_keyless_policy() {
     assert_exit(&out, 0);
     let r = report(&out);
     assert_eq!(r.verdict, "pass");
+    assert!(r.findings.is_empty());
+    assert_eq!(r.artifact.requested, artifact.display().to_string());
+    assert_eq!(
+        r.artifact.path.as_deref(),
+        Some(r.artifact.requested.as_str())
+    );
+    assert_eq!(r.artifact.digest, s.digest());
+    assert_eq!(r.bundle, bundle.display().to_string());
+    assert_eq!(
+        (r.policy.kind.as_str(), r.policy.tlog.as_str()),
+        ("keyless", "required")
+    );
+    assert!(r.policy.keys.is_empty() && r.policy.trusted_root.contains("trusted_root.json"));
     assert_eq!(
         r.policy.identity.as_deref(),
         Some("glob \"https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v*\"")
@@ -1352,6 +1365,23 @@ fn vouch_check_verifies_a_structured_blob_entry_and_reports_its_claims() {
         ]
     );
     assert_eq!(blob.claims[4].oid, "1.3.6.1.4.1.57264.1.12");
+    let r = &blob.claims[2];
+    assert_eq!(
+        (r.kind.as_str(), r.expected.as_str()),
+        ("glob", "refs/tags/v*")
+    );
+    let redact = |out: Output| {
+        let root_digest = {
+            use sha2::Digest as _;
+            vouch::package::hex(&sha2::Sha256::digest(std::fs::read(s.root()).unwrap()))
+        };
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .replace(&root_digest, "<ROOT-DIGEST>")
+            .replace(&s.dir.path().display().to_string(), "<DIR>")
+    };
+    insta::assert_snapshot!("structured_blob_check_human", redact(check("human")));
+    insta::assert_snapshot!("structured_blob_check_markdown", redact(check("markdown")));
     let human = text(&check("human"));
     assert!(
         human.contains("claim source-repository-ref (1.3.6.1.4.1.57264.1.14) \"refs/tags/v1.2.3\" matches glob \"refs/tags/v*\""),

@@ -11,7 +11,8 @@
 //! describes this signature, key and artifact. vouch adds, before the library runs, one
 //! rule the library does not enforce (no self-issued root certificate inside
 //! `x509CertificateChain`), and after it, the identity policy ([`IdentityPolicy`], matched
-//! against the identity the library verified).
+//! against the identity the library verified, and the other certificate claims it asks
+//! for, read from the library's parse of the certificate it verified: [`super::claims`]).
 //!
 //! This module must never accept a bundle the library refused, and never relax the
 //! library's policy (no `skip_*`): a keyless result counts only when the library reports
