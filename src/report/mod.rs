@@ -247,10 +247,7 @@ impl CheckResult {
             status,
             summary,
             findings: outcome.findings.clone(),
-            claims: crate::verify::distinct_claims(&outcome.signatures)
-                .into_iter()
-                .cloned()
-                .collect(),
+            claims: outcome.claims(),
         }
     }
 }

@@ -94,6 +94,7 @@ fn write_human(outcome: &VerifyOutcome, out: &mut dyn Write) -> io::Result<()> {
             att.verified_by.len(),
             if att.verified_by.len() == 1 { "" } else { "s" }
         )?;
+        write_claims(&att.claims.iter().collect::<Vec<_>>(), out)?;
     }
     write_findings_and_verdict(&outcome.findings, &outcome.image, out)
 }
@@ -241,6 +242,8 @@ struct Attestation<'a> {
     status: &'static str,
     verified_by: &'a [String],
     problems: &'a [String],
+    /// As `signatures[].claims`, over the statements of this type that verified.
+    claims: Vec<Claim<'a>>,
 }
 
 #[derive(Serialize)]
@@ -303,6 +306,7 @@ fn write_json(outcome: &VerifyOutcome, out: &mut dyn Write) -> io::Result<()> {
                 status: a.status.as_str(),
                 verified_by: &a.verified_by,
                 problems: &a.problems,
+                claims: a.claims.iter().map(Claim::from).collect(),
             })
             .collect(),
         findings: findings.into_iter().map(FindingJson::from).collect(),

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 
 use base64::Engine as _;
 
+use super::claims::ClaimCheck;
 use super::material::{BUNDLE_ARTIFACT_PREFIX, Material};
 use super::oci::{Descriptor, ImageManifest};
 use super::registry::{Client, Digest};
@@ -33,6 +34,8 @@ pub(super) struct AttestationEvidence {
     pub(super) claims: BTreeSet<String>,
     /// Principals whose signature verified.
     pub(super) signed_by: Vec<String>,
+    /// Keyless: the certificate claims the policy checked (as for signatures).
+    pub(super) certificate_claims: Vec<ClaimCheck>,
     /// The statement, when a signature verified.
     pub(super) statement: Option<Result<dsse::Statement, String>>,
     pub(super) problem: Option<String>,
@@ -159,6 +162,7 @@ fn attestation_layer(
             .into_iter()
             .collect(),
         signed_by: Vec::new(),
+        certificate_claims: Vec::new(),
         statement: None,
         problem: None,
     };
@@ -180,9 +184,13 @@ fn attestation_layer(
     match trust.signs_envelope(&envelope, &desc.annotations, sha256_bytes(digest)) {
         Ok(signed) => {
             layer.signed_by = signed.principals;
+            layer.certificate_claims = signed.claims;
             layer.statement = Some(envelope.statement().map_err(|e| e.to_string()));
         }
-        Err(problem) => layer.problem = Some(problem.message),
+        Err(problem) => {
+            layer.certificate_claims = problem.claims;
+            layer.problem = Some(problem.message);
+        }
     }
     Ok(layer)
 }
@@ -239,6 +247,7 @@ fn bundle(
                     source: layer.digest.clone(),
                     claims,
                     signed_by: Vec::new(),
+                    certificate_claims: problem.claims,
                     statement: None,
                     problem: Some(message),
                 });
@@ -296,6 +305,7 @@ fn bundle(
                 .into_iter()
                 .collect(),
             signed_by: signed.signed.principals,
+            certificate_claims: signed.signed.claims,
             statement: Some(statement),
             problem: None,
         }),

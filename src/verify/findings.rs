@@ -89,6 +89,7 @@ pub(super) fn attestation_findings(
         let uri = want.uri();
         let mut verified_by = BTreeSet::new();
         let mut problems = Vec::new();
+        let mut claims: Vec<super::claims::ClaimCheck> = Vec::new();
         let mut claimed = false;
         for layer in layers {
             let statement_type = match &layer.statement {
@@ -118,7 +119,14 @@ pub(super) fn attestation_findings(
                         .take(200)
                         .collect::<String>()
                 )),
-                (Some(Ok(_)), _) => verified_by.extend(layer.signed_by.iter().cloned()),
+                (Some(Ok(_)), _) => {
+                    verified_by.extend(layer.signed_by.iter().cloned());
+                    for claim in &layer.certificate_claims {
+                        if !claims.contains(claim) {
+                            claims.push(claim.clone());
+                        }
+                    }
+                }
                 (None, None) => problems.push(format!("{at}: not verified")),
             }
         }
@@ -167,6 +175,7 @@ pub(super) fn attestation_findings(
             status,
             verified_by: verified_by.into_iter().collect(),
             problems,
+            claims,
         });
     }
 }
@@ -254,6 +263,33 @@ pub(super) fn sbom_findings(
         ));
     }
     outcome.sbom = Some(sbom::SbomCheck { sboms });
+}
+
+/// The distinct certificate claims checked on the statements that verified and are about
+/// this digest, of any kind.
+pub(super) fn statement_claims(
+    layers: &[AttestationEvidence],
+    digest: &super::Digest,
+) -> Vec<super::claims::ClaimCheck> {
+    let mut unverified = Vec::new();
+    let mut claims: Vec<super::claims::ClaimCheck> = Vec::new();
+    for layer in layers {
+        let verified = verified_statements(
+            std::slice::from_ref(layer),
+            digest,
+            |_| true,
+            &mut unverified,
+        );
+        if verified.is_empty() {
+            continue;
+        }
+        for claim in &layer.certificate_claims {
+            if !claims.contains(claim) {
+                claims.push(claim.clone());
+            }
+        }
+    }
+    claims
 }
 
 /// The signature-verified statements of one kind (by predicate type) whose subject is this

@@ -245,6 +245,9 @@ pub struct AttestationCheck {
     /// Distinct keys that signed a valid statement of this type for this image.
     pub verified_by: Vec<String>,
     pub problems: Vec<String>,
+    /// Keyless: the distinct certificate claims checked on the statements of this type
+    /// that verified.
+    pub claims: Vec<claims::ClaimCheck>,
 }
 
 /// The result of a verification that could be carried out.
@@ -272,6 +275,9 @@ pub struct VerifyOutcome {
     pub provenance: Option<ProvenanceCheck>,
     /// The verified SBOM attestations, when the request asked for them.
     pub sbom: Option<sbom::SbomCheck>,
+    /// Keyless: the distinct certificate claims checked on every attestation statement
+    /// that verified, whichever check read it (attestations, provenance, SBOM).
+    pub statement_claims: Vec<claims::ClaimCheck>,
     pub findings: Vec<Finding>,
 }
 
@@ -312,6 +318,19 @@ pub fn distinct_claims<'a>(
 }
 
 impl VerifyOutcome {
+    /// Every distinct certificate claim checked, on the signatures and then on the
+    /// attestation statements: what the check report lists.
+    pub fn claims(&self) -> Vec<claims::ClaimCheck> {
+        let mut out: Vec<claims::ClaimCheck> = Vec::new();
+        let signatures = distinct_claims(&self.signatures).into_iter();
+        for claim in signatures.chain(&self.statement_claims) {
+            if !out.contains(claim) {
+                out.push(claim.clone());
+            }
+        }
+        out
+    }
+
     /// Distinct principals (keys or identities) with a valid signature.
     pub fn signing_keys(&self) -> BTreeSet<&str> {
         self.signatures
@@ -397,12 +416,14 @@ pub fn verify(req: &VerifyRequest) -> Result<VerifyOutcome, Error> {
         attestations: Vec::new(),
         provenance: None,
         sbom: None,
+        statement_claims: Vec::new(),
         findings: Vec::new(),
     };
 
     let wants_attestations = !req.attestations.is_empty() || req.provenance.is_some() || req.sbom;
     let material = Material::fetch(&client, &digest, wants_attestations)?;
     let evidence = evidence::judge(&client, &digest, &trust, &material)?;
+    outcome.statement_claims = findings::statement_claims(&evidence.attestations, &digest);
     findings::signature_findings(&material, evidence.signatures, &mut outcome);
     if !req.attestations.is_empty() {
         findings::attestation_findings(

@@ -813,6 +813,7 @@ pub(crate) mod contract {
         pub status: String,
         pub verified_by: Vec<String>,
         pub problems: Vec<String>,
+        pub claims: Vec<Claim>,
     }
 
     #[derive(Deserialize)]

@@ -1122,7 +1122,12 @@ fn a_github_signed_image_verifies_by_workflow_and_ref_and_lists_the_claims() {
             signature.layer
         );
     }
+    // The attestation's signer is listed with the claims checked on it, as a signature's.
     assert_eq!(report.attestations[0].status, "verified");
+    assert_eq!(
+        report.attestations[0].claims, report.signatures[0].claims,
+        "the attestation lists its claims"
+    );
     let human = verify_harness::verify()
         .arg("--trusted-root")
         .arg(s.root())
@@ -1214,6 +1219,47 @@ fn vouch_check_verifies_a_structured_image_entry() {
         ]
     );
     assert!(image.claims.iter().all(|c| c.matched));
+
+    // An attestation signed by the run of the next tag: its certificate's claims are
+    // listed beside the signature's.
+    let next = signer::GitHubRun {
+        workflow: "acme/app/.github/workflows/release.yml@refs/tags/v1.2.4".into(),
+        git_ref: "refs/tags/v1.2.4".into(),
+        ..signer::GitHubRun::release()
+    };
+    s.attest_legacy(s.hex(), &next.sign_opts());
+    std::fs::write(
+        s.dir.path().join("vouch.toml"),
+        policy("acme/app") + "attestations = [\"slsaprovenance1\"]\n",
+    )
+    .unwrap();
+    let out = check();
+    assert_exit(&out, 0);
+    let report: crate::json_contract::CheckReport = serde_json::from_slice(&out.stdout).unwrap();
+    let image = report
+        .checks
+        .iter()
+        .find(|c| c.name.starts_with("verify "))
+        .unwrap();
+    let found = |claim: &str| -> Vec<&str> {
+        image
+            .claims
+            .iter()
+            .filter(|c| c.claim == claim)
+            .filter_map(|c| c.found.as_deref())
+            .collect()
+    };
+    assert_eq!(found("identity"), [run.identity(), next.identity()]);
+    assert_eq!(
+        found("source-repository-ref"),
+        ["refs/tags/v1.2.3", "refs/tags/v1.2.4"]
+    );
+    assert_eq!(
+        found("source-repository-uri"),
+        ["https://github.com/acme/app"]
+    );
+    assert!(image.claims.iter().all(|c| c.matched));
+
     std::fs::write(s.dir.path().join("vouch.toml"), policy("acme/fork")).unwrap();
     let out = check();
     assert_exit(&out, 1);
