@@ -1265,6 +1265,7 @@ mod shipped {
         assert_eq!(provenance.source_ref.as_deref(), Some("refs/tags/v*"));
         assert!(provenance.builder_id.is_some() && provenance.build_type.is_some());
         assert!(gate.images[1].provenance.is_none());
+        assert!(gate.images[0].audit_sbom && !gate.images[1].audit_sbom);
         // The release gate names its signer in the structured form, not by regex.
         for keyless in [gate.images[0].keyless(), gate.blobs[0].keyless()] {
             assert!(keyless.github_workflow.is_some() && keyless.source_ref.is_some());
