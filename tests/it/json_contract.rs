@@ -261,17 +261,8 @@ pub(crate) struct Check {
     pub claims: Vec<Claim>,
 }
 
-#[derive(Deserialize, Debug)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct Claim {
-    pub claim: String,
-    pub oid: String,
-    #[serde(rename = "match")]
-    pub kind: String,
-    pub expected: String,
-    pub found: Option<String>,
-    pub matched: bool,
-}
+/// As in `vouch.verify/1` (the same model).
+pub(crate) use crate::verify::contract::Claim;
 
 #[test]
 fn the_check_report_matches_the_documented_schema() {

@@ -806,6 +806,20 @@ pub(crate) mod contract {
         pub matched: bool,
     }
 
+    /// `(claim, found or "", matched)` of each claim: what the tests compare.
+    pub fn found(claims: &[Claim]) -> Vec<(&str, &str, bool)> {
+        claims
+            .iter()
+            .map(|c| {
+                (
+                    c.claim.as_str(),
+                    c.found.as_deref().unwrap_or_default(),
+                    c.matched,
+                )
+            })
+            .collect()
+    }
+
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct Attestation {

@@ -1341,17 +1341,7 @@ fn vouch_check_verifies_a_structured_blob_entry_and_reports_its_claims() {
         serde_json::from_slice(&out.stdout).expect("documented schema");
     let blob = blob_check(&report);
     assert_eq!(blob.status, "pass");
-    let claims: Vec<_> = blob
-        .claims
-        .iter()
-        .map(|c| {
-            (
-                c.claim.as_str(),
-                c.found.as_deref().unwrap_or_default(),
-                c.matched,
-            )
-        })
-        .collect();
+    let claims = crate::verify::contract::found(&blob.claims);
     assert_eq!(
         claims,
         [

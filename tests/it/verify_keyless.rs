@@ -46,6 +46,15 @@ struct Scene {
 }
 
 impl Scene {
+    /// `vouch check --format json` in the scene's directory (its vouch.toml).
+    fn check(&self) -> std::process::Output {
+        vouch()
+            .current_dir(self.dir.path())
+            .args(["check", "--format", "json"])
+            .output()
+            .unwrap()
+    }
+
     fn new(repo: &str) -> Scene {
         let reg = Registry::start();
         let digest = reg.push_image(repo, "v1");
@@ -719,13 +728,7 @@ fn vouch_check_verifies_a_keyless_image_entry() {
             s.image
         )
     };
-    let check = || {
-        vouch()
-            .current_dir(s.dir.path())
-            .args(["check", "--format", "json"])
-            .output()
-            .unwrap()
-    };
+    let check = || s.check();
     std::fs::write(s.dir.path().join("vouch.toml"), policy(DEFAULT_IDENTITY)).unwrap();
     let out = check();
     assert_exit(&out, 0);
@@ -1097,17 +1100,7 @@ fn a_github_signed_image_verifies_by_workflow_and_ref_and_lists_the_claims() {
     let report: crate::verify::contract::Report = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report.signatures.len(), 2);
     for signature in &report.signatures {
-        let claims: Vec<_> = signature
-            .claims
-            .iter()
-            .map(|c| {
-                (
-                    c.claim.as_str(),
-                    c.found.as_deref().unwrap_or_default(),
-                    c.matched,
-                )
-            })
-            .collect();
+        let claims = crate::verify::contract::found(&signature.claims);
         assert_eq!(
             claims,
             [
@@ -1187,13 +1180,7 @@ fn vouch_check_verifies_a_structured_image_entry() {
             s.image
         )
     };
-    let check = || {
-        vouch()
-            .current_dir(s.dir.path())
-            .args(["check", "--format", "json"])
-            .output()
-            .unwrap()
-    };
+    let check = || s.check();
     std::fs::write(s.dir.path().join("vouch.toml"), policy("acme/app")).unwrap();
     let out = check();
     assert_exit(&out, 0);
