@@ -87,25 +87,31 @@ pub struct Sbom {
 
 impl Sbom {
     /// A hash of everything in the document, for namespaces and serial numbers.
+    ///
+    /// It is taken over an explicit encoding of the model (see [`ContentHasher`]), never
+    /// over a formatted string: Rust's `Debug` output is not stable from one compiler
+    /// release to the next, and formatting it cost a tenth of `vouch sbom`.
     pub fn content_hash(&self) -> String {
-        let mut hasher = Sha256::new();
-        let mut feed = |s: &str| {
-            hasher.update(s.as_bytes());
-            hasher.update([0]);
-        };
-        feed(&self.name);
-        feed(&self.created.to_string());
-        for c in std::iter::once(&self.root).chain(&self.components) {
-            feed(&format!("{c:?}"));
+        let mut h = ContentHasher::new();
+        h.str(&self.name);
+        h.int(self.created.as_second());
+        h.int(i64::from(self.created.subsec_nanosecond()));
+        h.len(1 + self.components.len());
+        for c in self.all_components() {
+            h.component(c);
         }
+        h.len(self.relationships.len());
         for r in &self.relationships {
-            feed(&format!("{r:?}"));
+            h.str(&r.from);
+            h.str(r.kind.spdx_name());
+            h.str(&r.to);
         }
+        h.len(self.extracted_licenses.len());
         for (id, text) in &self.extracted_licenses {
-            feed(id);
-            feed(text);
+            h.str(id);
+            h.str(text);
         }
-        hex(&hasher.finalize())
+        hex(&h.0.finalize())
     }
 
     /// Every component, the root first.
@@ -115,6 +121,86 @@ impl Sbom {
 }
 
 use crate::package::hex;
+
+/// The encoding [`Sbom::content_hash`] hashes: a version string, then every field in a
+/// fixed order; strings and lists prefixed with their length, absent values and license
+/// variants with a tag, other enums by their SPDX names, so no two different documents encode alike. The same model gives
+/// the same bytes on every platform and toolchain. Changing it changes every document's
+/// namespace: bump the version string.
+struct ContentHasher(Sha256);
+
+impl ContentHasher {
+    fn new() -> ContentHasher {
+        let mut h = ContentHasher(Sha256::new());
+        h.str("vouch-sbom-content-1");
+        h
+    }
+
+    fn len(&mut self, n: usize) {
+        self.0.update((n as u64).to_le_bytes());
+    }
+
+    fn int(&mut self, n: i64) {
+        self.0.update(n.to_le_bytes());
+    }
+
+    fn tag(&mut self, tag: u8) {
+        self.0.update([tag]);
+    }
+
+    fn str(&mut self, s: &str) {
+        self.len(s.len());
+        self.0.update(s.as_bytes());
+    }
+
+    fn opt(&mut self, s: Option<&str>) {
+        match s {
+            None => self.tag(0),
+            Some(s) => {
+                self.tag(1);
+                self.str(s);
+            }
+        }
+    }
+
+    fn component(&mut self, c: &Component) {
+        let Component {
+            id,
+            name,
+            version,
+            ecosystem,
+            purl,
+            download_location,
+            supplier,
+            checksums,
+            license,
+        } = c;
+        self.str(id);
+        self.str(name);
+        self.opt(version.as_deref());
+        self.opt(ecosystem.map(Ecosystem::purl_type));
+        self.opt(purl.as_deref());
+        self.opt(download_location.as_deref());
+        self.opt(supplier.as_deref());
+        self.len(checksums.len());
+        for checksum in checksums {
+            self.str(checksum.algorithm.spdx_name());
+            self.str(&checksum.hex);
+        }
+        match license {
+            License::Spdx(expression) => {
+                self.tag(0);
+                self.str(expression);
+            }
+            License::Other { id, text } => {
+                self.tag(1);
+                self.str(id);
+                self.str(text);
+            }
+            License::Unknown => self.tag(2),
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -538,6 +624,116 @@ mod tests {
                     .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-'),
                 "{id}"
             );
+        }
+    }
+
+    pub(super) fn sample() -> Sbom {
+        let component = |id: &str| Component {
+            id: id.to_string(),
+            name: "a".into(),
+            version: Some("1.0.0".into()),
+            ecosystem: Some(Ecosystem::Cargo),
+            purl: Some("pkg:cargo/a@1.0.0".into()),
+            download_location: None,
+            supplier: Some("Organization: crates.io".into()),
+            checksums: vec![Checksum {
+                algorithm: crate::package::HashAlgorithm::Sha256,
+                hex: "00".into(),
+            }],
+            license: License::Spdx("MIT".into()),
+        };
+        Sbom {
+            name: "p".into(),
+            created: Timestamp::from_second(1_700_000_000).unwrap(),
+            root: component("SPDXRef-RootPackage"),
+            components: vec![component("SPDXRef-a")],
+            relationships: vec![Relationship {
+                from: "SPDXRef-RootPackage".into(),
+                kind: RelationshipKind::DependsOn,
+                to: "SPDXRef-a".into(),
+            }],
+            extracted_licenses: BTreeMap::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Every optional field present somewhere, and absent somewhere else.
+    pub(super) fn full_sample() -> Sbom {
+        let mut sbom = sample();
+        let mut other = sbom.components[0].clone();
+        other.id = "SPDXRef-b".into();
+        other.name = "b \"quoted\"\n".into();
+        other.version = None;
+        other.purl = None;
+        other.supplier = None;
+        other.checksums.clear();
+        other.download_location = Some("git+https://git.example/o/b".into());
+        other.license = License::Other {
+            id: "LicenseRef-custom".into(),
+            text: "custom terms".into(),
+        };
+        sbom.components.push(other);
+        sbom.extracted_licenses
+            .insert("LicenseRef-custom".into(), "custom terms".into());
+        sbom
+    }
+
+    /// The namespace is a function of the content: equal models hash alike, and a change
+    /// to any one field (or moving text between neighbouring fields) changes the hash.
+    #[test]
+    fn the_content_hash_covers_every_field() {
+        let base = sample().content_hash();
+        assert_eq!(sample().content_hash(), base);
+        type Change = (&'static str, fn(&mut Sbom));
+        let changes: Vec<Change> = vec![
+            ("name", |s| s.name.push('x')),
+            ("created", |s| {
+                s.created = Timestamp::from_second(1).unwrap()
+            }),
+            ("root", |s| s.root.name.push('x')),
+            ("id", |s| s.components[0].id.push('x')),
+            ("version", |s| s.components[0].version = None),
+            ("empty version", |s| {
+                s.components[0].version = Some(String::new())
+            }),
+            ("ecosystem", |s| {
+                s.components[0].ecosystem = Some(Ecosystem::Npm)
+            }),
+            ("purl", |s| s.components[0].purl = None),
+            ("download", |s| {
+                s.components[0].download_location = Some("git+x".into())
+            }),
+            ("supplier", |s| s.components[0].supplier = None),
+            ("checksum", |s| s.components[0].checksums[0].hex.push('0')),
+            ("algorithm", |s| {
+                s.components[0].checksums[0].algorithm = crate::package::HashAlgorithm::Sha512
+            }),
+            ("no checksum", |s| s.components[0].checksums.clear()),
+            ("license", |s| s.components[0].license = License::Unknown),
+            ("license ref", |s| {
+                s.components[0].license = License::Other {
+                    id: "MIT".into(),
+                    text: String::new(),
+                }
+            }),
+            ("relationship", |s| {
+                s.relationships[0].kind = RelationshipKind::DevDependencyOf
+            }),
+            ("no relationship", |s| s.relationships.clear()),
+            ("extracted", |s| {
+                s.extracted_licenses
+                    .insert("LicenseRef-x".into(), "x".into());
+            }),
+            ("shifted text", |s| {
+                s.components[0].name = "a1".into();
+                s.components[0].version = Some(".0.0".into());
+            }),
+            ("one component fewer", |s| s.components.clear()),
+        ];
+        for (what, change) in changes {
+            let mut changed = sample();
+            change(&mut changed);
+            assert_ne!(changed.content_hash(), base, "{what}");
         }
     }
 }
