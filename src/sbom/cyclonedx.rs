@@ -1,12 +1,103 @@
 //! CycloneDX 1.6 JSON.
+//!
+//! Written straight from the model through serialize-only wire types (no JSON tree), with
+//! the fields of each type declared in byte order of their names: the order the document
+//! has always had (serde_json's sorted maps), so the bytes are the same.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use super::{Component, License, RelationshipKind, Sbom};
 use crate::package::HashAlgorithm;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Document<'a> {
+    bom_format: &'a str,
+    components: Vec<CdxComponent<'a>>,
+    dependencies: Vec<Dependency<'a>>,
+    metadata: Metadata<'a>,
+    serial_number: String,
+    spec_version: &'a str,
+    version: u32,
+}
+
+#[derive(Serialize)]
+struct Metadata<'a> {
+    component: CdxComponent<'a>,
+    timestamp: String,
+    tools: Tools<'a>,
+}
+
+#[derive(Serialize)]
+struct Tools<'a> {
+    components: [Tool<'a>; 1],
+}
+
+#[derive(Serialize)]
+struct Tool<'a> {
+    name: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    version: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Dependency<'a> {
+    depends_on: Vec<&'a str>,
+    #[serde(rename = "ref")]
+    reference: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CdxComponent<'a> {
+    #[serde(rename = "bom-ref")]
+    bom_ref: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    external_references: Option<[ExternalReference<'a>; 1]>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    hashes: Vec<Hash<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    licenses: Option<[CdxLicense<'a>; 1]>,
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    purl: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    supplier: Option<Named<'a>>,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct ExternalReference<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    url: &'a str,
+}
+
+#[derive(Serialize)]
+struct Hash<'a> {
+    alg: &'a str,
+    content: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum CdxLicense<'a> {
+    Expression { expression: &'a str },
+    Named { license: Named<'a> },
+}
+
+#[derive(Serialize)]
+struct Named<'a> {
+    name: &'a str,
+}
 
 pub fn write(sbom: &Sbom, out: &mut dyn Write) -> io::Result<()> {
     let hash = sbom.content_hash();
@@ -30,67 +121,109 @@ pub fn write(sbom: &Sbom, out: &mut dyn Write) -> io::Result<()> {
             RelationshipKind::Describes => {}
         }
     }
-    let dependencies: Vec<Value> = depends
+    let dependencies = depends
         .into_iter()
-        .map(|(r, mut on)| {
-            on.sort_unstable();
-            on.dedup();
-            json!({"ref": r, "dependsOn": on})
+        .map(|(reference, mut depends_on)| {
+            depends_on.sort_unstable();
+            depends_on.dedup();
+            Dependency {
+                depends_on,
+                reference,
+            }
         })
         .collect();
-    let doc = json!({
-        "bomFormat": "CycloneDX",
-        "specVersion": "1.6",
-        "serialNumber": serial,
-        "version": 1,
-        "metadata": {
-            "timestamp": sbom.created.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
-            "tools": {"components": [{"type": "application", "name": "vouch", "version": env!("CARGO_PKG_VERSION")}]},
-            "component": component(&sbom.root, "application"),
+    let doc = Document {
+        bom_format: "CycloneDX",
+        components: sbom
+            .components
+            .iter()
+            .map(|c| component(c, "library"))
+            .collect(),
+        dependencies,
+        metadata: Metadata {
+            component: component(&sbom.root, "application"),
+            timestamp: sbom.created.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            tools: Tools {
+                components: [Tool {
+                    name: "vouch",
+                    kind: "application",
+                    version: env!("CARGO_PKG_VERSION"),
+                }],
+            },
         },
-        "components": sbom.components.iter().map(|c| component(c, "library")).collect::<Vec<_>>(),
-        "dependencies": dependencies,
-    });
-    serde_json::to_writer_pretty(&mut *out, &doc)?;
-    writeln!(out)
+        serial_number: serial,
+        spec_version: "1.6",
+        version: 1,
+    };
+    let mut out = io::BufWriter::with_capacity(64 * 1024, out);
+    serde_json::to_writer_pretty(&mut out, &doc)?;
+    writeln!(out)?;
+    out.flush()
 }
 
-fn component(c: &Component, kind: &str) -> Value {
-    let mut v = json!({"type": kind, "bom-ref": c.id, "name": c.name});
-    if let Some(version) = &c.version {
-        v["version"] = json!(version);
-    }
-    if let Some(purl) = &c.purl {
-        v["purl"] = json!(purl);
-    }
-    if let Some(supplier) = &c.supplier {
-        let name = supplier
-            .split_once(": ")
-            .map_or(supplier.as_str(), |(_, n)| n);
-        v["supplier"] = json!({"name": name});
-    }
-    if !c.checksums.is_empty() {
-        v["hashes"] = c
+fn component<'a>(c: &'a Component, kind: &'a str) -> CdxComponent<'a> {
+    CdxComponent {
+        bom_ref: &c.id,
+        external_references: c.download_location.as_deref().map(|url| {
+            [ExternalReference {
+                kind: "vcs",
+                url: url.trim_start_matches("git+"),
+            }]
+        }),
+        hashes: c
             .checksums
             .iter()
-            .map(|s| {
-                let alg = match s.algorithm {
+            .map(|s| Hash {
+                alg: match s.algorithm {
                     HashAlgorithm::Sha1 => "SHA-1",
                     HashAlgorithm::Sha256 => "SHA-256",
                     HashAlgorithm::Sha384 => "SHA-384",
                     HashAlgorithm::Sha512 => "SHA-512",
-                };
-                json!({"alg": alg, "content": s.hex})
+                },
+                content: &s.hex,
             })
-            .collect();
+            .collect(),
+        licenses: match &c.license {
+            License::Spdx(expression) => Some([CdxLicense::Expression { expression }]),
+            License::Other { text, .. } => Some([CdxLicense::Named {
+                license: Named { name: text },
+            }]),
+            License::Unknown => None,
+        },
+        name: &c.name,
+        purl: c.purl.as_deref(),
+        supplier: c.supplier.as_deref().map(|supplier| Named {
+            name: supplier.split_once(": ").map_or(supplier, |(_, name)| name),
+        }),
+        kind,
+        version: c.version.as_deref(),
     }
-    match &c.license {
-        License::Spdx(expr) => v["licenses"] = json!([{"expression": expr}]),
-        License::Other { text, .. } => v["licenses"] = json!([{"license": {"name": text}}]),
-        License::Unknown => {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// As for SPDX: the bytes of a document written as a sorted serde_json tree.
+    #[test]
+    fn fields_are_written_in_sorted_order_as_before() {
+        let mut bytes = Vec::new();
+        write(&crate::sbom::tests::full_sample(), &mut bytes).unwrap();
+        let tree: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        let mut again = serde_json::to_vec_pretty(&tree).unwrap();
+        again.push(b'\n');
+        assert_eq!(
+            String::from_utf8(bytes).unwrap(),
+            String::from_utf8(again).unwrap()
+        );
+        for key in [
+            "externalReferences",
+            "hashes",
+            "expression",
+            "\"license\"",
+            "supplier",
+        ] {
+            assert!(tree.to_string().contains(key), "{key}");
+        }
     }
-    if let Some(url) = &c.download_location {
-        v["externalReferences"] = json!([{"type": "vcs", "url": url.trim_start_matches("git+")}]);
-    }
-    v
 }
