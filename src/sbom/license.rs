@@ -6,9 +6,11 @@
 //! Expressions are normalised with the `spdx` crate; text that is not a valid SPDX
 //! expression is kept verbatim under a `LicenseRef-`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use crate::package::{Ecosystem, Package, Source};
 
@@ -77,8 +79,10 @@ impl License {
 
 /// Finds declared licenses for packages whose lockfile does not record one.
 pub struct Resolver {
-    /// `$CARGO_HOME/registry/src/*` directories.
-    cargo_sources: Vec<PathBuf>,
+    /// `$CARGO_HOME/registry/src/*` directories, each with the names of the unpacked
+    /// crates in it, listed once at first use: one directory read instead of one failed
+    /// probe per crate that is not in the cache (most of them, on most machines).
+    cargo_sources: Vec<(PathBuf, OnceLock<HashSet<OsString>>)>,
     /// Path crates found under the project: name → Cargo.toml.
     path_crates: HashMap<(String, String), PathBuf>,
 }
@@ -91,8 +95,9 @@ impl Resolver {
         if let Some(home) = cargo_home
             && let Ok(entries) = fs::read_dir(home.join("registry/src"))
         {
-            cargo_sources = entries.filter_map(Result::ok).map(|e| e.path()).collect();
-            cargo_sources.sort();
+            let mut dirs: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+            dirs.sort();
+            cargo_sources = dirs.into_iter().map(|d| (d, OnceLock::new())).collect();
         }
         let mut path_crates = HashMap::new();
         collect_path_crates(project, 0, &mut path_crates);
@@ -112,33 +117,45 @@ impl Resolver {
         }
         let manifest = match &package.source {
             Source::Registry | Source::AlternateRegistry(_) => {
-                let dir = format!("{}-{}", package.name, package.version);
+                let dir = OsString::from(format!("{}-{}", package.name, package.version));
+                // The first source that holds the crate's manifest.
                 self.cargo_sources
                     .iter()
-                    .map(|src| src.join(&dir).join("Cargo.toml"))
-                    .find(|p| p.is_file())
+                    .filter(|(src, listing)| listing.get_or_init(|| list(src)).contains(&dir))
+                    .find_map(|(src, _)| fs::read_to_string(src.join(&dir).join("Cargo.toml")).ok())
             }
             Source::Path(_) => self
                 .path_crates
                 .get(&(package.name.clone(), package.version.clone()))
-                .cloned(),
+                .and_then(|path| fs::read_to_string(path).ok()),
             Source::Git(_) | Source::Unknown => None,
         };
         manifest
-            .and_then(|path| cargo_manifest_license(&path))
+            .and_then(|text| cargo_manifest_license(&text))
             .map_or(License::Unknown, |text| License::from_declared(&text))
     }
 }
 
-/// Reads `[package] license` from a Cargo.toml (a literal string; an inherited
+/// The names in `dir` (none when it cannot be read: then no license is found there, as
+/// when each crate's manifest was probed).
+fn list(dir: &Path) -> HashSet<OsString> {
+    fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.file_name()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Reads `[package] license` from a Cargo.toml's text (a literal string; an inherited
 /// `license.workspace = true` is not resolved and counts as unknown).
-fn cargo_manifest_license(path: &Path) -> Option<String> {
-    let text = fs::read_to_string(path).ok()?;
-    match scan_package_license(&text) {
+fn cargo_manifest_license(text: &str) -> Option<String> {
+    match scan_package_license(text) {
         Scan::Found(license) => Some(license),
         Scan::Absent => None,
         Scan::Unsure => {
-            let value: toml::Value = toml::from_str(&text).ok()?;
+            let value: toml::Value = toml::from_str(text).ok()?;
             value
                 .get("package")?
                 .get("license")?
