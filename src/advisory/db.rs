@@ -496,7 +496,8 @@ pub fn update_osv(
                 (tmp, scan, OsvUpdate::Full { why })
             }
         };
-        let digest = sha256_file(tmp.path())?;
+        // Taken in the scan, of the file that was validated.
+        let digest = scan.sha256();
         tmp.persist(&target)
             .map_err(|e| io_error(&target)(e.error))?;
         // The new export's index, built in the pass that validated it (this replaces a

@@ -458,7 +458,8 @@ fn sources_read(
             let dir = db.root().join(ecosystem.osv_name());
             let zip = dir.join("all.zip");
             // `vouch db update` records each export's digest; an export given with --osv
-            // is hashed here, so the report still names exactly what was read.
+            // has it in its index (or is hashed here), so the report still names exactly
+            // what was read.
             let mut info = DbInfo::read(&dir);
             let recorded = info
                 .commit
@@ -467,8 +468,7 @@ fn sources_read(
                 .map(str::to_string);
             let sha256 = match recorded {
                 Some(digest) => Some(digest),
-                None if zip.is_file() => Some(crate::advisory::db::sha256_file(&zip)?),
-                None => None,
+                None => db.export_sha256(ecosystem)?,
             };
             if info
                 .commit

@@ -549,15 +549,19 @@ fn npm_index(cache: &Path) -> PathBuf {
         .expect("db update builds the indexes")
 }
 
+/// The head of a cached index: the record and row counts (u64 each), the export's
+/// digest (a flag byte and 32 bytes) and a CRC-32.
+const INDEX_HEAD: usize = 8 + 8 + 1 + 32 + 4;
+
 /// Where the parts of a cached index file are: (key section, row section, row count).
 /// The layout (src/advisory/osv/index.rs): a 16-byte magic, the stamp (u32 length and
-/// bytes), the record and row counts (u64 each) and a CRC-32, the rows' short keys (u32
-/// each), then the rows (32 bytes each).
+/// bytes), the head ([`INDEX_HEAD`]), the rows' short keys (u32 each), then the rows
+/// (32 bytes each).
 fn index_sections(index: &[u8]) -> (usize, usize, usize) {
     let stamp_len = u32::from_le_bytes(index[16..20].try_into().unwrap()) as usize;
     let head = 20 + stamp_len;
     let rows = u64::from_le_bytes(index[head + 8..head + 16].try_into().unwrap()) as usize;
-    let keys = head + 20;
+    let keys = head + INDEX_HEAD;
     (keys, keys + rows * 4, rows)
 }
 
@@ -575,7 +579,8 @@ fn a_damaged_osv_index_is_an_error_naming_it_and_an_update_repairs_it() {
     assert_eq!(good.len(), rows_at + rows * 32);
 
     let mut emptied = good[..keys].to_vec();
-    emptied[keys - 12..keys - 4].copy_from_slice(&0u64.to_le_bytes());
+    let head = keys - INDEX_HEAD;
+    emptied[head + 8..head + 16].copy_from_slice(&0u64.to_le_bytes());
     let mut garbled_keys = good.clone();
     garbled_keys[keys + 5] ^= 0x40;
     // Every row garbled: whichever rows the audit looks up, it finds them damaged.

@@ -12,12 +12,21 @@
 //! first 8 bytes of the name's SHA-256: two names sharing a key (or a short key) only
 //! make a run read a row, or an entry it then finds is about another package (the
 //! record's own names decide), never miss one.
+//!
+//! The index also keeps the export's SHA-256, which reports name the export by, so a warm
+//! audit does not hash the whole export again. It is trusted on the same terms as the
+//! rest of the index (the export's size and modification time are the stamp), and only
+//! when it was taken of a file whose modification time was already [`RACY`] old: a file
+//! rewritten after that gets a later time, so its stamp no longer matches and the index
+//! (digest and all) is built again. A digest taken sooner is not kept; the first audit that
+//! needs it once the file is old enough hashes the file and keeps it then.
 
 use std::collections::HashMap;
 use std::fs;
 use std::io::{self, Read, Seek};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
 
 use serde::Deserialize;
 use sha2::Digest;
@@ -63,13 +72,19 @@ pub(super) fn name_key(normalized: &str) -> u64 {
 const ROW: usize = 8 + 8 + 4 + 4 + 4 + 4;
 
 /// The name index of one zip export: rows sorted by key (then offset), the high 32 bits
-/// of each row's key in the same order (what a lookup searches: 4 bytes a row), and how
-/// many advisories the export holds (never zero: an empty export is refused).
+/// of each row's key in the same order (what a lookup searches: 4 bytes a row), how
+/// many advisories the export holds (never zero: an empty export is refused), and the
+/// export's SHA-256 when it could be trusted at the build (see the module's docs).
 pub(super) struct ZipIndex {
     records: u64,
     keys: Vec<u32>,
     rows: Rows,
+    sha256: Option<[u8; 32]>,
 }
+
+/// A file modified less than this long before it was hashed may still change within the
+/// same timestamp tick (a coarse clock), which its stamp would not show.
+const RACY: Duration = Duration::from_secs(2);
 
 /// Where an index's rows are: built in this run, or in the cached file from byte `at`,
 /// read only for the keys a run looks up (each checked against its own CRC-32), so a warm
@@ -118,6 +133,7 @@ impl ZipIndex {
             records,
             keys,
             rows: Rows::Memory(bytes),
+            sha256: None,
         }
     }
 
@@ -198,9 +214,15 @@ fn u32_at(bytes: &[u8], at: usize) -> u32 {
 pub struct ExportScan {
     index: ZipIndex,
     modified: Vec<(String, String)>,
+    sha256: [u8; 32],
 }
 
 impl ExportScan {
+    /// The hex SHA-256 of the scanned file.
+    pub fn sha256(&self) -> String {
+        crate::package::hex(&self.sha256)
+    }
+
     /// How many advisories the export holds (at least one).
     pub fn records(&self) -> usize {
         self.index.records as usize
@@ -224,6 +246,8 @@ impl ExportScan {
 /// [`ExportScan`]). An export without a single advisory is an error: read as is, it
 /// would say "no advisories" for every package.
 pub fn scan_export(zip: &Path, ecosystem: Ecosystem) -> Result<ExportScan, Error> {
+    let before = file_version(zip)?;
+    let sha256 = sha256_file(zip)?;
     let mut rows = Vec::new();
     let mut modified = Vec::new();
     let mut records: u64 = 0;
@@ -244,10 +268,56 @@ pub fn scan_export(zip: &Path, ecosystem: Ecosystem) -> Result<ExportScan, Error
             path: zip.to_path_buf(),
         });
     }
+    let mut index = ZipIndex::from_rows(records, rows);
+    // Kept only when the file was old enough and did not change during the scan.
+    if !racy(before.1) && file_version(zip)? == before {
+        index.sha256 = Some(sha256);
+    }
     Ok(ExportScan {
-        index: ZipIndex::from_rows(records, rows),
+        index,
         modified,
+        sha256,
     })
+}
+
+/// A file's size and modification time.
+fn file_version(path: &Path) -> Result<(u64, SystemTime), Error> {
+    let meta = fs::metadata(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let modified = meta.modified().map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok((meta.len(), modified))
+}
+
+/// Was a file modified at `modified` too recently for its timestamp to show a change?
+fn racy(modified: SystemTime) -> bool {
+    SystemTime::now()
+        .duration_since(modified)
+        .is_ok_and(|age| age < RACY)
+        || modified > SystemTime::now()
+}
+
+/// The SHA-256 of the file at `path`.
+fn sha256_file(path: &Path) -> Result<[u8; 32], Error> {
+    let io_err = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = fs::File::open(path).map_err(io_err)?;
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = file.read(&mut buf).map_err(io_err)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher.finalize().into())
 }
 
 /// The zip version an index is valid for: the format, the file's size and modification
@@ -271,39 +341,66 @@ impl OsvDb {
     /// The zip's index: from the cache when it was built for this exact file (size and
     /// modification time), else built by reading every entry once, then cached.
     pub(super) fn zip_index(&self, ecosystem: Ecosystem, zip: &Path) -> Result<ZipIndex, Error> {
-        let stamp = stamp(zip)?;
+        let built_for = stamp(zip)?;
         let cached = self
             .index_cache
             .as_ref()
             .map(|dir| index_file(dir, ecosystem, zip));
         if let Some(path) = &cached
-            && let Some(index) = load_index(path, &stamp)?
+            && let Some(index) = load_index(path, &built_for)?
         {
             return Ok(index);
         }
-        let scan = scan_export(zip, ecosystem)?;
-        if let Some(path) = &cached {
+        let mut scan = scan_export(zip, ecosystem)?;
+        if stamp(zip)? != built_for {
+            // Changed during the scan: good for this run's lookups (each entry is checked
+            // against its CRC-32), not to be kept, and its digest may not be the file's.
+            scan.index.sha256 = None;
+        } else if let Some(path) = &cached {
             // Best effort: a read-only cache only costs speed, never correctness.
-            let _ = store_index(path, &stamp, &scan.index);
+            let _ = store_index(path, &built_for, &scan.index);
         }
         Ok(scan.index)
+    }
+
+    /// The hex SHA-256 of the export `zip`, whose index is `index`: the one the index
+    /// keeps, else the file hashed now (and kept in the cached index when the file is
+    /// old enough for that to be safe).
+    pub(super) fn zip_sha256(&self, zip: &Path, index: &ZipIndex) -> Result<String, Error> {
+        if let Some(digest) = index.sha256 {
+            return Ok(crate::package::hex(&digest));
+        }
+        let before = file_version(zip)?;
+        let digest = sha256_file(zip)?;
+        if let Rows::File { path, .. } = &index.rows
+            && !racy(before.1)
+            && file_version(zip)? == before
+            && let Ok(stamp) = stamp(zip)
+        {
+            // Best effort, as storing the index is.
+            let _ = store_digest(path, &stamp, &digest);
+        }
+        Ok(crate::package::hex(&digest))
     }
 }
 
 /// Bumped whenever the cached index's shape changes, so an old cache is rebuilt.
-const INDEX_FORMAT: &str = "v4";
+const INDEX_FORMAT: &str = "v5";
 
 /// A cached index file: this magic, the stamp (u32 length, bytes), the record count and
-/// the row count (u64 each), the CRC-32 of the counts and the short keys, the short keys
-/// (u32 each), then the rows (each with its own CRC-32). A run reads the file up to the
+/// the row count (u64 each), the export's SHA-256 (a byte saying whether it is known, 32
+/// bytes), the CRC-32 of all that and the short keys, the short keys (u32 each), then the
+/// rows (each with its own CRC-32). A run reads the file up to the
 /// rows, checks it, and reads only the rows of the keys it looks up. The lengths and the
 /// checksums catch an index cut short, garbled or emptied: read as is, it would say "no
 /// advisories". (CRC-32, the zip entries' own check, rather than SHA-256: it finds the
 /// same damage at a fraction of the time. Neither would stop someone who can write the
 /// cache and recomputes the sums; such a person can as well rewrite the export.)
 const MAGIC: &[u8; 16] = b"vouch-osv-index\n";
-/// The record count, the row count and the checksum.
-const HEAD: usize = 8 + 8 + 4;
+/// The record count, the row count, the digest and the checksum.
+const HEAD: usize = 8 + 8 + 1 + 32 + 4;
+/// Where the checksum starts in the head.
+const HEAD_SUM: usize = HEAD - 4;
 
 /// Where the index of the export `zip` of `ecosystem` is kept inside `dir`.
 pub fn index_file(dir: &Path, ecosystem: Ecosystem, zip: &Path) -> PathBuf {
@@ -366,11 +463,20 @@ fn load_index(path: &Path, stamp: &str) -> Result<Option<ZipIndex>, Error> {
     }
     let keys = read(rows * 4)?;
     let mut summed = crc32fast::Hasher::new();
-    summed.update(&head[..16]);
+    summed.update(&head[..HEAD_SUM]);
     summed.update(&keys);
-    if summed.finalize() != u32_at(&head, 16) {
+    if summed.finalize() != u32_at(&head, HEAD_SUM) {
         return Err(corrupt("its content does not match its checksum"));
     }
+    let sha256 = match head[16] {
+        0 => None,
+        1 => {
+            let mut digest = [0u8; 32];
+            digest.copy_from_slice(&head[17..HEAD_SUM]);
+            Some(digest)
+        }
+        _ => return Err(corrupt("its digest flag is neither 0 nor 1")),
+    };
     if records == 0 {
         return Err(corrupt("it says the export holds no advisories"));
     }
@@ -389,6 +495,7 @@ fn load_index(path: &Path, stamp: &str) -> Result<Option<ZipIndex>, Error> {
             path: path.to_path_buf(),
             at: before_rows + rows * 4,
         },
+        sha256,
     }))
 }
 
@@ -437,9 +544,11 @@ fn store_index(path: &Path, stamp: &str, index: &ZipIndex) -> io::Result<()> {
             .to_le_bytes(),
     );
     bytes.extend_from_slice(stamp.as_bytes());
-    let mut head = Vec::with_capacity(16);
+    let mut head = Vec::with_capacity(HEAD_SUM);
     head.extend_from_slice(&index.records.to_le_bytes());
     head.extend_from_slice(&(index.keys.len() as u64).to_le_bytes());
+    head.push(u8::from(index.sha256.is_some()));
+    head.extend_from_slice(&index.sha256.unwrap_or_default());
     let keys: Vec<u8> = index.keys.iter().flat_map(|k| k.to_le_bytes()).collect();
     let mut summed = crc32fast::Hasher::new();
     summed.update(&head);
@@ -451,14 +560,57 @@ fn store_index(path: &Path, stamp: &str, index: &ZipIndex) -> io::Result<()> {
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir)?;
     }
+    replace_file(path, &bytes)?;
+    // The previous format (JSON) kept the same index beside it, under another name.
+    let _ = fs::remove_file(path.with_extension("json"));
+    Ok(())
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename.
+fn replace_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
     fs::write(&tmp, bytes)?;
     fs::rename(&tmp, path).inspect_err(|_| {
         let _ = fs::remove_file(&tmp);
-    })?;
-    // The previous format (JSON) kept the same index beside it, under another name.
-    let _ = fs::remove_file(path.with_extension("json"));
-    Ok(())
+    })
+}
+
+/// Records `digest` in the cached index at `path`, built for `stamp`, that has none: the
+/// same file with its digest and checksum set, or nothing when it is not that index.
+fn store_digest(path: &Path, stamp: &str, digest: &[u8; 32]) -> io::Result<()> {
+    let mut bytes = fs::read(path)?;
+    let head_at = MAGIC.len() + 4 + stamp.len();
+    let keys_at = head_at + HEAD;
+    let rows = bytes
+        .get(head_at + 8..head_at + 16)
+        .map(|b| u64_at(b, 0) as usize);
+    let expected_head = {
+        let mut start = MAGIC.to_vec();
+        start.extend_from_slice(&(stamp.len() as u32).to_le_bytes());
+        start.extend_from_slice(stamp.as_bytes());
+        start
+    };
+    let Some(keys_end) = rows
+        .and_then(|rows| rows.checked_mul(4))
+        .and_then(|n| n.checked_add(keys_at))
+        .filter(|&end| end <= bytes.len() && bytes.starts_with(&expected_head))
+    else {
+        return Err(io::Error::other("not the index it was read as"));
+    };
+    let mut summed = crc32fast::Hasher::new();
+    summed.update(&bytes[head_at..head_at + HEAD_SUM]);
+    summed.update(&bytes[keys_at..keys_end]);
+    if summed.finalize() != u32_at(&bytes, head_at + HEAD_SUM) || bytes[head_at + 16] != 0 {
+        return Err(io::Error::other("not the index it was read as"));
+    }
+    bytes[head_at + 16] = 1;
+    bytes[head_at + 17..head_at + HEAD_SUM].copy_from_slice(digest);
+    let mut summed = crc32fast::Hasher::new();
+    summed.update(&bytes[head_at..head_at + HEAD_SUM]);
+    summed.update(&bytes[keys_at..keys_end]);
+    let sum = summed.finalize().to_le_bytes();
+    bytes[head_at + HEAD_SUM..keys_at].copy_from_slice(&sum);
+    replace_file(path, &bytes)
 }
 
 /// The id, `modified` and package names of one record; for an entry that is not an OSV
@@ -617,5 +769,148 @@ mod tests {
         assert!(load_index(&path, "s1").unwrap().is_none());
         fs::write(&path, b"{\"stamp\":\"v3-1-2\",\"digest\":\"00\"}\n{}").unwrap();
         assert!(load_index(&path, "s1").unwrap().is_none());
+    }
+
+    /// A zip export of two npm records, modified `age` ago.
+    fn export(dir: &Path, age: Duration) -> PathBuf {
+        use std::io::Write as _;
+        let path = dir.join("all.zip");
+        let mut writer = zip::ZipWriter::new(fs::File::create(&path).unwrap());
+        for (id, name) in [("GHSA-1", "left-pad"), ("GHSA-2", "lodash")] {
+            writer
+                .start_file(
+                    format!("{id}.json"),
+                    zip::write::SimpleFileOptions::default(),
+                )
+                .unwrap();
+            write!(
+                writer,
+                r#"{{"id":"{id}","affected":[{{"package":{{"ecosystem":"npm","name":"{name}"}}}}]}}"#
+            )
+            .unwrap();
+        }
+        writer.finish().unwrap();
+        let file = fs::File::options().write(true).open(&path).unwrap();
+        file.set_modified(SystemTime::now() - age).unwrap();
+        path
+    }
+
+    fn hex_of(path: &Path) -> String {
+        crate::package::hex(&sha2::Sha256::digest(fs::read(path).unwrap()))
+    }
+
+    /// The report's export digest comes from the index once the export is old enough to
+    /// be trusted by its stamp; an index of a just-written export keeps none, and the
+    /// first lookup after that hashes the file and keeps the digest. A stored digest is
+    /// covered by the index's checksum.
+    #[test]
+    fn the_export_digest_is_kept_only_when_its_stamp_can_vouch_for_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("cache");
+        let old = export(dir.path(), Duration::from_secs(60));
+        let scan = scan_export(&old, Ecosystem::Npm).unwrap();
+        assert_eq!(scan.sha256(), hex_of(&old));
+        assert_eq!(
+            scan.index.sha256.map(|d| crate::package::hex(&d)),
+            Some(hex_of(&old))
+        );
+
+        let db = OsvDb::open(dir.path(), Some(&cache)).unwrap();
+        let built = db.zip_index(Ecosystem::Npm, &old).unwrap();
+        assert!(matches!(built.rows, Rows::Memory(_)));
+        let loaded = db.zip_index(Ecosystem::Npm, &old).unwrap();
+        assert!(matches!(loaded.rows, Rows::File { .. }), "cached");
+        assert_eq!(db.zip_sha256(&old, &loaded).unwrap(), hex_of(&old));
+        assert!(loaded.sha256.is_some(), "read from the index, not hashed");
+
+        // Garbled digest: the index's checksum catches it.
+        let idx = index_file(&cache, Ecosystem::Npm, &old);
+        let good = fs::read(&idx).unwrap();
+        let stamp_len = u32_at(&good, MAGIC.len()) as usize;
+        let digest_at = MAGIC.len() + 4 + stamp_len + 17;
+        let mut garbled = good.clone();
+        garbled[digest_at] ^= 1;
+        fs::write(&idx, &garbled).unwrap();
+        let err = db.zip_index(Ecosystem::Npm, &old).expect_err("garbled");
+        assert!(matches!(err, Error::CorruptIndex { .. }), "{err}");
+
+        // Just written: no digest kept; hashed when asked, and kept once the file is old.
+        let young_dir = tempfile::tempdir().unwrap();
+        let young = export(young_dir.path(), Duration::ZERO);
+        let scan = scan_export(&young, Ecosystem::Npm).unwrap();
+        assert_eq!(
+            scan.sha256(),
+            hex_of(&young),
+            "update still gets the digest"
+        );
+        assert!(scan.index.sha256.is_none(), "not kept in the index");
+        let db = OsvDb::open(young_dir.path(), Some(&cache)).unwrap();
+        db.zip_index(Ecosystem::Npm, &young).unwrap();
+        let loaded = db.zip_index(Ecosystem::Npm, &young).unwrap();
+        assert!(loaded.sha256.is_none());
+        assert_eq!(db.zip_sha256(&young, &loaded).unwrap(), hex_of(&young));
+        assert!(
+            db.zip_index(Ecosystem::Npm, &young)
+                .unwrap()
+                .sha256
+                .is_none(),
+            "still too young to keep"
+        );
+        // Old enough by the clock alone (the same stamp): the digest taken then is kept.
+        let aging_dir = tempfile::tempdir().unwrap();
+        let aging = export(aging_dir.path(), RACY - Duration::from_millis(500));
+        let aging_db = OsvDb::open(aging_dir.path(), Some(&cache)).unwrap();
+        aging_db.zip_index(Ecosystem::Npm, &aging).unwrap();
+        let loaded = aging_db.zip_index(Ecosystem::Npm, &aging).unwrap();
+        assert!(loaded.sha256.is_none(), "built while too young");
+        std::thread::sleep(Duration::from_millis(700));
+        assert_eq!(
+            aging_db.zip_sha256(&aging, &loaded).unwrap(),
+            hex_of(&aging)
+        );
+        let healed = aging_db.zip_index(Ecosystem::Npm, &aging).unwrap();
+        assert!(matches!(healed.rows, Rows::File { .. }), "the same index");
+        assert_eq!(
+            healed.sha256.map(|d| crate::package::hex(&d)),
+            Some(hex_of(&aging))
+        );
+
+        let file = fs::File::options().write(true).open(&young).unwrap();
+        file.set_modified(SystemTime::now() - Duration::from_secs(60))
+            .unwrap();
+        drop(file);
+        // A new modification time is a new stamp: the index is built again, with it.
+        let rebuilt = db.zip_index(Ecosystem::Npm, &young).unwrap();
+        assert_eq!(
+            rebuilt.sha256.map(|d| crate::package::hex(&d)),
+            Some(hex_of(&young))
+        );
+    }
+
+    /// An index stored without a digest gets one from `store_digest`, which checks that
+    /// the file is the index it was read as and keeps its checksum right.
+    #[test]
+    fn a_digest_is_added_to_a_stored_index_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("npm-0.idx");
+        let a = name_key("left-pad");
+        store_index(&path, "s1", &ZipIndex::from_rows(1, vec![(a, span(3))])).unwrap();
+        assert!(load_index(&path, "s1").unwrap().unwrap().sha256.is_none());
+        store_digest(&path, "s1", &[7u8; 32]).unwrap();
+        let loaded = load_index(&path, "s1").unwrap().unwrap();
+        assert_eq!(loaded.sha256, Some([7u8; 32]));
+        assert_eq!(loaded.entries(a).unwrap(), [span(3)]);
+        assert!(
+            store_digest(&path, "s1", &[8u8; 32]).is_err(),
+            "has one already"
+        );
+        assert!(
+            store_digest(&path, "s2", &[8u8; 32]).is_err(),
+            "another stamp"
+        );
+        assert_eq!(
+            load_index(&path, "s1").unwrap().unwrap().sha256,
+            Some([7u8; 32])
+        );
     }
 }

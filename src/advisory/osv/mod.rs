@@ -122,6 +122,16 @@ impl OsvDb {
         })
     }
 
+    /// The hex SHA-256 of `ecosystem`'s zip export, which reports name it by: kept in its
+    /// index (trusted as the index is), else the file hashed now. `None` for a directory
+    /// of JSON files, which has no one file to name.
+    pub fn export_sha256(&self, ecosystem: Ecosystem) -> Result<Option<String>, Error> {
+        match self.data(ecosystem)? {
+            EcosystemData::Zip { path, index, .. } => self.zip_sha256(path, index).map(Some),
+            EcosystemData::Dir { .. } => Ok(None),
+        }
+    }
+
     /// Opens `ecosystem` now (building and caching its index), instead of at first use.
     pub fn prepare(&self, ecosystem: Ecosystem) -> Result<(), Error> {
         self.data(ecosystem).map(|_| ())
