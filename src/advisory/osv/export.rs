@@ -89,7 +89,10 @@ pub(super) fn each_entry(
         path: zip.to_path_buf(),
         source,
     })?;
-    let mut reader = Entries::new(io::BufReader::with_capacity(256 * 1024, file), zip);
+    let mut reader = Entries::new(
+        io::BufReader::with_capacity(256 * 1024, file),
+        std::borrow::Cow::Borrowed(zip),
+    );
     let mut total: u64 = 0;
     for (span, name) in &entries {
         let (local, bytes) = reader.read(*span)?;
@@ -136,7 +139,7 @@ const LOCAL_HEADER_SIGNATURE: [u8; 4] = *b"PK\x03\x04";
 /// inflating into buffers it reuses.
 struct Entries<'a, F> {
     reader: io::BufReader<F>,
-    path: &'a Path,
+    path: std::borrow::Cow<'a, Path>,
     /// Where `reader` is.
     at: u64,
     raw: Vec<u8>,
@@ -145,7 +148,7 @@ struct Entries<'a, F> {
 }
 
 impl<'a, F: Read + io::Seek> Entries<'a, F> {
-    fn new(reader: io::BufReader<F>, path: &'a Path) -> Self {
+    fn new(reader: io::BufReader<F>, path: std::borrow::Cow<'a, Path>) -> Self {
         Entries {
             reader,
             path,
@@ -160,7 +163,7 @@ impl<'a, F: Read + io::Seek> Entries<'a, F> {
     /// must be exactly `span.size` bytes with CRC-32 `span.crc32`; anything else is an
     /// error naming the entry.
     fn read(&mut self, span: EntrySpan) -> Result<(String, &[u8]), Error> {
-        let path = self.path;
+        let path: &Path = &self.path;
         let io_err = |source| Error::Io {
             path: path.to_path_buf(),
             source,
@@ -186,7 +189,9 @@ impl<'a, F: Read + io::Seek> Entries<'a, F> {
                     .map_err(io_err)?;
             }
         }
-        self.at = span.header;
+        // Unknown until the entry's bytes are read: a read that fails part-way leaves the
+        // next one to seek.
+        self.at = u64::MAX;
         let mut header = [0u8; LOCAL_HEADER_LEN];
         if self.reader.read_exact(&mut header).is_err() || header[..4] != LOCAL_HEADER_SIGNATURE {
             return Err(broken(&at));
@@ -244,18 +249,31 @@ impl<'a, F: Read + io::Seek> Entries<'a, F> {
     }
 }
 
-/// Reads one entry at its indexed place (see [`Entries::read`]): a zip that changed under
-/// an unchanged size and timestamp is an error, never a silently different answer.
-/// Returns the entry's name and inflated bytes.
-pub(super) fn read_zip_entry(
-    file: &mut fs::File,
-    path: &Path,
-    span: EntrySpan,
-) -> Result<(String, Vec<u8>), Error> {
-    let mut entries = Entries::new(io::BufReader::with_capacity(16 * 1024, file), path);
-    entries.at = u64::MAX;
-    let (name, bytes) = entries.read(span)?;
-    Ok((name, bytes.to_vec()))
+/// Reads entries of one zip at their indexed places (see [`Entries::read`]), one after
+/// another through one open file, one buffer and one inflater (setting up an inflater
+/// cost as much as inflating a small entry): a zip that changed under an unchanged size
+/// and timestamp is an error, never a silently different answer.
+pub(super) struct ZipReader(Entries<'static, fs::File>);
+
+impl ZipReader {
+    pub(super) fn open(path: &Path) -> Result<ZipReader, Error> {
+        let file = fs::File::open(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut entries = Entries::new(
+            io::BufReader::with_capacity(16 * 1024, file),
+            std::borrow::Cow::Owned(path.to_path_buf()),
+        );
+        // Where the reader is is unknown: the first read seeks.
+        entries.at = u64::MAX;
+        Ok(ZipReader(entries))
+    }
+
+    /// The entry's name and inflated bytes.
+    pub(super) fn read(&mut self, span: EntrySpan) -> Result<(String, &[u8]), Error> {
+        self.0.read(span)
+    }
 }
 
 fn open_zip(path: &Path) -> Result<zip::ZipArchive<Buffered<fs::File>>, Error> {

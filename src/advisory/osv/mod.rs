@@ -20,11 +20,11 @@ mod record;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use super::Advisory;
 use crate::package::{Ecosystem, Package, normalize_pypi_name};
-use export::{MAX_ENTRIES, MAX_TOTAL_BYTES, read_capped, read_zip_entry};
+use export::{MAX_ENTRIES, MAX_TOTAL_BYTES, ZipReader, read_capped};
 use index::{DirIndex, ZipIndex, name_key, probe};
 pub use index::{ExportScan, index_file, scan_export};
 pub use record::{Event, OsvAffectedVersions};
@@ -63,8 +63,16 @@ pub enum Error {
 
 /// Where one ecosystem's advisories are, and the index of their package names.
 enum EcosystemData {
-    Zip { path: PathBuf, index: ZipIndex },
-    Dir { path: PathBuf, index: DirIndex },
+    Zip {
+        path: PathBuf,
+        index: ZipIndex,
+        /// Opened at the first lookup that finds entries, then kept for the others.
+        reader: Box<Mutex<Option<ZipReader>>>,
+    },
+    Dir {
+        path: PathBuf,
+        index: DirIndex,
+    },
 }
 
 /// An OSV database directory with lazily opened ecosystems.
@@ -151,7 +159,11 @@ impl OsvDb {
         let zip = dir.join("all.zip");
         if zip.is_file() {
             let index = self.zip_index(ecosystem, &zip)?;
-            return Ok(EcosystemData::Zip { path: zip, index });
+            return Ok(EcosystemData::Zip {
+                path: zip,
+                index,
+                reader: Box::new(Mutex::new(None)),
+            });
         }
         if dir.is_dir() {
             let mut index = DirIndex::new();
@@ -231,16 +243,21 @@ impl OsvDb {
             Ok(())
         };
         match data {
-            EcosystemData::Zip { path, index } => {
+            EcosystemData::Zip {
+                path,
+                index,
+                reader,
+            } => {
                 let spans = index.entries(name_key(&wanted))?;
                 if !spans.is_empty() {
-                    let mut file = fs::File::open(path).map_err(|source| Error::Io {
-                        path: path.clone(),
-                        source,
-                    })?;
+                    let mut reader = reader.lock().unwrap_or_else(|e| e.into_inner());
+                    let reader = match &mut *reader {
+                        Some(reader) => reader,
+                        empty => empty.insert(ZipReader::open(path)?),
+                    };
                     for span in spans {
-                        let (entry, bytes) = read_zip_entry(&mut file, path, span)?;
-                        add(&entry, &bytes)?;
+                        let (entry, bytes) = reader.read(span)?;
+                        add(&entry, bytes)?;
                     }
                 }
             }
