@@ -856,40 +856,20 @@ fn fetch_into(
         Ok(path) if path.is_dir() => format!("file://{}", path.display()),
         _ => url.to_string(),
     };
-    let started = std::time::Instant::now();
-    let deadline = started + limits.timeout;
-    let mut attempt = 1;
-    loop {
-        progress(super::fetch::Progress::Waiting {
-            attempt,
-            attempts: limits.attempts,
-        });
-        remove_dir_if_exists(staging)?;
-        let e = match clone(staging, &clone_url, url, limits, deadline) {
-            Ok(()) => break,
-            Err(e) if e.is_transient() => e,
-            Err(e) => return Err(e),
-        };
-        let pause = limits.backoff * 2u32.saturating_pow(attempt - 1);
-        if attempt >= limits.attempts || std::time::Instant::now() + pause >= deadline {
-            if attempt == 1 {
-                return Err(e);
-            }
-            return Err(Error::GitGaveUp {
-                tries: attempt,
-                seconds: started.elapsed().as_secs(),
-                last: Box::new(e),
-            });
-        }
-        progress(super::fetch::Progress::Retrying {
-            attempt,
-            attempts: limits.attempts,
-            reason: &e.to_string(),
-            pause,
-        });
-        std::thread::sleep(pause);
-        attempt += 1;
-    }
+    super::fetch::retrying(
+        limits,
+        progress,
+        |deadline, _| {
+            remove_dir_if_exists(staging)?;
+            clone(staging, &clone_url, url, limits, deadline)
+        },
+        Error::is_transient,
+        |tries, seconds, last| Error::GitGaveUp {
+            tries,
+            seconds,
+            last: Box::new(last),
+        },
+    )?;
     let count = RustSecDb::open(staging, None)
         .and_then(|db| db.load_all())
         .map_err(|source| Error::Invalid {

@@ -269,39 +269,62 @@ impl Fetcher {
             url: shown.clone(),
             message,
         })?;
-        let started = std::time::Instant::now();
-        let deadline = started + limits.timeout;
-        let mut attempt = 1;
-        loop {
-            progress(Progress::Waiting {
-                attempt,
-                attempts: limits.attempts,
-            });
-            let result = download_once(&self.client, url, &shown, out, limits, deadline, progress);
-            let e = match result {
-                Err(e) if e.is_transient() => e,
-                other => return other,
-            };
-            let pause = limits.backoff * 2u32.saturating_pow(attempt - 1);
-            if attempt >= limits.attempts || std::time::Instant::now() + pause >= deadline {
-                if attempt == 1 {
-                    return Err(e);
-                }
-                return Err(Error::GaveUp {
-                    tries: attempt,
-                    seconds: started.elapsed().as_secs(),
-                    last: Box::new(e),
-                });
+        retrying(
+            limits,
+            progress,
+            |deadline, progress| {
+                download_once(&self.client, url, &shown, out, limits, deadline, progress)
+            },
+            Error::is_transient,
+            |tries, seconds, last| Error::GaveUp {
+                tries,
+                seconds,
+                last: Box::new(last),
+            },
+        )
+    }
+}
+
+/// Runs `once` (given the deadline) until it succeeds or fails for good: an error
+/// `transient` says may pass is tried again after a pause that starts at the limits'
+/// backoff and doubles, while tries and time are left. Running out of either returns the
+/// last error: as it is after one try, else wrapped by `gave_up` (tries made, seconds
+/// spent). `progress` hears of each try and each pause. HTTP downloads and git clones
+/// share it, so they retry alike.
+pub(crate) fn retrying<T, E: std::fmt::Display>(
+    limits: &Limits,
+    progress: &mut dyn FnMut(Progress<'_>),
+    mut once: impl FnMut(std::time::Instant, &mut dyn FnMut(Progress<'_>)) -> Result<T, E>,
+    transient: impl Fn(&E) -> bool,
+    gave_up: impl FnOnce(u32, u64, E) -> E,
+) -> Result<T, E> {
+    let started = std::time::Instant::now();
+    let deadline = started + limits.timeout;
+    let mut attempt = 1;
+    loop {
+        progress(Progress::Waiting {
+            attempt,
+            attempts: limits.attempts,
+        });
+        let e = match once(deadline, progress) {
+            Err(e) if transient(&e) => e,
+            other => return other,
+        };
+        let pause = limits.backoff * 2u32.saturating_pow(attempt - 1);
+        if attempt >= limits.attempts || std::time::Instant::now() + pause >= deadline {
+            if attempt == 1 {
+                return Err(e);
             }
-            progress(Progress::Retrying {
-                attempt,
-                attempts: limits.attempts,
-                reason: &e.to_string(),
-                pause,
-            });
-            std::thread::sleep(pause);
-            attempt += 1;
+            return Err(gave_up(attempt, started.elapsed().as_secs(), e));
         }
+        progress(Progress::Retrying {
+            attempt,
+            attempts: limits.attempts,
+            reason: &e.to_string(),
+            pause,
+        });
+        std::thread::sleep(pause);
+        attempt += 1;
     }
 }
 
