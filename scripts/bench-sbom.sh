@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # Times `vouch sbom` against `cargo sbom` and `cargo cyclonedx` on the same ~1,300-package
-# project (fixtures/bench/large) in one hyperfine run, and prints each SBOM's package count.
+# project (fixtures/bench/large) in one paired run (scripts/bench/paired.py: median wall
+# and median CPU time, user + system), and prints each SBOM's package count and vouch's
+# peak RSS.
 # The peers resolve through `cargo metadata`, which downloads every crate on its first
 # run: one untimed warm-up run each happens first. A peer that is not installed is left
 # out (and said so): vouch is still timed.
 #
-# usage: scripts/bench-sbom.sh    (needs hyperfine; the peers cargo-sbom and cargo-cyclonedx
+# usage: scripts/bench-sbom.sh    (needs python3; the peers cargo-sbom and cargo-cyclonedx
 #                                  when on PATH, e.g. cargo install --locked cargo-sbom
 #                                  cargo-cyclonedx --root DIR)
+#   VOUCH_BASELINE=/path/to/another/vouch: that binary too, in the same run
+#   RUNS=N: timed rounds (default 20)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-command -v hyperfine >/dev/null || { echo "hyperfine is not installed (apt-get install hyperfine)" >&2; exit 2; }
+bench=$PWD/scripts/bench
 peers=()
 for tool in cargo-sbom cargo-cyclonedx; do
   if command -v "$tool" >/dev/null; then peers+=("$tool"); else echo "$tool is not installed: not timed" >&2; fi
@@ -41,8 +45,13 @@ print(f"packages: lockfile {open('fixtures/bench/large/Cargo.lock').read().count
 PY
 
 cd "$project"
-commands=(-n "vouch sbom (spdx-json)" "$vouch sbom . -o $out/v.json"
-  -n "vouch sbom (cyclonedx-json)" "$vouch sbom . --format cyclonedx-json -o $out/v.cdx.json")
-if has cargo-sbom; then commands+=(-n "cargo sbom" "cargo sbom > $out/c.json"); fi
-if has cargo-cyclonedx; then commands+=(-n "cargo cyclonedx" "cargo cyclonedx --format json --all-features"); fi
-hyperfine --warmup 2 --min-runs 10 --style basic "${commands[@]}"
+commands=("vouch sbom (spdx-json)" "$vouch sbom . -o $out/v.json"
+  "vouch sbom (cyclonedx-json)" "$vouch sbom . --format cyclonedx-json -o $out/v.cdx.json")
+if [[ -n ${VOUCH_BASELINE:-} ]]; then
+  commands+=("baseline sbom (spdx-json)" "$VOUCH_BASELINE sbom . -o $out/b.json")
+fi
+# Their SBOMs go to stdout (cargo sbom) or into the project (cargo cyclonedx).
+if has cargo-sbom; then commands+=("cargo sbom" "cargo sbom"); fi
+if has cargo-cyclonedx; then commands+=("cargo cyclonedx" "cargo cyclonedx --format json --all-features"); fi
+python3 "$bench/paired.py" --runs "${RUNS:-20}" --warmup 2 "${commands[@]}"
+/usr/bin/time -f 'vouch sbom (spdx-json) peak RSS: %M KiB' "$vouch" sbom . -o "$out/v.json"
