@@ -52,34 +52,41 @@ fn line_of(text: &str, needle: &str) -> Option<usize> {
 /// The line of each object key that starts a line (`"node_modules/x": {`), found in one
 /// pass: looking each package up with a search from the top was quadratic, half a second
 /// on a 1,700-package lockfile. Keys are kept as written (escape sequences undecoded), so
-/// a key with escapes has no line, which only costs the location in a message.
+/// a key with escapes has no line, which only costs the location in a message. Only keys
+/// whose value is an object are kept (a package's entry is one): keeping every key of
+/// every line was a quarter of reading a lockfile.
 struct KeyLines<'a> {
-    first: HashMap<&'a str, usize>,
-    /// Keys whose value is an object (`"name": {`), for v1's nested entries.
+    /// Keys whose value is an object (`"name": {`), with the first line each starts.
     objects: HashMap<&'a str, usize>,
+}
+
+/// The key a line starts with and what follows its colon.
+fn line_key(line: &str) -> Option<(&str, &str)> {
+    let rest = line.trim_start().strip_prefix('"')?;
+    let end = rest.find('"')?;
+    let value = rest[end + 1..].trim_start().strip_prefix(':')?;
+    Some((&rest[..end], value))
 }
 
 impl<'a> KeyLines<'a> {
     fn new(text: &'a str) -> Self {
-        let mut first = HashMap::new();
         let mut objects = HashMap::new();
         for (i, line) in text.lines().enumerate() {
-            let Some(rest) = line.trim_start().strip_prefix('"') else {
-                continue;
-            };
-            let Some(end) = rest.find('"') else {
-                continue;
-            };
-            let (key, after) = (&rest[..end], rest[end + 1..].trim_start());
-            let Some(value) = after.strip_prefix(':') else {
-                continue;
-            };
-            first.entry(key).or_insert(i + 1);
-            if value.trim_start().starts_with('{') {
+            if let Some((key, value)) = line_key(line)
+                && value.trim_start().starts_with('{')
+            {
                 objects.entry(key).or_insert(i + 1);
             }
         }
-        KeyLines { first, objects }
+        KeyLines { objects }
+    }
+
+    /// The first line that starts with `key`, whatever its value (for an error about an
+    /// entry that is not an object).
+    fn first(text: &str, key: &str) -> Option<usize> {
+        text.lines()
+            .position(|line| line_key(line).is_some_and(|(k, _)| k == key))
+            .map(|i| i + 1)
     }
 }
 
@@ -161,10 +168,10 @@ fn parse_packages(text: &str, packages: &Map<String, Value>) -> Result<Parsed, P
         if path.is_empty() {
             continue; // the project itself
         }
-        let line = lines.first.get(path.as_str()).copied();
+        let line = lines.objects.get(path.as_str()).copied();
         let Some(entry) = entry.as_object() else {
             return Err(ParseError::new(
-                line.unwrap_or(1),
+                KeyLines::first(text, path).unwrap_or(1),
                 1,
                 format!("package `{path}` is not an object"),
             ));
