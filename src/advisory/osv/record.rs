@@ -2,6 +2,7 @@
 //! for one package: ranges (`introduced`/`fixed`/`last_affected`/`limit` per the spec),
 //! listed versions, aliases, severity, informational kinds. Pure: bytes in, values out.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
@@ -14,21 +15,24 @@ use crate::package::Ecosystem;
 
 // ---- the OSV schema, as much as matching needs -------------------------------------
 
+// Strings are borrowed from the record's bytes where they have no escapes: PyPI and GHSA
+// records list every affected version, and copying each one twice (parsed, then into
+// the advisory) was a third of reading a record.
 #[derive(Deserialize)]
-pub(super) struct OsvRecord {
+pub(super) struct OsvRecord<'a> {
     id: String,
     #[serde(default)]
     aliases: Vec<String>,
     #[serde(default)]
     withdrawn: Option<String>,
-    #[serde(default)]
-    summary: Option<String>,
-    #[serde(default)]
-    details: Option<String>,
+    #[serde(default, borrow)]
+    summary: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    details: Option<Cow<'a, str>>,
     #[serde(default)]
     severity: Vec<OsvSeverity>,
-    #[serde(default)]
-    affected: Vec<OsvAffected>,
+    #[serde(default, borrow)]
+    affected: Vec<OsvAffected<'a>>,
     #[serde(default)]
     references: Vec<OsvReference>,
     #[serde(default)]
@@ -50,12 +54,12 @@ struct OsvReference {
 }
 
 #[derive(Deserialize)]
-struct OsvAffected {
+struct OsvAffected<'a> {
     package: Option<OsvPackage>,
-    #[serde(default)]
-    ranges: Vec<OsvRange>,
-    #[serde(default)]
-    versions: Vec<String>,
+    #[serde(default, borrow)]
+    ranges: Vec<OsvRange<'a>>,
+    #[serde(default, borrow)]
+    versions: Vec<Cow<'a, str>>,
     #[serde(default)]
     database_specific: Option<serde_json::Value>,
     #[serde(default)]
@@ -69,11 +73,11 @@ pub(super) struct OsvPackage {
 }
 
 #[derive(Deserialize)]
-struct OsvRange {
-    #[serde(rename = "type")]
-    kind: String,
-    #[serde(default)]
-    events: Vec<BTreeMap<String, String>>,
+struct OsvRange<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(default, borrow)]
+    events: Vec<BTreeMap<Cow<'a, str>, Cow<'a, str>>>,
 }
 
 // ---- ranges ------------------------------------------------------------------------
@@ -206,11 +210,15 @@ pub(super) fn check_names_a_package(
 
 /// Turns an OSV record into our advisory for one package (`None` when withdrawn or when
 /// no entry names that package).
-pub(super) fn convert(record: &OsvRecord, ecosystem: Ecosystem, wanted: &str) -> Option<Advisory> {
+pub(super) fn convert(
+    record: &OsvRecord<'_>,
+    ecosystem: Ecosystem,
+    wanted: &str,
+) -> Option<Advisory> {
     if record.withdrawn.is_some() {
         return None;
     }
-    let entries: Vec<&OsvAffected> = record
+    let entries: Vec<&OsvAffected<'_>> = record
         .affected
         .iter()
         .filter(|a| {
@@ -224,7 +232,7 @@ pub(super) fn convert(record: &OsvRecord, ecosystem: Ecosystem, wanted: &str) ->
     let mut versions = Vec::new();
     let mut fixed = Vec::new();
     for entry in &entries {
-        versions.extend(entry.versions.iter().cloned());
+        versions.extend(entry.versions.iter().map(|v| v.to_string()));
         for range in &entry.ranges {
             if range.kind != "SEMVER" && range.kind != "ECOSYSTEM" {
                 continue;
@@ -234,19 +242,20 @@ pub(super) fn convert(record: &OsvRecord, ecosystem: Ecosystem, wanted: &str) ->
                 .iter()
                 .filter_map(|e| {
                     let (kind, value) = e.iter().next()?;
-                    Some(match kind.as_str() {
-                        "introduced" => Event::Introduced(value.clone()),
+                    let value = value.to_string();
+                    Some(match kind.as_ref() {
+                        "introduced" => Event::Introduced(value),
                         "fixed" => {
                             fixed.push(format!(">={value}"));
-                            Event::Fixed(value.clone())
+                            Event::Fixed(value)
                         }
                         // The last affected version closes the range: the next one is
                         // the fix (NSWG's `patched_versions: ">0.7.0"`), not "unfixed".
                         "last_affected" => {
                             fixed.push(format!(">{value}"));
-                            Event::LastAffected(value.clone())
+                            Event::LastAffected(value)
                         }
-                        "limit" => Event::Limit(value.clone()),
+                        "limit" => Event::Limit(value),
                         _ => return None,
                     })
                 })
@@ -288,8 +297,9 @@ pub(super) fn convert(record: &OsvRecord, ecosystem: Ecosystem, wanted: &str) ->
     };
     let title = record
         .summary
-        .clone()
+        .as_deref()
         .filter(|s| !s.trim().is_empty())
+        .map(str::to_string)
         .or_else(|| record.details.as_deref().map(headline))
         .unwrap_or_default();
     let url = record
@@ -497,7 +507,7 @@ mod tests {
         assert_eq!(headline(&"x".repeat(500)).chars().count(), HEADLINE_CHARS);
     }
 
-    fn record(json: &str) -> OsvRecord {
+    fn record(json: &str) -> OsvRecord<'_> {
         serde_json::from_str(json).unwrap()
     }
 
