@@ -209,13 +209,7 @@ mod tests {
     fn fields_are_written_in_sorted_order_as_before() {
         let mut bytes = Vec::new();
         write(&crate::sbom::tests::full_sample(), &mut bytes).unwrap();
-        let tree: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-        let mut again = serde_json::to_vec_pretty(&tree).unwrap();
-        again.push(b'\n');
-        assert_eq!(
-            String::from_utf8(bytes).unwrap(),
-            String::from_utf8(again).unwrap()
-        );
+        let tree = crate::sbom::tests::assert_written_as_a_sorted_tree(&bytes);
         for key in [
             "externalReferences",
             "hashes",

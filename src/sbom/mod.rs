@@ -610,6 +610,20 @@ fn project_manifest(dir: &Path) -> Result<Option<Manifest>, Error> {
 mod tests {
     use super::*;
 
+    /// The bytes of a document are those of its serde_json tree written pretty (sorted
+    /// keys), as the writers produced before they wrote straight from the model; returns
+    /// the tree.
+    pub(crate) fn assert_written_as_a_sorted_tree(bytes: &[u8]) -> serde_json::Value {
+        let tree: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+        let mut again = serde_json::to_vec_pretty(&tree).unwrap();
+        again.push(b'\n');
+        assert_eq!(
+            String::from_utf8(bytes.to_vec()).unwrap(),
+            String::from_utf8(again).unwrap()
+        );
+        tree
+    }
+
     #[test]
     fn component_ids_are_valid_and_distinct() {
         let a = Package::new(Ecosystem::Npm, "@scope/a_b", "1.0.0+x");

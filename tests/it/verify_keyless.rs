@@ -1184,12 +1184,7 @@ fn vouch_check_verifies_a_structured_image_entry() {
     std::fs::write(s.dir.path().join("vouch.toml"), policy("acme/app")).unwrap();
     let out = check();
     assert_exit(&out, 0);
-    let report: crate::json_contract::CheckReport = serde_json::from_slice(&out.stdout).unwrap();
-    let image = report
-        .checks
-        .iter()
-        .find(|c| c.name.starts_with("verify "))
-        .unwrap();
+    let image = image_check(&out);
     assert_eq!(image.status, "pass");
     let names: Vec<_> = image.claims.iter().map(|c| c.claim.as_str()).collect();
     assert_eq!(
@@ -1222,12 +1217,7 @@ fn vouch_check_verifies_a_structured_image_entry() {
     .unwrap();
     let out = check();
     assert_exit(&out, 0);
-    let report: crate::json_contract::CheckReport = serde_json::from_slice(&out.stdout).unwrap();
-    let image = report
-        .checks
-        .iter()
-        .find(|c| c.name.starts_with("verify "))
-        .unwrap();
+    let image = image_check(&out);
     let found = |claim: &str| -> Vec<&str> {
         image
             .claims
@@ -1255,4 +1245,15 @@ fn vouch_check_verifies_a_structured_image_entry() {
         "{}",
         text(&out)
     );
+}
+
+/// The image's check of a `vouch check --format json` report, read through its documented
+/// model.
+fn image_check(out: &std::process::Output) -> crate::json_contract::Check {
+    let report: crate::json_contract::CheckReport = serde_json::from_slice(&out.stdout).unwrap();
+    report
+        .checks
+        .into_iter()
+        .find(|c| c.name.starts_with("verify "))
+        .unwrap()
 }
