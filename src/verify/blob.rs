@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest as _, Sha256};
 
 use super::sigstore::{self, BundleError, Subject, Tlog};
-use super::trust::{Problem, Trust, Who};
+use super::trust::{self, Problem, Trust, Who};
 use super::{Error, Policy, SignatureCheck, finding};
 use crate::finding::{Code, Finding};
 use crate::package::hex;
@@ -167,7 +167,7 @@ fn once(
 }
 
 /// The fingerprints of the keys that signed, or why none did.
-type KeysThatSigned = Result<Vec<String>, sigstore::Failure>;
+type KeysThatSigned = Result<Vec<String>, Problem>;
 
 /// `--insecure-ignore-tlog` with a keyed bundle that has neither a log entry nor a
 /// timestamp (`cosign sign-blob --key --tlog-upload=false --new-bundle-format`): cosign
@@ -175,86 +175,77 @@ type KeysThatSigned = Result<Vec<String>, sigstore::Failure>;
 /// evidence, so only the key is checked here, as for an image's key-only `.sig` layers:
 /// a message signature over the file's bytes (its stated digest must be the file's), or a
 /// DSSE signature over the envelope whose statement names the artifact's sha256. Returns
-/// the artifact's sha256 and the fingerprints of the keys that signed.
+/// the artifact's sha256 and the fingerprints of the keys that signed, or why none did.
 fn key_only(
     bundle: &sigstore_verify::types::Bundle,
     artifact: &BlobArtifact,
     keys: &[super::PublicKey],
 ) -> Result<([u8; 32], KeysThatSigned), BlobError> {
     use sigstore::Failure;
-    let signed_by = |verifies: &dyn Fn(&super::PublicKey) -> bool| {
-        let signed: Vec<String> = keys
-            .iter()
-            .filter(|k| verifies(k))
-            .map(super::PublicKey::fingerprint)
-            .collect();
-        if signed.is_empty() {
-            Err(Failure::SignatureInvalid(
-                "the bundle's signature does not verify under any given key".into(),
-            ))
-        } else {
-            Ok(signed)
-        }
-    };
-    if let Some((payload_type, payload, signature)) = sigstore::envelope(bundle) {
-        let sha256 = match artifact {
-            BlobArtifact::Sha256(d) => *d,
-            BlobArtifact::Path(path) => sha256_of_file(path)?,
-        };
-        let pae = super::dsse::pae(payload_type, payload);
-        let result = signed_by(&|k| k.verify(&pae, signature).is_ok()).and_then(|signed| {
-            let statement = super::dsse::Statement::parse(payload)
-                .map_err(|e| Failure::Malformed(format!("the signed statement: {e}")))?;
-            if statement.subjects.iter().any(|(_, h)| *h == hex(&sha256)) {
-                Ok(signed)
-            } else {
-                Err(Failure::ArtifactMismatch(format!(
-                    "the signed statement's subjects do not include sha256:{}",
-                    hex(&sha256)
-                )))
+    if let sigstore_verify::types::SignatureContent::MessageSignature(message) = &bundle.content {
+        let path = match artifact {
+            BlobArtifact::Path(path) => path,
+            BlobArtifact::Sha256(d) => {
+                return Ok((
+                    *d,
+                    Err(Problem::from(Failure::SignatureInvalid(
+                        "a keyed message signature with neither a log entry nor a timestamp signs the file's bytes: give the file, not its digest".into(),
+                    ))),
+                ));
             }
-        });
-        return Ok((sha256, result));
-    }
-    let sigstore_verify::types::SignatureContent::MessageSignature(message) = &bundle.content
-    else {
-        return Ok((
-            [0; 32],
-            Err(Failure::Malformed(
-                "the bundle holds neither a message signature nor a DSSE envelope".into(),
-            )),
-        ));
-    };
-    let path = match artifact {
-        BlobArtifact::Path(path) => path,
-        BlobArtifact::Sha256(d) => {
+        };
+        let bytes = std::fs::read(path).map_err(|source| BlobError::Artifact {
+            path: path.clone(),
+            source,
+        })?;
+        let sha256: [u8; 32] = Sha256::digest(&bytes).into();
+        if let Some(stated) = &message.message_digest
+            && stated.digest.as_bytes() != sha256
+        {
             return Ok((
-                *d,
-                Err(Failure::SignatureInvalid(
-                    "a keyed message signature with neither a log entry nor a timestamp signs the file's bytes: give the file, not its digest".into(),
-                )),
+                sha256,
+                Err(Problem::from(Failure::ArtifactMismatch(format!(
+                    "the bundle's messageDigest is sha256:{}, the file's is sha256:{}",
+                    hex(stated.digest.as_bytes()),
+                    hex(&sha256)
+                )))),
             ));
         }
+        let signature = message.signature.as_bytes();
+        let signed = trust::signed_by(keys, "bundle's signature", |k| {
+            k.verify(&bytes, signature).is_ok()
+        });
+        return Ok((sha256, signed));
+    }
+    let sha256 = match artifact {
+        BlobArtifact::Sha256(d) => *d,
+        BlobArtifact::Path(path) => sha256_of_file(path)?,
     };
-    let bytes = std::fs::read(path).map_err(|source| BlobError::Artifact {
-        path: path.clone(),
-        source,
-    })?;
-    let sha256: [u8; 32] = Sha256::digest(&bytes).into();
-    if let Some(stated) = &message.message_digest
-        && stated.digest.as_bytes() != sha256
-    {
+    let Some((payload_type, payload, signature)) = sigstore::envelope(bundle) else {
         return Ok((
             sha256,
-            Err(Failure::ArtifactMismatch(format!(
-                "the bundle's messageDigest is sha256:{}, the file's is sha256:{}",
-                hex(stated.digest.as_bytes()),
-                hex(&sha256)
+            Err(Problem::from(Failure::Malformed(
+                "the bundle holds neither a message signature nor a DSSE envelope".into(),
             ))),
         ));
-    }
-    let signature = message.signature.as_bytes();
-    Ok((sha256, signed_by(&|k| k.verify(&bytes, signature).is_ok())))
+    };
+    let pae = super::dsse::pae(payload_type, payload);
+    let signed = trust::signed_by(keys, "bundle's signature", |k| {
+        k.verify(&pae, signature).is_ok()
+    })
+    .and_then(|signed| {
+        let statement = super::dsse::Statement::parse(payload)
+            .map_err(|e| Problem::from(Failure::Malformed(format!("the signed statement: {e}"))))?;
+        if statement.subjects.iter().any(|(_, h)| *h == hex(&sha256)) {
+            Ok(signed)
+        } else {
+            Err(Problem::from(Failure::ArtifactMismatch(format!(
+                "the signed statement's subjects do not include sha256:{}",
+                hex(&sha256)
+            ))))
+        }
+    });
+    Ok((sha256, signed))
 }
 
 /// Verifies one bundle over one artifact.
@@ -307,7 +298,7 @@ pub fn verify_blob(req: &BlobRequest) -> Result<BlobOutcome, BlobError> {
             digest.get_or_insert(sha256);
             match result {
                 Ok(signed) => principals.extend(signed),
-                Err(f) => problem = Some(Problem::from(f)),
+                Err(p) => problem = Some(p),
             }
         }
         Who::Keys(keys) => {

@@ -165,6 +165,18 @@ pub const EXTENSIONS: &[Extension] = &[
     extension!("token-subject", 24, Der, token_subject),
 ];
 
+/// Appends each of `more` not already in `out`, keeping the order of first appearance.
+pub fn extend_distinct<'a>(
+    out: &mut Vec<ClaimCheck>,
+    more: impl IntoIterator<Item = &'a ClaimCheck>,
+) {
+    for claim in more {
+        if !out.contains(claim) {
+            out.push(claim.clone());
+        }
+    }
+}
+
 /// The extension called `name`; the error lists the names there are.
 pub fn extension(name: &str) -> Result<&'static Extension, String> {
     EXTENSIONS.iter().find(|e| e.name == name).ok_or_else(|| {

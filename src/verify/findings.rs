@@ -121,11 +121,7 @@ pub(super) fn attestation_findings(
                 )),
                 (Some(Ok(_)), _) => {
                     verified_by.extend(layer.signed_by.iter().cloned());
-                    for claim in &layer.certificate_claims {
-                        if !claims.contains(claim) {
-                            claims.push(claim.clone());
-                        }
-                    }
+                    super::claims::extend_distinct(&mut claims, &layer.certificate_claims);
                 }
                 (None, None) => problems.push(format!("{at}: not verified")),
             }
@@ -271,22 +267,10 @@ pub(super) fn statement_claims(
     layers: &[AttestationEvidence],
     digest: &super::Digest,
 ) -> Vec<super::claims::ClaimCheck> {
-    let mut unverified = Vec::new();
-    let mut claims: Vec<super::claims::ClaimCheck> = Vec::new();
+    let mut claims = Vec::new();
     for layer in layers {
-        let verified = verified_statements(
-            std::slice::from_ref(layer),
-            digest,
-            |_| true,
-            &mut unverified,
-        );
-        if verified.is_empty() {
-            continue;
-        }
-        for claim in &layer.certificate_claims {
-            if !claims.contains(claim) {
-                claims.push(claim.clone());
-            }
+        if verified_statement(layer, digest, |_| true, &mut Vec::new()).is_some() {
+            super::claims::extend_distinct(&mut claims, &layer.certificate_claims);
         }
     }
     claims
@@ -302,33 +286,46 @@ fn verified_statements<'a>(
     is_kind: fn(&str) -> bool,
     unverified: &mut Vec<String>,
 ) -> Vec<(&'a str, &'a super::dsse::Statement)> {
-    let mut statements = Vec::new();
-    for layer in layers {
-        let at = short_layer(&layer.source);
-        let verified = match &layer.statement {
-            Some(Ok(st)) if layer.problem.is_none() && !layer.signed_by.is_empty() => Some(st),
-            _ => None,
-        };
-        let Some(st) = verified else {
-            if layer.claims.iter().any(|c| is_kind(c)) {
-                unverified.push(match (&layer.problem, &layer.statement) {
-                    (Some(problem), _) => format!("{at}: {problem}"),
-                    (None, Some(Err(e))) => format!("{at}: {e}"),
-                    _ => format!("{at}: not verified"),
-                });
-            }
-            continue;
-        };
-        if !is_kind(&st.predicate_type) {
-            continue;
+    layers
+        .iter()
+        .filter_map(|layer| {
+            verified_statement(layer, digest, is_kind, unverified)
+                .map(|st| (short_layer(&layer.source), st))
+        })
+        .collect()
+}
+
+/// One layer's statement, when its signature verified, it is of the kind and it is about
+/// this digest; otherwise why not goes to `unverified` (when the layer claims the kind).
+fn verified_statement<'a>(
+    layer: &'a AttestationEvidence,
+    digest: &super::Digest,
+    is_kind: fn(&str) -> bool,
+    unverified: &mut Vec<String>,
+) -> Option<&'a super::dsse::Statement> {
+    let at = short_layer(&layer.source);
+    let verified = match &layer.statement {
+        Some(Ok(st)) if layer.problem.is_none() && !layer.signed_by.is_empty() => Some(st),
+        _ => None,
+    };
+    let Some(st) = verified else {
+        if layer.claims.iter().any(|c| is_kind(c)) {
+            unverified.push(match (&layer.problem, &layer.statement) {
+                (Some(problem), _) => format!("{at}: {problem}"),
+                (None, Some(Err(e))) => format!("{at}: {e}"),
+                _ => format!("{at}: not verified"),
+            });
         }
-        if !st.names_digest(digest.hex()) {
-            unverified.push(format!("{at}: the statement's subject is not {digest}"));
-            continue;
-        }
-        statements.push((at, st));
+        return None;
+    };
+    if !is_kind(&st.predicate_type) {
+        return None;
     }
-    statements
+    if !st.names_digest(digest.hex()) {
+        unverified.push(format!("{at}: the statement's subject is not {digest}"));
+        return None;
+    }
+    Some(st)
 }
 
 /// When no statement of a kind verified: `attestation-invalid` if one claimed it but was

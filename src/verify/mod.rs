@@ -321,13 +321,9 @@ impl VerifyOutcome {
     /// Every distinct certificate claim checked, on the signatures and then on the
     /// attestation statements: what the check report lists.
     pub fn claims(&self) -> Vec<claims::ClaimCheck> {
-        let mut out: Vec<claims::ClaimCheck> = Vec::new();
-        let signatures = distinct_claims(&self.signatures).into_iter();
-        for claim in signatures.chain(&self.statement_claims) {
-            if !out.contains(claim) {
-                out.push(claim.clone());
-            }
-        }
+        let mut out = Vec::new();
+        claims::extend_distinct(&mut out, distinct_claims(&self.signatures));
+        claims::extend_distinct(&mut out, &self.statement_claims);
         out
     }
 

@@ -391,7 +391,7 @@ pub fn artifact_problem(bytes: &[u8], digest: &str) -> Option<String> {
 }
 
 /// The fingerprints of the keys for which `verifies`; none is a [`Problem`] about `what`.
-fn signed_by(
+pub(super) fn signed_by(
     keys: &[PublicKey],
     what: &str,
     verifies: impl Fn(&PublicKey) -> bool,
