@@ -11,6 +11,14 @@ use vouch::report::Verdict;
 const EXIT_FAIL: u8 = 1;
 const EXIT_ERROR: u8 = 2;
 
+/// mimalloc instead of the system allocator: a monorepo audit allocates millions of small
+/// strings on parser threads, and glibc's per-thread arenas grew their heaps a few pages at
+/// a time (one `mprotect` each, ~1,700 per run): a fifth of its CPU time. Built with
+/// `no_thp`: transparent huge pages would save a few more page faults but double peak
+/// memory (41 MiB on a 10,000-crate audit, over its 40 MiB budget).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
