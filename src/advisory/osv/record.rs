@@ -3,7 +3,6 @@
 //! listed versions, aliases, severity, informational kinds. Pure: bytes in, values out.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use serde::Deserialize;
@@ -17,7 +16,8 @@ use crate::package::Ecosystem;
 
 // Strings are borrowed from the record's bytes where they have no escapes: PyPI and GHSA
 // records list every affected version, and copying each one twice (parsed, then into
-// the advisory) was a third of reading a record.
+// the advisory) was a third of reading a record. Nothing is read into a `serde_json::Value`
+// tree or a map per range event: what matching reads is typed, the rest is skipped.
 #[derive(Deserialize)]
 pub(super) struct OsvRecord<'a> {
     id: String,
@@ -29,47 +29,60 @@ pub(super) struct OsvRecord<'a> {
     summary: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     details: Option<Cow<'a, str>>,
-    #[serde(default)]
-    severity: Vec<OsvSeverity>,
+    #[serde(default, borrow)]
+    severity: Vec<OsvSeverity<'a>>,
     #[serde(default, borrow)]
     affected: Vec<OsvAffected<'a>>,
-    #[serde(default)]
-    references: Vec<OsvReference>,
-    #[serde(default)]
-    database_specific: Option<serde_json::Value>,
+    #[serde(default, borrow)]
+    references: Vec<OsvReference<'a>>,
+    #[serde(default, borrow)]
+    database_specific: Option<Specific<'a>>,
 }
 
 #[derive(Deserialize)]
-struct OsvSeverity {
-    #[serde(rename = "type")]
-    kind: String,
-    score: String,
+struct OsvSeverity<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow)]
+    score: Cow<'a, str>,
 }
 
 #[derive(Deserialize)]
-struct OsvReference {
-    #[serde(rename = "type", default)]
-    kind: String,
-    url: String,
+struct OsvReference<'a> {
+    #[serde(rename = "type", default, borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow)]
+    url: Cow<'a, str>,
 }
 
 #[derive(Deserialize)]
 struct OsvAffected<'a> {
-    package: Option<OsvPackage>,
+    #[serde(borrow)]
+    package: Option<RecordPackage<'a>>,
     #[serde(default, borrow)]
     ranges: Vec<OsvRange<'a>>,
     #[serde(default, borrow)]
     versions: Vec<Cow<'a, str>>,
-    #[serde(default)]
-    database_specific: Option<serde_json::Value>,
-    #[serde(default)]
-    severity: Vec<OsvSeverity>,
+    #[serde(default, borrow)]
+    database_specific: Option<Specific<'a>>,
+    #[serde(default, borrow)]
+    severity: Vec<OsvSeverity<'a>>,
 }
 
+/// `affected[].package` as the index probe reads it (owned: it outlives the bytes).
 #[derive(Deserialize)]
 pub(super) struct OsvPackage {
     pub(super) ecosystem: String,
     pub(super) name: String,
+}
+
+/// `affected[].package` as a record read for matching has it.
+#[derive(Deserialize)]
+struct RecordPackage<'a> {
+    #[serde(borrow)]
+    ecosystem: Cow<'a, str>,
+    #[serde(borrow)]
+    name: Cow<'a, str>,
 }
 
 #[derive(Deserialize)]
@@ -77,7 +90,200 @@ struct OsvRange<'a> {
     #[serde(rename = "type", borrow)]
     kind: Cow<'a, str>,
     #[serde(default, borrow)]
-    events: Vec<BTreeMap<Cow<'a, str>, Cow<'a, str>>>,
+    events: Vec<RawEvent<'a>>,
+}
+
+/// A string borrowed from the record's bytes unless it has escapes.
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = Text<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V(std::marker::PhantomData))
+    }
+}
+
+/// One range event, an object of string values. Matching reads its first key in sorted
+/// order (a later duplicate of a key replaces the earlier value), which is what an event
+/// read into a sorted map gave; an event with no keys is passed over.
+struct RawEvent<'a>(Option<(Cow<'a, str>, Cow<'a, str>)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawEvent<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = RawEvent<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut first: Option<(Cow<'a, str>, Cow<'a, str>)> = None;
+                while let Some(Text(key)) = map.next_key::<Text<'a>>()? {
+                    let Text(value) = map.next_value::<Text<'a>>()?;
+                    match &mut first {
+                        Some((k, v)) if *k == key => *v = value,
+                        Some((k, _)) if *k < key => {}
+                        _ => first = Some((key, value)),
+                    }
+                }
+                Ok(RawEvent(first))
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
+    }
+}
+
+/// Visitor methods that consume a number, boolean or null, and each other kind listed
+/// (`str`, `seq`, `map`; arrays and objects are skipped without recursing), answering
+/// `$out`.
+macro_rules! skip_other_values {
+    ($out:expr $(, $kind:ident)*) => {
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok($out)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok($out)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($out)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok($out)
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok($out)
+        }
+        $(skip_other_values!(@ $out, $kind);)*
+    };
+    (@ $out:expr, str) => {
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok($out)
+        }
+    };
+    (@ $out:expr, seq) => {
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+            Ok($out)
+        }
+    };
+    (@ $out:expr, map) => {
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            while map
+                .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                .is_some()
+            {}
+            Ok($out)
+        }
+    };
+}
+
+/// What matching reads of a `database_specific` object: `informational` and `severity`.
+/// Each is absent (`None`), or present as a string or as anything else (`Some(None)`):
+/// a value that is there but not a string hides the record-wide one, as a lookup in the
+/// parsed JSON did. Anything that is not an object holds neither; all else is skipped.
+#[derive(Default)]
+struct Specific<'a> {
+    informational: Option<Option<Cow<'a, str>>>,
+    severity: Option<Option<Cow<'a, str>>>,
+}
+
+impl<'a> Specific<'a> {
+    fn get(&self, key: SpecificKey) -> Option<&Option<Cow<'a, str>>> {
+        match key {
+            SpecificKey::Informational => self.informational.as_ref(),
+            SpecificKey::Severity => self.severity.as_ref(),
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum SpecificKey {
+    Informational,
+    Severity,
+}
+
+/// Any JSON value: the string when it is one, `None` for anything else (consumed, not
+/// kept).
+struct MaybeText<'a>(Option<Cow<'a, str>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for MaybeText<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = MaybeText<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any value")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(MaybeText(Some(Cow::Borrowed(v))))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(MaybeText(Some(Cow::Owned(v.to_string()))))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(MaybeText(Some(Cow::Owned(v))))
+            }
+            skip_other_values!(MaybeText(None), seq, map);
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Specific<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::IgnoredAny;
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = Specific<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any value")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut out = Specific::default();
+                while let Some(Text(key)) = map.next_key::<Text<'a>>()? {
+                    let slot = match key.as_ref() {
+                        "informational" => &mut out.informational,
+                        "severity" => &mut out.severity,
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                            continue;
+                        }
+                    };
+                    *slot = Some(map.next_value::<MaybeText<'a>>()?.0);
+                }
+                Ok(out)
+            }
+            skip_other_values!(Specific::default(), str, seq);
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
 }
 
 // ---- ranges ------------------------------------------------------------------------
@@ -179,9 +385,9 @@ impl OsvAffectedVersions {
 /// v3.1, then v3.0; `cvss` scores v4.0 with the specification's lookup table). CVSS v2
 /// vectors and other scales (`Ubuntu`) are not read: without a readable vector the record
 /// falls back to a qualitative rating, or stays unscored.
-fn score<'a>(severities: impl Iterator<Item = &'a OsvSeverity>) -> Option<cvss::Cvss> {
+fn score<'a, 'b: 'a>(severities: impl Iterator<Item = &'a OsvSeverity<'b>>) -> Option<cvss::Cvss> {
     let mut vectors: Vec<&OsvSeverity> = severities
-        .filter(|s| matches!(s.kind.as_str(), "CVSS_V4" | "CVSS_V3"))
+        .filter(|s| matches!(s.kind.as_ref(), "CVSS_V4" | "CVSS_V3"))
         .collect();
     // `CVSS:4.0/...` before `CVSS:3.1/...` before `CVSS:3.0/...`.
     vectors.sort_by(|a, b| b.score.cmp(&a.score));
@@ -241,7 +447,7 @@ pub(super) fn convert(
                 .events
                 .iter()
                 .filter_map(|e| {
-                    let (kind, value) = e.iter().next()?;
+                    let (kind, value) = e.0.as_ref()?;
                     let value = value.to_string();
                     Some(match kind.as_ref() {
                         "introduced" => Event::Introduced(value),
@@ -266,14 +472,15 @@ pub(super) fn convert(
     fixed.sort();
     fixed.dedup();
 
-    let specific = |key: &str| {
+    let specific = |key: SpecificKey| {
         first
             .database_specific
             .as_ref()
             .and_then(|d| d.get(key))
             .or_else(|| record.database_specific.as_ref().and_then(|d| d.get(key)))
+            .and_then(|v| v.as_deref())
     };
-    let kind = match specific("informational").and_then(|v| v.as_str()) {
+    let kind = match specific(SpecificKey::Informational) {
         _ if names_malicious(std::iter::once(&record.id).chain(&record.aliases)) => Kind::Malicious,
         Some("unmaintained") => Kind::Informational(Informational::Unmaintained),
         Some("unsound") => Kind::Informational(Informational::Unsound),
@@ -291,9 +498,7 @@ pub(super) fn convert(
             cvss::Severity::Critical => Severity::Critical,
         }),
         // GHSA's qualitative rating (LOW, MODERATE, HIGH, CRITICAL) where no vector is given.
-        None => specific("severity")
-            .and_then(|v| v.as_str())
-            .and_then(|s| s.parse().ok()),
+        None => specific(SpecificKey::Severity).and_then(|s| s.parse().ok()),
     };
     let title = record
         .summary
@@ -307,7 +512,7 @@ pub(super) fn convert(
         .iter()
         .find(|r| r.kind == "ADVISORY")
         .or_else(|| record.references.iter().find(|r| r.kind == "WEB"))
-        .map(|r| r.url.clone())
+        .map(|r| r.url.to_string())
         .or_else(|| Some(format!("https://osv.dev/vulnerability/{}", record.id)));
     let mut aliases: Vec<String> = record
         .aliases
@@ -324,7 +529,7 @@ pub(super) fn convert(
         package: first
             .package
             .as_ref()
-            .map(|p| p.name.clone())
+            .map(|p| p.name.to_string())
             .unwrap_or_default(),
         kind,
         severity,
@@ -505,6 +710,107 @@ mod tests {
         assert!(title.ends_with("word…"), "{title}");
         // One unbroken token is cut too.
         assert_eq!(headline(&"x".repeat(500)).chars().count(), HEADLINE_CHARS);
+    }
+
+    /// `informational`, `severity` and each range event's first key and value.
+    type Read = (
+        Option<String>,
+        Option<String>,
+        Vec<Option<(String, String)>>,
+    );
+
+    /// What matching read of `database_specific` and of range events when a record was
+    /// parsed into JSON values and sorted maps, for comparison with the typed reading.
+    fn reference(json: &str) -> Read {
+        let v: serde_json::Value = serde_json::from_str(json).unwrap();
+        let first = &v["affected"][0];
+        let specific = |key: &str| {
+            first
+                .get("database_specific")
+                .and_then(|d| d.get(key))
+                .or_else(|| v.get("database_specific").and_then(|d| d.get(key)))
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        };
+        let events = first["ranges"][0]["events"]
+            .as_array()
+            .map(|events| {
+                events
+                    .iter()
+                    .map(|e| {
+                        let map: std::collections::BTreeMap<String, String> =
+                            serde_json::from_value(e.clone()).unwrap();
+                        map.into_iter().next()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        (specific("informational"), specific("severity"), events)
+    }
+
+    #[test]
+    fn typed_reading_matches_a_json_value_reading() {
+        let specifics = [
+            r#"{"severity": "HIGH"}"#,
+            r#"{"severity": 5}"#,
+            r#"{"severity": null}"#,
+            r#"{"severity": ["HIGH"], "informational": {"a": 1}}"#,
+            r#"{"severity": "LOW", "severity": "CRITICAL"}"#,
+            r#"{"informational": "unsound", "cwe_ids": [[["x"]]], "n": 1.5e3}"#,
+            r#"{"s\u0065verity": "MODERATE"}"#,
+            r#"["severity", "HIGH"]"#,
+            r#""HIGH""#,
+            r#"7"#,
+            r#"null"#,
+            r#"{}"#,
+        ];
+        let events = [
+            r#"[{"introduced": "0"}, {"fixed": "1.0"}]"#,
+            r#"[{"fixed": "2.0", "introduced": "1.0"}]"#,
+            r#"[{"limit": "3", "introduced": "1", "introduced": "2"}]"#,
+            r#"[{}, {"last_affected": "1\u002e2"}]"#,
+            r#"[{"zz": "1"}]"#,
+        ];
+        for (i, outer) in specifics.iter().enumerate() {
+            for inner in specifics.iter().skip(i % 3).step_by(3) {
+                for ev in events {
+                    let json = format!(
+                        r#"{{"id": "X-1", "database_specific": {outer}, "affected": [{{"package": {{"ecosystem": "npm", "name": "a"}}, "database_specific": {inner}, "ranges": [{{"type": "SEMVER", "events": {ev}}}]}}]}}"#
+                    );
+                    let r = record(&json);
+                    let a = &r.affected[0];
+                    let get = |key| {
+                        a.database_specific
+                            .as_ref()
+                            .and_then(|d| d.get(key))
+                            .or_else(|| r.database_specific.as_ref().and_then(|d| d.get(key)))
+                            .and_then(|v| v.as_deref())
+                            .map(str::to_string)
+                    };
+                    let typed_events: Vec<_> = a.ranges[0]
+                        .events
+                        .iter()
+                        .map(|e| e.0.as_ref().map(|(k, v)| (k.to_string(), v.to_string())))
+                        .collect();
+                    assert_eq!(
+                        (
+                            get(SpecificKey::Informational),
+                            get(SpecificKey::Severity),
+                            typed_events
+                        ),
+                        reference(&json),
+                        "{json}"
+                    );
+                }
+            }
+        }
+        // An event value that is not a string is an error, as it was.
+        assert!(
+            serde_json::from_str::<OsvRecord>(
+                r#"{"id": "X-1", "affected": [{"ranges": [{"type": "SEMVER", "events": [{"introduced": 0}]}]}]}"#
+            )
+            .is_err()
+        );
     }
 
     fn record(json: &str) -> OsvRecord<'_> {
