@@ -10,6 +10,7 @@ pub(crate) mod poetry;
 pub(crate) mod pylock;
 pub(crate) mod requirements;
 pub(crate) mod uv;
+mod uv_canonical;
 
 use super::{ParseError, offset_to_line_column};
 use crate::package::{Checksum, HashAlgorithm};

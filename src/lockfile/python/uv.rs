@@ -9,23 +9,111 @@
 //! member without a version (dynamic) is not a package but still a root. sdist and wheel
 //! hashes become checksums.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Deserialize;
 use toml::Spanned;
 
 use super::poetry::header_line;
+use super::uv_canonical;
 use super::{parse_hash, push_unique, toml_error};
+use crate::lockfile::cargo::PACKAGE_HEADER;
 use crate::lockfile::{Note, ParseError, Parsed};
 use crate::package::{Ecosystem, LocalKind, Package, Source, normalize_pypi_name};
 
+/// What the resolution below needs of a lockfile, however it was read.
+#[derive(Debug, PartialEq)]
+pub(super) struct Lock<'a> {
+    version: u32,
+    /// `[manifest]`: a workspace's member names.
+    members: Vec<Cow<'a, str>>,
+    entries: Vec<Entry<'a>>,
+}
+
+/// A `[[package]]`.
+#[derive(Debug, PartialEq)]
+pub(super) struct Entry<'a> {
+    pub name: Cow<'a, str>,
+    /// Absent for dynamic-version workspace members.
+    pub version: Option<Cow<'a, str>>,
+    pub source: SourceSpec<'a>,
+    pub dependencies: Vec<Dep<'a>>,
+    pub optional_dependencies: BTreeMap<Cow<'a, str>, Vec<Dep<'a>>>,
+    pub dev_dependencies: BTreeMap<Cow<'a, str>, Vec<Dep<'a>>>,
+    /// The sdist's hash, then each wheel's, where they have one.
+    pub hashes: Vec<Cow<'a, str>>,
+    /// The line of its `[[package]]` header.
+    pub line: u32,
+}
+
+#[derive(Debug, PartialEq)]
+pub(super) struct Dep<'a> {
+    pub name: Cow<'a, str>,
+    pub version: Option<Cow<'a, str>>,
+    pub source: Option<SourceSpec<'a>>,
+    pub extra: Vec<Cow<'a, str>>,
+}
+
+/// A package's or dependency's `source` table.
+#[derive(Debug, PartialEq)]
+pub(super) enum SourceSpec<'a> {
+    /// `{ key = "value" }`, the only shape uv writes.
+    One(Cow<'a, str>, Cow<'a, str>),
+    /// Any other table, as toml read it. Never one of `One`'s shape ([`SourceSpec::new`]),
+    /// so equal sources are equal variants.
+    Table(toml::Table),
+}
+
+impl SourceSpec<'_> {
+    fn new(table: toml::Table) -> SourceSpec<'static> {
+        let mut entries = table.into_iter();
+        match (entries.next(), entries.next()) {
+            (Some((key, toml::Value::String(value))), None) => {
+                SourceSpec::One(Cow::Owned(key), Cow::Owned(value))
+            }
+            // Rebuilt in the order it came in.
+            (first, second) => {
+                SourceSpec::Table(first.into_iter().chain(second).chain(entries).collect())
+            }
+        }
+    }
+
+    fn has(&self, key: &str) -> bool {
+        match self {
+            SourceSpec::One(k, _) => k == key,
+            SourceSpec::Table(table) => table.contains_key(key),
+        }
+    }
+}
+
+// The file as serde reads it with toml: the whole of it, or one piece.
+
 #[derive(Deserialize)]
-struct Lock {
+struct RawLock {
     version: u32,
     #[serde(default)]
     manifest: Manifest,
     #[serde(default)]
-    package: Vec<Spanned<Entry>>,
+    package: Vec<Spanned<RawEntry>>,
+}
+
+/// The part before the first `[[package]]` line.
+#[derive(Deserialize)]
+struct RawHeader {
+    version: u32,
+    #[serde(default)]
+    manifest: Manifest,
+    /// Packages here would mix with the pieces': such a file is read whole.
+    package: Option<toml::Value>,
+}
+
+/// A piece from a `[[package]]` line to the next: one package and its tables; any other
+/// top-level table here is refused, so that no table is defined in two pieces.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPackagePiece {
+    package: Vec<RawEntry>,
 }
 
 /// `[manifest]`: a workspace's member names.
@@ -36,24 +124,23 @@ struct Manifest {
 }
 
 #[derive(Deserialize)]
-struct Entry {
+struct RawEntry {
     name: String,
-    /// Absent for dynamic-version workspace members.
     version: Option<String>,
     source: toml::Table,
     #[serde(default)]
-    dependencies: Vec<Dep>,
+    dependencies: Vec<RawDep>,
     #[serde(default, rename = "optional-dependencies")]
-    optional_dependencies: BTreeMap<String, Vec<Dep>>,
+    optional_dependencies: BTreeMap<String, Vec<RawDep>>,
     #[serde(default, rename = "dev-dependencies")]
-    dev_dependencies: BTreeMap<String, Vec<Dep>>,
+    dev_dependencies: BTreeMap<String, Vec<RawDep>>,
     sdist: Option<Artifact>,
     #[serde(default)]
     wheels: Vec<Artifact>,
 }
 
 #[derive(Deserialize)]
-struct Dep {
+struct RawDep {
     name: String,
     version: Option<String>,
     source: Option<toml::Table>,
@@ -66,11 +153,171 @@ struct Artifact {
     hash: Option<String>,
 }
 
+impl RawEntry {
+    fn into_entry(self, line: u32) -> Entry<'static> {
+        let groups = |map: BTreeMap<String, Vec<RawDep>>| {
+            map.into_iter()
+                .map(|(k, list)| {
+                    (
+                        Cow::Owned(k),
+                        list.into_iter().map(RawDep::into_dep).collect(),
+                    )
+                })
+                .collect()
+        };
+        Entry {
+            name: Cow::Owned(self.name),
+            version: self.version.map(Cow::Owned),
+            source: SourceSpec::new(self.source),
+            dependencies: self
+                .dependencies
+                .into_iter()
+                .map(RawDep::into_dep)
+                .collect(),
+            optional_dependencies: groups(self.optional_dependencies),
+            dev_dependencies: groups(self.dev_dependencies),
+            hashes: self
+                .sdist
+                .into_iter()
+                .chain(self.wheels)
+                .filter_map(|a| a.hash.map(Cow::Owned))
+                .collect(),
+            line,
+        }
+    }
+}
+
+impl RawDep {
+    fn into_dep(self) -> Dep<'static> {
+        Dep {
+            name: Cow::Owned(self.name),
+            version: self.version.map(Cow::Owned),
+            source: self.source.map(SourceSpec::new),
+            extra: self.extra.into_iter().map(Cow::Owned).collect(),
+        }
+    }
+}
+
+/// The whole file read with toml: the reference reading, and the one that reports a
+/// malformed file's error where toml finds it.
+pub(super) fn read_with_toml(text: &str) -> Result<Lock<'static>, ParseError> {
+    let lock: RawLock = toml::from_str(text).map_err(|e| toml_error(text, &e, "uv.lock"))?;
+    let line_index = crate::lockfile::LineIndex::new(text);
+    let entries = lock
+        .package
+        .into_iter()
+        .map(|p| {
+            let line = header_line(text, &line_index, p.span().start);
+            p.into_inner().into_entry(line)
+        })
+        .collect();
+    Ok(Lock {
+        version: lock.version,
+        members: lock.manifest.members.into_iter().map(Cow::Owned).collect(),
+        entries,
+    })
+}
+
+/// The file read in pieces cut at `[[package]]` lines (as for Cargo.lock), each by
+/// [`uv_canonical`] when it has uv's shape, else by toml. `None` when a piece is not
+/// valid TOML on its own or holds more than its package (a `[[package]]` line inside a
+/// multi-line string, a top-level table after a package): then only the whole file,
+/// read by toml, says what it holds or where it is wrong.
+pub(super) fn read_in_pieces(text: &str) -> Option<Lock<'_>> {
+    let starts = piece_starts(text);
+    let piece = |k: usize| {
+        let end = starts.get(k + 1).map_or(text.len(), |n| n.0);
+        text.get(starts[k].0..end)
+    };
+    let top = piece(0)?;
+    let header = uv_canonical::header(top).or_else(|| header_with_toml(top))?;
+    let mut entries = Vec::with_capacity(starts.len() - 1);
+    for (k, &(_, line)) in starts.iter().enumerate().skip(1) {
+        let text = piece(k)?;
+        let entry = uv_canonical::package(text, line).or_else(|| package_with_toml(text, line))?;
+        entries.push(entry);
+    }
+    Some(Lock {
+        version: header.version,
+        members: header.members,
+        entries,
+    })
+}
+
+/// The part before the first `[[package]]` line read with toml; `None` if toml refuses
+/// it or it holds packages.
+pub(super) fn header_with_toml(piece: &str) -> Option<uv_canonical::Header<'static>> {
+    let raw: RawHeader = toml::from_str(piece).ok()?;
+    if raw.package.is_some() {
+        return None;
+    }
+    Some(uv_canonical::Header {
+        version: raw.version,
+        members: raw.manifest.members.into_iter().map(Cow::Owned).collect(),
+    })
+}
+
+/// A piece from a `[[package]]` line (line `line` of the file) read with toml; `None` if
+/// toml refuses it or it holds anything but one package.
+pub(super) fn package_with_toml(piece: &str, line: u32) -> Option<Entry<'static>> {
+    let mut raw: RawPackagePiece = toml::from_str(piece).ok()?;
+    if raw.package.len() != 1 {
+        return None;
+    }
+    Some(raw.package.pop()?.into_entry(line))
+}
+
+/// Where the file's pieces start, and on which line: the top, then every line that is
+/// exactly `[[package]]` (before a `\n`, a `\r\n` or the end). A search for the header
+/// and a count of the newlines between: most of the file is never looked at twice.
+pub(super) fn piece_starts(text: &str) -> Vec<(usize, u32)> {
+    let bytes = text.as_bytes();
+    let mut starts = vec![(0, 1)];
+    let (mut counted, mut line) = (0, 1);
+    for (newline, _) in text.match_indices("\n[[package]]") {
+        let at = newline + 1;
+        let after = bytes.get(at + PACKAGE_HEADER.len()..).unwrap_or_default();
+        if !matches!(after, [] | [b'\n', ..] | [b'\r'] | [b'\r', b'\n', ..]) {
+            continue;
+        }
+        line += count_newlines(&bytes[counted..at]);
+        counted = at;
+        starts.push((at, line));
+    }
+    starts
+}
+
+/// `\n`s in `bytes`, 64 at a time (the comparisons and the sum become vector code).
+fn count_newlines(bytes: &[u8]) -> u32 {
+    let mut blocks = bytes.chunks_exact(64);
+    let mut count = 0;
+    for block in &mut blocks {
+        count += u32::from(
+            block
+                .iter()
+                .fold(0u8, |n, &b| n.wrapping_add(u8::from(b == b'\n'))),
+        );
+    }
+    count
+        + blocks
+            .remainder()
+            .iter()
+            .map(|&b| u32::from(b == b'\n'))
+            .sum::<u32>()
+}
+
 /// An edge: target entry and the extras it activates there.
-type Edge = (usize, Vec<String>);
+type Edge<'e> = (usize, &'e [Cow<'e, str>]);
 
 pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
-    let lock: Lock = toml::from_str(text).map_err(|e| toml_error(text, &e, "uv.lock"))?;
+    match read_in_pieces(text) {
+        Some(lock) => resolve(&lock),
+        None => resolve(&read_with_toml(text)?),
+    }
+}
+
+/// Roots, roles, edges and checksums of a lockfile read.
+pub(super) fn resolve(lock: &Lock<'_>) -> Result<Parsed, ParseError> {
     if lock.version != 1 {
         return Err(ParseError::new(
             1,
@@ -81,13 +328,8 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
             ),
         ));
     }
-    let entries: Vec<&Entry> = lock.package.iter().map(Spanned::get_ref).collect();
-    let line_index = crate::lockfile::LineIndex::new(text);
-    let lines: Vec<u32> = lock
-        .package
-        .iter()
-        .map(|p| header_line(text, &line_index, p.span().start))
-        .collect();
+    let entries = &lock.entries;
+    let lines: Vec<u32> = entries.iter().map(|e| e.line).collect();
 
     // Entries by normalised name, in file order: a search of every entry per edge was
     // quadratic.
@@ -98,33 +340,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
             .or_default()
             .push(i);
     }
-    let resolve = |from: usize, deps: &[Dep]| -> Result<Vec<Edge>, ParseError> {
-        deps.iter()
-            .map(|dep| {
-                let candidates = by_name
-                    .get(&normalize_pypi_name(&dep.name))
-                    .map(Vec::as_slice)
-                    .unwrap_or(&[]);
-                let target = candidates.iter().copied().find(|&t| {
-                    let e = entries[t];
-                    dep.version
-                        .as_ref()
-                        .is_none_or(|v| e.version.as_ref() == Some(v))
-                        && dep.source.as_ref().is_none_or(|s| &e.source == s)
-                });
-                target.map(|t| (t, dep.extra.clone())).ok_or_else(|| {
-                    ParseError::new(
-                        lines[from] as usize,
-                        1,
-                        format!(
-                            "package `{}` depends on `{}`, which is not in the lockfile",
-                            entries[from].name, dep.name
-                        ),
-                    )
-                })
-            })
-            .collect()
-    };
+    let resolve = |from: usize, list| resolve_edges(entries, &by_name, from, list);
     let mut deps = Vec::with_capacity(entries.len());
     let mut optional = Vec::with_capacity(entries.len());
     let mut dev = Vec::with_capacity(entries.len());
@@ -132,7 +348,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
         deps.push(resolve(i, &entry.dependencies)?);
         let mut extras = BTreeMap::new();
         for (extra, list) in &entry.optional_dependencies {
-            extras.insert(extra.clone(), resolve(i, list)?);
+            extras.insert(extra.as_ref(), resolve(i, list)?);
         }
         optional.push(extras);
         let mut groups = Vec::new();
@@ -142,39 +358,44 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
         dev.push(groups);
     }
 
-    let is_root = |e: &Entry| e.source.contains_key("editable") || e.source.contains_key("virtual");
+    let is_root = |e: &Entry| e.source.has("editable") || e.source.has("virtual");
     let roots: Vec<usize> = (0..entries.len())
-        .filter(|&i| is_root(entries[i]))
+        .filter(|&i| is_root(&entries[i]))
         .collect();
     // Everything reachable from `start` through runtime edges and activated extras.
     let reach = |start: Vec<Edge>| -> HashSet<usize> {
-        let mut seen: HashSet<(usize, Option<String>)> = HashSet::new();
+        let mut seen: HashSet<(usize, Option<&str>)> = HashSet::new();
         let mut nodes = HashSet::new();
         let mut queue = start;
         while let Some((node, extras)) = queue.pop() {
             nodes.insert(node);
             if seen.insert((node, None)) {
-                queue.extend(deps[node].iter().cloned());
+                queue.extend(deps[node].iter().copied());
             }
             for extra in extras {
-                if seen.insert((node, Some(extra.clone()))) {
-                    queue.extend(optional[node].get(&extra).into_iter().flatten().cloned());
+                if seen.insert((node, Some(extra.as_ref()))) {
+                    queue.extend(
+                        optional[node]
+                            .get(extra.as_ref())
+                            .into_iter()
+                            .flatten()
+                            .copied(),
+                    );
                 }
             }
         }
         nodes
     };
-    let main = reach(roots.iter().map(|&r| (r, Vec::new())).collect());
+    let main = reach(roots.iter().map(|&r| (r, &[][..])).collect());
     let extras = reach(
         roots
             .iter()
-            .flat_map(|&r| optional[r].values().flatten().cloned())
+            .flat_map(|&r| optional[r].values().flatten().copied())
             .collect(),
     );
-    let dev_only = reach(roots.iter().flat_map(|&r| dev[r].iter().cloned()).collect());
+    let dev_only = reach(roots.iter().flat_map(|&r| dev[r].iter().copied()).collect());
 
     let members: HashSet<String> = lock
-        .manifest
         .members
         .iter()
         .map(|m| normalize_pypi_name(m))
@@ -194,7 +415,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
             }
             continue;
         };
-        let mut pkg = Package::new(Ecosystem::PyPI, &name, version);
+        let mut pkg = Package::new(Ecosystem::PyPI, &name, version.as_ref());
         pkg.line = Some(lines[i]);
         pkg.source = source(&entry.source).map_err(|m| ParseError::new(lines[i] as usize, 1, m))?;
         if matches!(pkg.source, Source::Path(_)) {
@@ -208,8 +429,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
                 LocalKind::LocalPath
             });
         }
-        for artifact in entry.sdist.iter().chain(&entry.wheels) {
-            let Some(hash) = &artifact.hash else { continue };
+        for hash in &entry.hashes {
             let checksum = parse_hash(hash).ok_or_else(|| {
                 ParseError::new(
                     lines[i] as usize,
@@ -242,7 +462,58 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
     Ok(Parsed { packages, notes })
 }
 
-fn source(table: &toml::Table) -> Result<Source, String> {
+/// The entries `from`'s dependency list `deps` names.
+fn resolve_edges<'e>(
+    entries: &'e [Entry<'e>],
+    by_name: &HashMap<String, Vec<usize>>,
+    from: usize,
+    deps: &'e [Dep<'e>],
+) -> Result<Vec<Edge<'e>>, ParseError> {
+    deps.iter()
+        .map(|dep| {
+            let candidates = by_name
+                .get(&normalize_pypi_name(&dep.name))
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            let target = candidates.iter().copied().find(|&t| {
+                let e = &entries[t];
+                dep.version
+                    .as_ref()
+                    .is_none_or(|v| e.version.as_ref() == Some(v))
+                    && dep.source.as_ref().is_none_or(|s| &e.source == s)
+            });
+            target.map(|t| (t, dep.extra.as_slice())).ok_or_else(|| {
+                ParseError::new(
+                    entries[from].line as usize,
+                    1,
+                    format!(
+                        "package `{}` depends on `{}`, which is not in the lockfile",
+                        entries[from].name, dep.name
+                    ),
+                )
+            })
+        })
+        .collect()
+}
+
+fn source(spec: &SourceSpec<'_>) -> Result<Source, String> {
+    let table = match spec {
+        SourceSpec::One(key, value) => {
+            return match key.as_ref() {
+                "registry" => Ok(Source::Registry),
+                "editable" | "virtual" | "path" | "directory" => {
+                    Ok(Source::Path(value.to_string()))
+                }
+                "git" => Ok(Source::Git(value.to_string())),
+                "url" => Ok(Source::AlternateRegistry(value.to_string())),
+                _ => Err(unknown_source(&toml::Table::from_iter([(
+                    key.to_string(),
+                    toml::Value::String(value.to_string()),
+                )]))),
+            };
+        }
+        SourceSpec::Table(table) => table,
+    };
     let value = |key: &str| {
         table
             .get(key)
@@ -263,10 +534,14 @@ fn source(table: &toml::Table) -> Result<Source, String> {
     if let Some(url) = value("url") {
         return Ok(Source::AlternateRegistry(url));
     }
-    Err(format!(
+    Err(unknown_source(table))
+}
+
+fn unknown_source(table: &toml::Table) -> String {
+    format!(
         "unknown package source `{}`: expected registry, git, url, path, directory, editable or virtual",
         table.to_string().trim()
-    ))
+    )
 }
 
 #[cfg(test)]
