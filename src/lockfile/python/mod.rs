@@ -18,29 +18,41 @@ use crate::package::{Checksum, HashAlgorithm};
 /// Reads `<algorithm>:<hex>` as lockfiles write hashes; `None` for algorithms vouch does
 /// not record or text that is not a hash.
 pub(crate) fn parse_hash(text: &str) -> Option<Checksum> {
-    let (algorithm, hex) = text.split_once(':')?;
-    let algorithm = match algorithm.to_ascii_lowercase().as_str() {
-        "sha1" => HashAlgorithm::Sha1,
-        "sha256" => HashAlgorithm::Sha256,
-        "sha384" => HashAlgorithm::Sha384,
-        "sha512" => HashAlgorithm::Sha512,
-        _ => return None,
-    };
-    let want = match algorithm {
-        HashAlgorithm::Sha1 => 40,
-        HashAlgorithm::Sha256 => 64,
-        HashAlgorithm::Sha384 => 96,
-        HashAlgorithm::Sha512 => 128,
-    };
-    (hex.len() == want && hex.bytes().all(|b| b.is_ascii_hexdigit())).then(|| Checksum {
-        algorithm,
-        hex: hex.to_ascii_lowercase(),
+    let (name, hex) = text.split_once(':')?;
+    // This runs once per wheel: the name is compared without a lower-cased copy, and every
+    // digit is checked (no early exit) so that the check becomes vector code.
+    let (algorithm, want) = [
+        ("sha1", HashAlgorithm::Sha1, 40),
+        ("sha256", HashAlgorithm::Sha256, 64),
+        ("sha384", HashAlgorithm::Sha384, 96),
+        ("sha512", HashAlgorithm::Sha512, 128),
+    ]
+    .into_iter()
+    .find(|(known, ..)| name.eq_ignore_ascii_case(known))
+    .map(|(_, algorithm, want)| (algorithm, want))?;
+    (hex.len() == want && hex.bytes().fold(true, |ok, b| ok & b.is_ascii_hexdigit())).then(|| {
+        Checksum {
+            algorithm,
+            hex: hex.to_ascii_lowercase(),
+        }
     })
 }
 
 /// Adds a checksum unless the package already has it.
 pub(crate) fn push_unique(checksums: &mut Vec<Checksum>, checksum: Checksum) {
-    if !checksums.contains(&checksum) {
+    // A package can have dozens (one per wheel): their first eight digits, compared as one
+    // number, tell almost every pair apart before the full comparison.
+    let head = |hex: &str| {
+        let mut eight = [0; 8];
+        let n = hex.len().min(8);
+        eight[..n].copy_from_slice(&hex.as_bytes()[..n]);
+        u64::from_le_bytes(eight)
+    };
+    let (len, first) = (checksum.hex.len(), head(&checksum.hex));
+    if !checksums
+        .iter()
+        .any(|c| c.hex.len() == len && head(&c.hex) == first && *c == checksum)
+    {
         checksums.push(checksum);
     }
 }
@@ -69,6 +81,29 @@ mod tests {
         assert!(parse_hash(&format!("md5:{hex}")).is_none());
         assert!(parse_hash("sha256:abc").is_none());
         assert!(parse_hash(&format!("sha256:{}", "g".repeat(64))).is_none());
+        assert!(parse_hash(&format!("sha256:{}g", "a".repeat(63))).is_none());
+        let upper = parse_hash(&format!("SHA512:{}", "AB".repeat(64))).unwrap();
+        assert_eq!(upper.algorithm, HashAlgorithm::Sha512);
+        assert_eq!(upper.hex, "ab".repeat(64));
+    }
+
+    #[test]
+    fn a_checksum_is_kept_once() {
+        let sha = |hex: String| parse_hash(&format!("sha256:{hex}")).unwrap();
+        let mut checksums = Vec::new();
+        let same_head = format!("{}{}", "a".repeat(8), "b".repeat(56));
+        for checksum in [
+            sha("a".repeat(64)),
+            sha(same_head.clone()),
+            sha("A".repeat(64)),
+            sha(same_head),
+            parse_hash(&format!("sha1:{}", "a".repeat(40))).unwrap(),
+        ] {
+            push_unique(&mut checksums, checksum);
+        }
+        let hexes: Vec<&str> = checksums.iter().map(|c| &c.hex[..9]).collect();
+        assert_eq!(hexes, ["aaaaaaaaa", "aaaaaaaab", "aaaaaaaaa"]);
+        assert_eq!(checksums[2].algorithm, HashAlgorithm::Sha1);
     }
 
     use crate::package::{Package, Source};

@@ -429,6 +429,7 @@ pub(super) fn resolve(lock: &Lock<'_>) -> Result<Parsed, ParseError> {
                 LocalKind::LocalPath
             });
         }
+        pkg.checksums.reserve_exact(entry.hashes.len());
         for hash in &entry.hashes {
             let checksum = parse_hash(hash).ok_or_else(|| {
                 ParseError::new(
