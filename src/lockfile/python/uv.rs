@@ -8,6 +8,11 @@
 //! or optional unless the lock shows it: `--exclude-dev` must not hide runtime code. A
 //! member without a version (dynamic) is not a package but still a root. sdist and wheel
 //! hashes become checksums.
+//!
+//! The file is read in pieces cut at `[[package]]` lines, each by [`uv_canonical`] when it
+//! has exactly the shape uv writes, else by toml (toml on a 500 KB lockfile was most of
+//! an audit). Whole-file toml stays the reference: any file the pieces cannot describe
+//! faithfully is read by it, and so are its errors.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
