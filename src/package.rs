@@ -247,12 +247,14 @@ fn purl_escape(segment: &str) -> String {
 /// Lower-case hex of `bytes` (checksums, digests).
 pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 0xf)] as char);
+    let mut digits = vec![0; bytes.len() * 2];
+    for (pair, &b) in digits.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 0xf)];
     }
-    out
+    // Written as bytes, not pushed as chars (a third of reading an npm checksum); only
+    // ASCII digits, so never invalid.
+    String::from_utf8(digits).unwrap_or_default()
 }
 
 #[cfg(test)]
