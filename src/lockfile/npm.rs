@@ -150,6 +150,10 @@ impl<'a> KeyLines<'a> {
         // are read (reading every line was a quarter of the parse), in one pass that
         // stops at each `\n` and `{`.
         let (mut line, mut line_start, mut at) = (1, 0, 0);
+        // Most such keys are the same few fields (`dependencies`, `engines`, `funding`):
+        // those seen lately, already kept with their first line, are not hashed again.
+        let mut recent = [None; 8];
+        let mut next_recent = 0;
         while let Some(found) = next_newline_or_brace(bytes, at) {
             if bytes[found] == b'\n' {
                 line += 1;
@@ -163,8 +167,11 @@ impl<'a> KeyLines<'a> {
                 .map_or(text.len(), |n| found + n);
             if let Some((key, value)) = line_key(&text[line_start..end])
                 && trim_start(value).starts_with('{')
+                && !recent.contains(&Some(key))
             {
                 objects.entry(key).or_insert(line);
+                recent[next_recent] = Some(key);
+                next_recent = (next_recent + 1) % recent.len();
             }
             at = end;
         }
@@ -1135,6 +1142,15 @@ mod tests {
         let parsed = read_both_ways(text);
         assert_eq!(parsed.packages[0].dependencies, [2], "a's own c");
         assert_eq!(parsed.packages[1].dependencies, [3], "the top-level c");
+    }
+
+    #[test]
+    fn key_lines_keep_the_first_line_of_each_key() {
+        let text = "{\n\"\": {\n  \"engines\": {},\n  \"engines\": {\n\"a\": {}\n\"\": {\n}\n";
+        let lines = KeyLines::new(text);
+        assert_eq!(lines.objects.get(""), Some(&2), "the empty key too");
+        assert_eq!(lines.objects.get("engines"), Some(&3));
+        assert_eq!(lines.objects.get("a"), Some(&5));
     }
 
     #[test]
