@@ -113,33 +113,9 @@ fn trim_start(s: &str) -> &str {
     }
 }
 
-/// Where the next `\n` or `{` at or after `from` is, looked for eight bytes at a time.
+/// Where the next `\n` or `{` at or after `from` is.
 fn next_newline_or_brace(bytes: &[u8], from: usize) -> Option<usize> {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    // The lowest byte of `word` equal to `byte` has its high bit set in this (higher
-    // bytes may be set wrongly, so only the lowest counts).
-    let lowest = |word: u64, byte: u8| {
-        let x = word ^ (ONES * u64::from(byte));
-        x.wrapping_sub(ONES) & !x & HIGHS
-    };
-    let rest = bytes.get(from..)?;
-    let mut words = rest.chunks_exact(8);
-    for (i, chunk) in (&mut words).enumerate() {
-        let mut word = [0; 8];
-        word.copy_from_slice(chunk);
-        let word = u64::from_le_bytes(word);
-        let found = lowest(word, b'\n') | lowest(word, b'{');
-        if found != 0 {
-            return Some(from + i * 8 + (found.trailing_zeros() / 8) as usize);
-        }
-    }
-    let tail = rest.len() - words.remainder().len();
-    words
-        .remainder()
-        .iter()
-        .position(|&b| b == b'\n' || b == b'{')
-        .map(|at| from + tail + at)
+    memchr::memchr2(b'\n', b'{', bytes.get(from..)?).map(|at| from + at)
 }
 
 impl<'a> KeyLines<'a> {
