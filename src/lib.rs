@@ -8,6 +8,7 @@ pub mod advisory;
 pub mod audit;
 pub mod cli;
 pub mod finding;
+mod json;
 pub mod licenses;
 pub mod lockfile;
 pub mod package;

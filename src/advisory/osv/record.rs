@@ -10,6 +10,7 @@ use serde::Deserialize;
 use super::normalize;
 use crate::advisory::version::Version;
 use crate::advisory::{Advisory, Affected, Informational, Kind, Severity, names_malicious};
+use crate::json::{Skip, Text};
 use crate::package::Ecosystem;
 
 // ---- the OSV schema, as much as matching needs -------------------------------------
@@ -93,31 +94,6 @@ struct OsvRange<'a> {
     events: Vec<RawEvent<'a>>,
 }
 
-/// A string borrowed from the record's bytes unless it has escapes.
-struct Text<'a>(Cow<'a, str>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
-            type Value = Text<'a>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Owned(v.to_string())))
-            }
-            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Owned(v)))
-            }
-        }
-        d.deserialize_str(V(std::marker::PhantomData))
-    }
-}
-
 /// One range event, an object of string values. Matching reads its first key in sorted
 /// order (a later duplicate of a key replaces the earlier value), which is what an event
 /// read into a sorted map gave; an event with no keys is passed over.
@@ -152,8 +128,8 @@ impl<'de: 'a, 'a> Deserialize<'de> for RawEvent<'a> {
 }
 
 /// Visitor methods that consume a number, boolean or null, and each other kind listed
-/// (`str`, `seq`, `map`; arrays and objects are skipped without recursing), answering
-/// `$out`.
+/// (`str`, `seq`, `map`; arrays and objects are passed over with [`Skip`], under
+/// serde_json's recursion limit), answering `$out`.
 macro_rules! skip_other_values {
     ($out:expr $(, $kind:ident)*) => {
         fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
@@ -183,7 +159,7 @@ macro_rules! skip_other_values {
             self,
             mut seq: A,
         ) -> Result<Self::Value, A::Error> {
-            while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+            while seq.next_element::<Skip>()?.is_some() {}
             Ok($out)
         }
     };
@@ -192,10 +168,7 @@ macro_rules! skip_other_values {
             self,
             mut map: A,
         ) -> Result<Self::Value, A::Error> {
-            while map
-                .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
-                .is_some()
-            {}
+            while map.next_entry::<Skip, Skip>()?.is_some() {}
             Ok($out)
         }
     };
@@ -226,7 +199,7 @@ enum SpecificKey {
     Severity,
 }
 
-/// Any JSON value: the string when it is one, `None` for anything else (consumed, not
+/// Any JSON value: the string when it is one, `None` for anything else (passed over, not
 /// kept).
 struct MaybeText<'a>(Option<Cow<'a, str>>);
 
@@ -255,7 +228,6 @@ impl<'de: 'a, 'a> Deserialize<'de> for MaybeText<'a> {
 
 impl<'de: 'a, 'a> Deserialize<'de> for Specific<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use serde::de::IgnoredAny;
         struct V<'a>(std::marker::PhantomData<&'a ()>);
         impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
             type Value = Specific<'a>;
@@ -272,7 +244,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Specific<'a> {
                         "informational" => &mut out.informational,
                         "severity" => &mut out.severity,
                         _ => {
-                            map.next_value::<IgnoredAny>()?;
+                            map.next_value::<Skip>()?;
                             continue;
                         }
                     };
