@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::{Error, invalid};
+use super::{Error, invalid, io_error};
 
 /// An advisory file larger than this is refused (the largest real one is ~200 KB).
 const MAX_ENTRY_BYTES: u64 = 8 * 1024 * 1024;
@@ -85,10 +85,7 @@ pub(super) fn each_entry(
         }
     }
     entries.sort_unstable();
-    let file = fs::File::open(zip).map_err(|source| Error::Io {
-        path: zip.to_path_buf(),
-        source,
-    })?;
+    let file = fs::File::open(zip).map_err(io_error(zip))?;
     let mut reader = Entries::new(
         io::BufReader::with_capacity(256 * 1024, file),
         std::borrow::Cow::Borrowed(zip),
@@ -257,10 +254,7 @@ pub(super) struct ZipReader(Entries<'static, fs::File>);
 
 impl ZipReader {
     pub(super) fn open(path: &Path) -> Result<ZipReader, Error> {
-        let file = fs::File::open(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let file = fs::File::open(path).map_err(io_error(path))?;
         let mut entries = Entries::new(
             io::BufReader::with_capacity(16 * 1024, file),
             std::borrow::Cow::Owned(path.to_path_buf()),
@@ -284,10 +278,7 @@ pub(super) fn open_zip_limited(
     path: &Path,
     max_entries: usize,
 ) -> Result<zip::ZipArchive<Buffered<fs::File>>, Error> {
-    let file = fs::File::open(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let file = fs::File::open(path).map_err(io_error(path))?;
     let archive = zip::ZipArchive::new(Buffered::new(file)).map_err(|e| invalid(path, e))?;
     if archive.len() > max_entries {
         return Err(invalid(
@@ -350,10 +341,7 @@ pub(super) fn read_capped(reader: &mut dyn Read, path: &Path) -> Result<Vec<u8>,
     reader
         .take(MAX_ENTRY_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        .map_err(io_error(path))?;
     if bytes.len() as u64 > MAX_ENTRY_BYTES {
         return Err(invalid(
             path,
@@ -389,17 +377,11 @@ impl super::OsvDb {
                     Ok(())
                 })?;
             } else if dir.is_dir() {
-                let entries = fs::read_dir(&dir).map_err(|source| Error::Io {
-                    path: dir.clone(),
-                    source,
-                })?;
+                let entries = fs::read_dir(&dir).map_err(io_error(&dir))?;
                 for entry in entries.flatten() {
                     if entry.file_name().to_string_lossy().ends_with(".json") {
                         let path = entry.path();
-                        let mut file = fs::File::open(&path).map_err(|source| Error::Io {
-                            path: path.clone(),
-                            source,
-                        })?;
+                        let mut file = fs::File::open(&path).map_err(io_error(&path))?;
                         found = found || names_it(&read_capped(&mut file, &path)?);
                     }
                 }

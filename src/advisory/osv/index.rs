@@ -33,7 +33,7 @@ use sha2::Digest;
 
 use super::export::{EntrySpan, each_entry};
 use super::record::{OsvPackage, check_names_a_package};
-use super::{Error, OsvDb, invalid, normalize, sha2_hex};
+use super::{Error, OsvDb, invalid, io_error, normalize, sha2_hex};
 use crate::package::Ecosystem;
 
 /// Only the part of a record the index (and an incremental update) needs.
@@ -282,14 +282,8 @@ pub fn scan_export(zip: &Path, ecosystem: Ecosystem) -> Result<ExportScan, Error
 
 /// A file's size and modification time.
 fn file_version(path: &Path) -> Result<(u64, SystemTime), Error> {
-    let meta = fs::metadata(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let modified = meta.modified().map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let meta = fs::metadata(path).map_err(io_error(path))?;
+    let modified = meta.modified().map_err(io_error(path))?;
     Ok((meta.len(), modified))
 }
 
@@ -323,10 +317,7 @@ fn sha256_file(path: &Path) -> Result<[u8; 32], Error> {
 /// The zip version an index is valid for: the format, the file's size and modification
 /// time.
 fn stamp(zip: &Path) -> Result<String, Error> {
-    let meta = fs::metadata(zip).map_err(|source| Error::Io {
-        path: zip.to_path_buf(),
-        source,
-    })?;
+    let meta = fs::metadata(zip).map_err(io_error(zip))?;
     Ok(format!(
         "{INDEX_FORMAT}-{}-{}",
         meta.len(),
@@ -502,10 +493,7 @@ fn load_index(path: &Path, stamp: &str) -> Result<Option<ZipIndex>, Error> {
 /// A file that is not an index of this format: an earlier one (stale, rebuilt) or
 /// damage (an error).
 fn older_or_corrupt(path: &Path) -> Result<Option<ZipIndex>, Error> {
-    let bytes = fs::read(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes = fs::read(path).map_err(io_error(path))?;
     if is_older_format(&bytes) {
         Ok(None)
     } else {

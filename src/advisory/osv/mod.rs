@@ -167,17 +167,11 @@ impl OsvDb {
         }
         if dir.is_dir() {
             let mut index = DirIndex::new();
-            let entries = fs::read_dir(&dir).map_err(|source| Error::Io {
-                path: dir.clone(),
-                source,
-            })?;
+            let entries = fs::read_dir(&dir).map_err(io_error(&dir))?;
             // The same limits as a zip export's: entry count and total size.
             let (mut count, mut total) = (0usize, 0u64);
             for entry in entries {
-                let entry = entry.map_err(|source| Error::Io {
-                    path: dir.clone(),
-                    source,
-                })?;
+                let entry = entry.map_err(io_error(&dir))?;
                 let name = entry.file_name().to_string_lossy().into_owned();
                 if !name.ends_with(".json") {
                     continue;
@@ -190,10 +184,7 @@ impl OsvDb {
                     ));
                 }
                 let bytes = read_capped(
-                    &mut fs::File::open(entry.path()).map_err(|source| Error::Io {
-                        path: entry.path(),
-                        source,
-                    })?,
+                    &mut fs::File::open(entry.path()).map_err(io_error(&entry.path()))?,
                     &entry.path(),
                 )?;
                 total += bytes.len() as u64;
@@ -264,13 +255,8 @@ impl OsvDb {
             EcosystemData::Dir { path: dir, index } => {
                 for entry in index.get(&wanted).into_iter().flatten() {
                     let path = dir.join(entry);
-                    let bytes = read_capped(
-                        &mut fs::File::open(&path).map_err(|source| Error::Io {
-                            path: path.clone(),
-                            source,
-                        })?,
-                        &path,
-                    )?;
+                    let bytes =
+                        read_capped(&mut fs::File::open(&path).map_err(io_error(&path))?, &path)?;
                     add(entry, &bytes)?;
                 }
             }
@@ -283,6 +269,14 @@ impl OsvDb {
 fn sha2_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     crate::package::hex(&sha2::Sha256::digest(bytes))
+}
+
+/// An I/O error on `path`, for `map_err`.
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 fn invalid(path: &Path, e: impl std::fmt::Display) -> Error {
